@@ -1,0 +1,283 @@
+//! Who may log in, and what each user may do where.
+//!
+//! After USER/PASS the control connection asks an [`Authorizer`] to
+//! [`authenticate`](Authorizer::authenticate) the client; the resulting [`User`] holds
+//! the home directory that becomes the user's `/` and a set of [`Perms`]. Before every
+//! command that touches the filesystem the control connection asks
+//! [`has_perm`](Authorizer::has_perm) with the command's [`Perm`] and the target
+//! [`VirtualPath`], and answers 550 if it is refused.
+//!
+//! Permissions use pyftpdlib's letters, but only at the edges (configuration, CLI): in
+//! code they are the [`Perm`] enum. Read permissions are `e` (change directory), `l`
+//! (list) and `r` (retrieve); write permissions are `a d f m w M T`.
+//!
+//! Rules enforced here: a failed login never reveals whether the user name exists
+//! (both cases are [`AuthError::BadCredentials`]), and the answer depends only on the
+//! virtual path, so it is the same whatever symlinks exist on disk.
+
+pub mod memory;
+
+pub use memory::MemoryAuthorizer;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use crate::fs::path::VirtualPath;
+
+/// One permission, with its pyftpdlib letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Perm {
+    /// `e`: change directory (CWD, CDUP).
+    E,
+    /// `l`: list files (LIST, NLST, STAT, MLSD, MLST, SIZE, MDTM).
+    L,
+    /// `r`: retrieve a file (RETR).
+    R,
+    /// `a`: append to a file (APPE).
+    A,
+    /// `d`: delete a file or directory (DELE, RMD).
+    D,
+    /// `f`: rename a file or directory (RNFR, RNTO).
+    F,
+    /// `m`: make a directory (MKD).
+    M,
+    /// `w`: store a file (STOR, STOU).
+    W,
+    /// `M`: change file mode (SITE CHMOD).
+    Chmod,
+    /// `T`: change file modification time (MFMT).
+    Mtime,
+}
+
+impl Perm {
+    /// Every permission, in canonical order `elradfmwMT`.
+    pub const ALL: [Perm; 10] = [
+        Perm::E,
+        Perm::L,
+        Perm::R,
+        Perm::A,
+        Perm::D,
+        Perm::F,
+        Perm::M,
+        Perm::W,
+        Perm::Chmod,
+        Perm::Mtime,
+    ];
+
+    /// The pyftpdlib letter of this permission.
+    pub const fn letter(self) -> char {
+        match self {
+            Perm::E => 'e',
+            Perm::L => 'l',
+            Perm::R => 'r',
+            Perm::A => 'a',
+            Perm::D => 'd',
+            Perm::F => 'f',
+            Perm::M => 'm',
+            Perm::W => 'w',
+            Perm::Chmod => 'M',
+            Perm::Mtime => 'T',
+        }
+    }
+
+    /// The permission for a letter (case-sensitive: `m` is MKD, `M` is CHMOD).
+    pub fn from_letter(c: char) -> Option<Perm> {
+        Perm::ALL.into_iter().find(|p| p.letter() == c)
+    }
+
+    /// True for permissions that modify the filesystem (`a d f m w M T`).
+    pub const fn is_write(self) -> bool {
+        !matches!(self, Perm::E | Perm::L | Perm::R)
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+impl fmt::Display for Perm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.letter())
+    }
+}
+
+/// A set of [`Perm`]s; displays as letters in canonical order, e.g. `elr`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Perms(u16);
+
+impl Perms {
+    /// No permission at all.
+    pub const NONE: Perms = Perms(0);
+    /// `elr`: change directory, list and download.
+    pub const READ_ONLY: Perms = Perms(Perm::E.bit() | Perm::L.bit() | Perm::R.bit());
+    /// `elradfmwMT`: everything.
+    pub const ALL: Perms = Perms((1 << Perm::ALL.len()) - 1);
+
+    /// Parses pyftpdlib letters such as `elradfmw`; duplicates are fine, and an
+    /// unknown letter is an [`AuthError::InvalidConfig`] naming it.
+    pub fn parse(letters: &str) -> Result<Perms, AuthError> {
+        let mut perms = Perms::NONE;
+        for c in letters.chars() {
+            let perm = Perm::from_letter(c).ok_or_else(|| {
+                AuthError::InvalidConfig(format!(
+                    "unknown permission letter {c:?} in {letters:?} (valid letters: elradfmwMT)"
+                ))
+            })?;
+            perms.insert(perm);
+        }
+        Ok(perms)
+    }
+
+    /// True if `perm` is in the set.
+    pub const fn contains(self, perm: Perm) -> bool {
+        self.0 & perm.bit() != 0
+    }
+
+    /// Adds `perm` to the set.
+    pub fn insert(&mut self, perm: Perm) {
+        self.0 |= perm.bit();
+    }
+
+    /// Removes `perm` from the set.
+    pub fn remove(&mut self, perm: Perm) {
+        self.0 &= !perm.bit();
+    }
+
+    /// The permissions present in both sets.
+    pub const fn intersection(self, other: Perms) -> Perms {
+        Perms(self.0 & other.0)
+    }
+
+    /// True if any write permission (`a d f m w M T`) is present.
+    pub fn has_write(self) -> bool {
+        self.iter().any(Perm::is_write)
+    }
+
+    /// The permissions in the set, in canonical order.
+    pub fn iter(self) -> impl Iterator<Item = Perm> {
+        Perm::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+}
+
+impl fmt::Display for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.iter().try_for_each(|p| write!(f, "{}", p.letter()))
+    }
+}
+
+impl fmt::Debug for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Perms(\"{self}\")")
+    }
+}
+
+/// A logged-in user, as returned by [`Authorizer::authenticate`].
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The user name (`anonymous` for the anonymous user, whichever alias was typed).
+    pub name: String,
+    /// The real directory that is the user's `/`.
+    pub home: PathBuf,
+    /// The user's permissions outside any per-directory override.
+    pub perms: Perms,
+    /// True for the anonymous user.
+    pub anonymous: bool,
+    /// Text of the 230 reply after a successful login.
+    pub msg_login: String,
+    /// Text of the 221 reply to QUIT.
+    pub msg_quit: String,
+}
+
+/// Why authentication or authorizer configuration failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthError {
+    /// Wrong user name or password (deliberately not saying which).
+    BadCredentials,
+    /// A configuration call named a user that does not exist.
+    UnknownUser,
+    /// A configuration call was invalid; the text says why.
+    InvalidConfig(String),
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::BadCredentials => f.write_str("Authentication failed."),
+            AuthError::UnknownUser => f.write_str("Unknown user."),
+            AuthError::InvalidConfig(why) => write!(f, "invalid authorizer configuration: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Decides who may log in and what each user may do at each path.
+///
+/// Implementations are shared by all sessions (hence `Send + Sync`) and must not block
+/// for long: they run on the event loop.
+pub trait Authorizer: Send + Sync + fmt::Debug {
+    /// Checks a USER/PASS pair from `peer`. Any failure should be
+    /// [`AuthError::BadCredentials`], so that clients cannot probe for user names.
+    fn authenticate(&self, user: &str, pass: &str, peer: IpAddr) -> Result<User, AuthError>;
+
+    /// True if `user` may do `perm` at `path`. Defaults to checking
+    /// [`perms_for`](Authorizer::perms_for).
+    fn has_perm(&self, user: &User, perm: Perm, path: &VirtualPath) -> bool {
+        self.perms_for(user, path).contains(perm)
+    }
+
+    /// The effective permissions of `user` at `path` (overrides applied); used for the
+    /// MLSx `perm` fact.
+    fn perms_for(&self, user: &User, path: &VirtualPath) -> Perms;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_round_trip() {
+        for p in Perm::ALL {
+            assert_eq!(Perm::from_letter(p.letter()), Some(p));
+        }
+        assert_eq!(Perm::from_letter('x'), None);
+        assert_eq!(Perms::ALL.to_string(), "elradfmwMT");
+        assert_eq!(Perms::READ_ONLY.to_string(), "elr");
+        assert_eq!(Perms::parse("TMwmfdarle").unwrap(), Perms::ALL);
+        assert_eq!(Perms::parse("rree").unwrap().to_string(), "er");
+        assert_eq!(Perms::parse("").unwrap(), Perms::NONE);
+        assert_eq!(format!("{:?}", Perms::READ_ONLY), "Perms(\"elr\")");
+    }
+
+    #[test]
+    fn unknown_letter_is_named() {
+        let err = Perms::parse("elrx").unwrap_err();
+        assert!(
+            matches!(&err, AuthError::InvalidConfig(m) if m.contains("'x'")),
+            "{err}"
+        );
+        assert!(Perms::parse("E").is_err());
+    }
+
+    #[test]
+    fn write_letters() {
+        assert!(!Perms::READ_ONLY.has_write());
+        assert!(!Perms::NONE.has_write());
+        for c in "adfmwMT".chars() {
+            assert!(Perms::parse(&format!("elr{c}")).unwrap().has_write(), "{c}");
+        }
+        let mut p = Perms::ALL;
+        p.remove(Perm::Chmod);
+        assert!(!p.contains(Perm::Chmod) && p.contains(Perm::M));
+    }
+
+    #[test]
+    fn error_display() {
+        assert_eq!(
+            AuthError::BadCredentials.to_string(),
+            "Authentication failed."
+        );
+        assert_eq!(AuthError::UnknownUser.to_string(), "Unknown user.");
+    }
+}

@@ -1,0 +1,188 @@
+//! Everything a server can be told, as one plain value with documented defaults.
+//!
+//! pyftpdlib configures its handlers through mutable class attributes shared by every server in
+//! the process; here a [`Config`] value is built once (by the daemon from its flags, or by an
+//! embedding program) and shared read-only by all connections of one [`crate::Server`]. Two
+//! servers in one process can therefore differ in every setting.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Authorizer;
+
+/// How path names travel on the wire (RFC 2640 recommends UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8; invalid sequences from the client are replaced, never trusted. The default.
+    #[default]
+    Utf8,
+    /// ISO-8859-1, for old clients: every byte is one character.
+    Latin1,
+}
+
+impl Encoding {
+    /// Decodes bytes from the wire.
+    pub fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            Encoding::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
+        }
+    }
+
+    /// Encodes text for the wire (characters outside Latin-1 become `?`).
+    pub fn encode_into(self, text: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Encoding::Utf8 => out.extend_from_slice(text),
+            Encoding::Latin1 => {
+                let s = String::from_utf8_lossy(text);
+                out.extend(
+                    s.chars()
+                        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+                );
+            }
+        }
+    }
+}
+
+/// The settings of one FTP server.
+#[derive(Clone)]
+pub struct Config {
+    /// Who may log in and what they may do. No default: it is the one required setting.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Text of the `220` greeting. Default: `"ftpdlib VERSION ready."`.
+    pub banner: String,
+    /// Idle timeout of a control connection (RFC 1123 asks for 5 minutes); `None` disables it.
+    /// Default: 300 s.
+    pub idle_timeout: Option<Duration>,
+    /// A data transfer making no progress for this long is aborted with `426`. Default: 300 s.
+    pub data_timeout: Option<Duration>,
+    /// How long a PASV/PORT waits for its data connection. Default: 30 s.
+    pub passive_timeout: Option<Duration>,
+    /// Delay before answering a wrong password with `530` (RFC 2577). Default: 3 s.
+    pub auth_failed_delay: Duration,
+    /// Failed logins after which the connection is closed (RFC 2577). Default: 3.
+    pub max_login_attempts: u32,
+    /// Maximum simultaneous control connections, 0 = unlimited. Default: 512.
+    pub max_cons: usize,
+    /// Maximum control connections per client IP, 0 = unlimited (RFC 2577). Default: 0.
+    pub max_cons_per_ip: usize,
+    /// Show times in listings in local time (TZ) instead of GMT (RFC 3659 wants GMT).
+    /// Default: false. MDTM and MLSx `modify` facts stay in GMT.
+    pub use_localtime: bool,
+    /// Address advertised in PASV replies instead of the local one (NAT). Default: none.
+    pub masquerade_address: Option<IpAddr>,
+    /// Passive ports to pick from at random (RFC 2577: no predictable ports). Default: any.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// Allow data connections from/to another IP than the control peer (FXP; RFC 2577 says
+    /// no). Default: false.
+    pub permit_foreign_addresses: bool,
+    /// Allow PORT/EPRT to ports below 1024 (RFC 2577 says no). Default: false.
+    pub permit_privileged_ports: bool,
+    /// Use sendfile(2) for plain binary downloads. Default: true.
+    pub use_sendfile: bool,
+    /// Bytes per second for uploads per data connection, 0 = unlimited. Default: 0.
+    pub read_limit: u64,
+    /// Bytes per second for downloads per data connection, 0 = unlimited. Default: 0.
+    pub write_limit: u64,
+    /// Encoding of path names on the wire. Default: UTF-8.
+    pub encoding: Encoding,
+    /// Log every command and reply (passwords masked). Default: false.
+    pub debug_commands: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("authorizer", &self.authorizer)
+            .field("banner", &self.banner)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_cons", &self.max_cons)
+            .field("max_cons_per_ip", &self.max_cons_per_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// A configuration with every default and the given authorizer.
+    pub fn new(authorizer: Arc<dyn Authorizer>) -> Config {
+        Config {
+            authorizer,
+            banner: format!("ftpdlib {} ready.", env!("CARGO_PKG_VERSION")),
+            idle_timeout: Some(Duration::from_secs(300)),
+            data_timeout: Some(Duration::from_secs(300)),
+            passive_timeout: Some(Duration::from_secs(30)),
+            auth_failed_delay: Duration::from_secs(3),
+            max_login_attempts: 3,
+            max_cons: 512,
+            max_cons_per_ip: 0,
+            use_localtime: false,
+            masquerade_address: None,
+            passive_ports: None,
+            permit_foreign_addresses: false,
+            permit_privileged_ports: false,
+            use_sendfile: true,
+            read_limit: 0,
+            write_limit: 0,
+            encoding: Encoding::Utf8,
+            debug_commands: false,
+        }
+    }
+
+    /// Checks settings that cannot be expressed by types alone.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        if self.max_login_attempts == 0 {
+            return Err(crate::Error::Config(
+                "max_login_attempts must be at least 1".into(),
+            ));
+        }
+        if let Some(r) = &self.passive_ports {
+            if r.start() > r.end() || *r.start() == 0 {
+                return Err(crate::Error::Config(format!(
+                    "invalid passive port range {}-{}",
+                    r.start(),
+                    r.end()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a `--range FROM-TO` value.
+pub fn parse_port_range(s: &str) -> Result<RangeInclusive<u16>, String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("expected FROM-TO, got {s:?}"))?;
+    let a: u16 = a.trim().parse().map_err(|_| format!("bad port {a:?}"))?;
+    let b: u16 = b.trim().parse().map_err(|_| format!("bad port {b:?}"))?;
+    if a == 0 || a > b {
+        return Err(format!("invalid range {a}-{b}"));
+    }
+    Ok(a..=b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("2121-2121"), Ok(2121..=2121));
+        assert_eq!(parse_port_range("60000-60100"), Ok(60000..=60100));
+        assert!(parse_port_range("10-5").is_err());
+        assert!(parse_port_range("0-5").is_err());
+        assert!(parse_port_range("abc").is_err());
+    }
+
+    #[test]
+    fn latin1_round_trip() {
+        let s = Encoding::Latin1.decode(b"caf\xe9");
+        assert_eq!(s, "café");
+        let mut out = Vec::new();
+        Encoding::Latin1.encode_into("café ✓".as_bytes(), &mut out);
+        assert_eq!(out, b"caf\xe9 ?");
+    }
+}

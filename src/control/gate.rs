@@ -1,0 +1,70 @@
+//! The pre-dispatch gate: the checks every command passes, in pyftpdlib's fixed order.
+//!
+//! 1. unknown verb → `500`;
+//! 2. argument rule → `501` (both in the parser);
+//! 3. not logged in → `530`;
+//! 4. not built yet → `502`;
+//! 5. path outside the user's root → `550` (enforced by the filesystem layer on every
+//!    operation, so no command can forget it);
+//! 6. missing permission letter → `550` (once the command has turned its argument into a
+//!    virtual path).
+//!
+//! Doing these checks in one place is what keeps a new command from skipping one.
+
+use super::table::CommandSpec;
+use crate::auth::{Authorizer, Perm, User};
+use crate::fs::VirtualPath;
+use crate::reply::{Reply, ReplyCode};
+
+/// Checks 3 and 4 for a parsed command.
+pub fn check_command(spec: &CommandSpec, logged_in: bool) -> Result<(), Reply> {
+    if spec.auth && !logged_in {
+        return Err(Reply::new(
+            ReplyCode::NotLoggedIn,
+            "Log in with USER and PASS first.",
+        ));
+    }
+    if !spec.implemented {
+        return Err(Reply::new(
+            ReplyCode::NotImplemented,
+            "Command not implemented.",
+        ));
+    }
+    Ok(())
+}
+
+/// Check 6: the user's permission letter on `path`.
+pub fn check_perm(
+    authorizer: &dyn Authorizer,
+    user: &User,
+    perm: Perm,
+    path: &VirtualPath,
+) -> Result<(), Reply> {
+    if authorizer.has_perm(user, perm, path) {
+        Ok(())
+    } else {
+        Err(Reply::new(
+            ReplyCode::FileUnavailable,
+            "Not enough privileges.",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::table::lookup;
+
+    #[test]
+    fn login_is_checked_before_implementation() {
+        let pwd = lookup("PWD").map(|s| check_command(s, false));
+        assert_eq!(
+            pwd.and_then(|r| r.err()).map(|r| r.code().as_u16()),
+            Some(530)
+        );
+        let feat = lookup("FEAT").map(|s| check_command(s, false));
+        assert_eq!(feat.map(|r| r.is_ok()), Some(true));
+        let syst = lookup("SYST").map(|s| check_command(s, false));
+        assert_eq!(syst.map(|r| r.is_ok()), Some(true));
+    }
+}

@@ -1,0 +1,347 @@
+//! The control connection (pyftpdlib's `FTPHandler`): one client's command dialogue.
+//!
+//! FTP uses two connections (RFC 959 §2.3): this one carries commands and replies as lines of
+//! text for the whole session; separate data connections carry file contents and listings.
+//! This module holds the handler mechanics: reading lines, writing replies, timers and the
+//! connection's phase. What each command does lives in [`ops`], grouped by RFC; which commands
+//! exist and what they need lives in [`table`]; the checks before dispatch in [`gate`].
+//!
+//! The handler is driven by one function, `pump`: flush replies, read what the socket has (until
+//! `WouldBlock`), run complete command lines in order, flush again. It stops running commands
+//! while a delayed `530` is pending (the input stays buffered, so pipelined password guesses
+//! wait too) and while the reply buffer is over its cap (backpressure). Because mio is
+//! edge-triggered, whenever it stops reading before `WouldBlock` it makes sure something will
+//! call it again: a writable event, a timer, or a yield.
+
+pub mod gate;
+mod ops;
+pub mod parser;
+pub mod session;
+pub mod table;
+
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+
+use mio::event::Source;
+use mio::net::TcpStream;
+use mio::Interest;
+
+use crate::config::Config;
+use crate::handler::{Cx, Msg, TimerKind};
+use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::net::canonical_ip;
+use crate::reply::{Reply, ReplyCode};
+use crate::stream::{Line, LineReader, OutBuf};
+use session::Session;
+
+/// Commands run per turn before yielding to other connections.
+const COMMAND_BUDGET: usize = 32;
+/// Stop running commands while this many reply bytes wait to be sent.
+const OUT_CAP: usize = 256 * 1024;
+/// Stop reading while this many received bytes wait to be parsed.
+const IN_CAP: usize = 64 * 1024;
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the listener's `Start` message.
+    New,
+    /// Running commands.
+    Ready,
+    /// A wrong password was given: commands wait until the delayed 530 is sent.
+    AuthDelay,
+    /// Sending the last replies, then closing.
+    Closing,
+}
+
+/// One client's control connection.
+#[derive(Debug)]
+pub struct ControlConn {
+    sock: TcpStream,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    listener: ConnId,
+    /// Counted by the listener (false for connections refused with 421).
+    counted: bool,
+    refusal: Option<&'static str>,
+    reader: LineReader,
+    out: OutBuf,
+    phase: Phase,
+    session: Session,
+    idle: Deadline,
+    /// The peer closed its side.
+    peer_eof: bool,
+    /// The last read stopped before `WouldBlock` (buffer cap): read again when possible.
+    read_pending: bool,
+}
+
+impl ControlConn {
+    /// Wraps an accepted socket. `refusal` makes the connection say `421 <refusal>` and close.
+    pub(crate) fn new(
+        sock: TcpStream,
+        peer: SocketAddr,
+        cfg: Arc<Config>,
+        listener: ConnId,
+        refusal: Option<&'static str>,
+    ) -> io::Result<ControlConn> {
+        sock.set_nodelay(true)?;
+        // Telnet "Synch" before ABOR arrives as TCP urgent data: keep it in the stream.
+        socket2::SockRef::from(&sock).set_out_of_band_inline(true)?;
+        Ok(ControlConn {
+            sock,
+            peer,
+            cfg,
+            listener,
+            counted: refusal.is_none(),
+            refusal,
+            reader: LineReader::default(),
+            out: OutBuf::default(),
+            phase: Phase::New,
+            session: Session::default(),
+            idle: Deadline::default(),
+            peer_eof: false,
+            read_pending: false,
+        })
+    }
+
+    /// `ip:port-[user]`, the prefix of every log line about this session.
+    fn tag(&self) -> String {
+        format!(
+            "{}:{}-[{}]",
+            canonical_ip(self.peer.ip()),
+            self.peer.port(),
+            self.session.log_name()
+        )
+    }
+
+    pub(crate) fn source(&mut self) -> &mut dyn Source {
+        &mut self.sock
+    }
+
+    pub(crate) fn interest(&self) -> Interest {
+        if self.out.is_empty() {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        }
+    }
+
+    pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.pump(cx)
+    }
+
+    pub(crate) fn writable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.pump(cx)
+    }
+
+    pub(crate) fn resume(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.pump(cx)
+    }
+
+    pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
+        match msg {
+            Msg::Start => self.start(cx),
+            Msg::Shutdown => {
+                self.respond(Reply::new(
+                    ReplyCode::NotAvailable,
+                    "Server is shutting down.",
+                ));
+                // One best-effort flush: the server is going away.
+                let _ = self.out.flush_to(&mut self.sock);
+                Flow::Close
+            }
+            Msg::ControlClosed { .. } => Flow::Continue,
+        }
+    }
+
+    pub(crate) fn timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
+        match kind {
+            TimerKind::Idle => match self.idle.fired(cx.now) {
+                Fired::Ignore => Flow::Continue,
+                Fired::Rearm(at) => {
+                    cx.at(at, TimerKind::Idle);
+                    Flow::Continue
+                }
+                Fired::Expired if self.phase == Phase::Closing => Flow::Close,
+                Fired::Expired => {
+                    log::info!("{} control connection timed out", self.tag());
+                    self.respond(Reply::new(
+                        ReplyCode::NotAvailable,
+                        "Control connection timed out.",
+                    ));
+                    self.phase = Phase::Closing;
+                    self.pump(cx)
+                }
+            },
+            TimerKind::AuthDelay => {
+                if self.phase == Phase::AuthDelay {
+                    self.auth_failed_reply();
+                    self.pump(cx)
+                } else {
+                    Flow::Continue
+                }
+            }
+            TimerKind::AcceptRetry => Flow::Continue,
+        }
+    }
+
+    pub(crate) fn closed(&mut self, cx: &mut Cx<'_>) {
+        if self.counted {
+            cx.send(
+                self.listener,
+                Msg::ControlClosed {
+                    ip: canonical_ip(self.peer.ip()),
+                },
+            );
+            log::info!("{} disconnected", self.tag());
+        }
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+
+    /// Greets the client (or refuses it) and arms the idle timer.
+    fn start(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.phase = Phase::Ready;
+        self.touch(cx);
+        match self.refusal {
+            Some(why) => {
+                log::warn!("{} refused: {why}", self.tag());
+                self.respond(Reply::new(ReplyCode::NotAvailable, why));
+                self.phase = Phase::Closing;
+            }
+            None => {
+                log::info!("{} connected", self.tag());
+                let banner = self.cfg.banner.clone();
+                self.respond(Reply::new(ReplyCode::Ready, banner));
+            }
+        }
+        self.pump(cx)
+    }
+
+    /// Resets the idle timer (on every complete command, RFC 1123 §4.1.3.2).
+    fn touch(&mut self, cx: &mut Cx<'_>) {
+        if let Some(t) = self.cfg.idle_timeout {
+            cx.set_deadline(&mut self.idle, t, TimerKind::Idle);
+        }
+    }
+
+    /// Queues a reply (logging it with `-D`).
+    fn respond(&mut self, reply: Reply) {
+        if self.cfg.debug_commands {
+            log::debug!("{} -> {}", self.tag(), reply.to_string().trim_end());
+        }
+        let mut wire = Vec::new();
+        reply.write_to(&mut wire);
+        self.cfg.encoding.encode_into(&wire, self.out.buf_mut());
+    }
+
+    /// Asks to close once everything queued is sent.
+    fn close_when_done(&mut self) {
+        self.phase = Phase::Closing;
+    }
+
+    /// Reads what the socket has into the line reader, until `WouldBlock`, EOF or the cap.
+    fn fill(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 4096];
+        self.read_pending = false;
+        while !self.peer_eof {
+            if self.reader.pending() >= IN_CAP {
+                self.read_pending = true;
+                return Ok(());
+            }
+            match self.sock.read(&mut chunk) {
+                Ok(0) => self.peer_eof = true,
+                Ok(n) => self.reader.feed(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection's engine: flush, read, run commands, flush. See the module docs.
+    fn pump(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if self.phase == Phase::New {
+            return Flow::Continue;
+        }
+        for _ in 0..COMMAND_BUDGET {
+            if let Err(e) = self.out.flush_to(&mut self.sock) {
+                log::debug!("{} write error: {e}", self.tag());
+                return Flow::Close;
+            }
+            if self.phase == Phase::Closing {
+                return if self.out.is_empty() {
+                    let _ = self.sock.shutdown(Shutdown::Write);
+                    Flow::Close
+                } else {
+                    Flow::Continue
+                };
+            }
+            if let Err(e) = self.fill() {
+                log::debug!("{} read error: {e}", self.tag());
+                return Flow::Close;
+            }
+            if self.phase != Phase::Ready {
+                return if self.peer_eof {
+                    Flow::Close
+                } else {
+                    Flow::Continue
+                };
+            }
+            if self.out.len() >= OUT_CAP {
+                // Backpressure: the writable event will call us again.
+                return Flow::Continue;
+            }
+            match self.reader.next_line() {
+                Some(Line::TooLong) => {
+                    self.touch(cx);
+                    self.respond(Reply::new(ReplyCode::SyntaxError, "Command too long."));
+                }
+                Some(Line::Complete(bytes)) => {
+                    self.touch(cx);
+                    self.on_line(&bytes, cx);
+                }
+                None => {
+                    if self.peer_eof {
+                        return Flow::Close;
+                    }
+                    if let Err(e) = self.out.flush_to(&mut self.sock) {
+                        log::debug!("{} write error: {e}", self.tag());
+                        return Flow::Close;
+                    }
+                    if self.phase == Phase::Closing && self.out.is_empty() {
+                        return Flow::Close;
+                    }
+                    return if self.read_pending {
+                        Flow::Yield
+                    } else {
+                        Flow::Continue
+                    };
+                }
+            }
+        }
+        let _ = self.out.flush_to(&mut self.sock);
+        Flow::Yield
+    }
+
+    /// Parses, gates and runs one command line.
+    fn on_line(&mut self, bytes: &[u8], cx: &mut Cx<'_>) {
+        let line = self.cfg.encoding.decode(bytes);
+        if self.cfg.debug_commands {
+            log::debug!("{} <- {}", self.tag(), crate::log::mask_password(&line));
+        }
+        let cmd = match parser::parse(&line) {
+            Ok(cmd) => cmd,
+            Err(reply) => return self.respond(reply),
+        };
+        if let Err(reply) = gate::check_command(cmd.spec, self.session.logged_in()) {
+            return self.respond(reply);
+        }
+        // RFC 959: RNFR must be followed immediately by RNTO.
+        let rnfr = self.session.rnfr.take();
+        if let Some(reply) = self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx) {
+            self.respond(reply);
+        }
+    }
+}

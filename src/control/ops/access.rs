@@ -1,0 +1,133 @@
+//! RFC 959 §4.1.1 access control commands: USER, PASS, REIN, QUIT (ACCT is answered in the
+//! dispatcher), plus HOST from RFC 7151.
+//!
+//! Two RFC 2577 defences live here. USER always answers `331`, whether or not the name exists,
+//! so the server never tells an attacker which names are valid. A wrong PASS is answered only
+//! after `auth_failed_delay`, through a loop timer: the connection waits (its next commands stay
+//! buffered) while every other session carries on, and after `max_login_attempts` failures it is
+//! closed.
+
+use super::super::{ControlConn, Phase};
+use crate::fs::{OsFs, VirtualPath};
+use crate::handler::{Cx, TimerKind};
+use crate::net::canonical_ip;
+use crate::reply::{Reply, ReplyCode};
+
+impl ControlConn {
+    pub(super) fn ftp_user(&mut self, arg: &str) -> Reply {
+        let reply = if self.session.logged_in() {
+            log::info!("{} previous account information flushed", self.tag());
+            self.session.flush_account();
+            Reply::new(
+                ReplyCode::NeedPassword,
+                "Previous account information was flushed, send password.",
+            )
+        } else {
+            Reply::new(ReplyCode::NeedPassword, "Username ok, send password.")
+        };
+        self.session.username = Some(arg.to_owned());
+        reply
+    }
+
+    pub(super) fn ftp_pass(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        if self.session.logged_in() {
+            return Some(Reply::new(
+                ReplyCode::BadSequence,
+                "User already authenticated.",
+            ));
+        }
+        let Some(name) = self.session.username.clone() else {
+            return Some(Reply::new(ReplyCode::BadSequence, "Login with USER first."));
+        };
+        let ip = canonical_ip(self.peer.ip());
+        let user = match self.cfg.authorizer.authenticate(&name, arg, ip) {
+            Ok(user) => user,
+            Err(e) => {
+                log::debug!("{} authentication failed: {e}", self.tag());
+                self.phase = Phase::AuthDelay;
+                cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
+                return None;
+            }
+        };
+        let fs = match OsFs::new(&user.home) {
+            Ok(fs) => fs,
+            Err(e) => {
+                log::error!(
+                    "{} home directory {} unusable: {e}",
+                    self.tag(),
+                    user.home.display()
+                );
+                self.session.username = None;
+                return Some(Reply::new(
+                    ReplyCode::NotLoggedIn,
+                    "Home directory is not available.",
+                ));
+            }
+        };
+        let msg = if user.msg_login.is_empty() {
+            "Login successful.".to_owned()
+        } else {
+            user.msg_login.clone()
+        };
+        self.session.user = Some(user);
+        self.session.fs = Some(Box::new(fs));
+        self.session.cwd = VirtualPath::root();
+        self.session.failed_logins = 0;
+        log::info!("{} USER '{name}' logged in.", self.tag());
+        Some(Reply::new(ReplyCode::LoggedIn, msg))
+    }
+
+    /// Sends the delayed 530 for the wrong password given earlier; closes after too many.
+    pub(in crate::control) fn auth_failed_reply(&mut self) {
+        let name = self.session.username.take().unwrap_or_default();
+        self.session.failed_logins += 1;
+        let mut msg = if name == "anonymous" || name == "ftp" {
+            "Anonymous access not allowed.".to_owned()
+        } else {
+            "Authentication failed.".to_owned()
+        };
+        log::warn!("{} USER '{name}' failed login.", self.tag());
+        self.phase = Phase::Ready;
+        if self.session.failed_logins >= self.cfg.max_login_attempts {
+            msg.push_str(" Disconnecting.");
+            self.close_when_done();
+        }
+        self.respond(Reply::new(ReplyCode::NotLoggedIn, msg));
+    }
+
+    pub(super) fn ftp_quit(&mut self) -> Reply {
+        let msg = match &self.session.user {
+            Some(u) if !u.msg_quit.is_empty() => u.msg_quit.clone(),
+            _ => "Goodbye.".to_owned(),
+        };
+        if self.session.logged_in() {
+            log::info!(
+                "{} USER '{}' logged out.",
+                self.tag(),
+                self.session.log_name()
+            );
+        }
+        self.close_when_done();
+        Reply::new(ReplyCode::Closing, msg)
+    }
+
+    pub(super) fn ftp_rein(&mut self) -> Reply {
+        log::info!("{} REIN: account flushed", self.tag());
+        self.session.flush_account();
+        // RFC 959 lists 220 for REIN, but a 2xx that means "logged out, ready" is what clients
+        // (and pyftpdlib) use.
+        Reply::new(ReplyCode::LoggedIn, "Ready for new user.")
+    }
+
+    /// RFC 7151: HOST names the virtual host before login; we serve one host and accept any.
+    pub(super) fn ftp_host(&mut self) -> Reply {
+        if self.session.logged_in() || self.session.username.is_some() {
+            Reply::new(
+                ReplyCode::BadSequence,
+                "Bad sequence of commands: HOST must come before USER.",
+            )
+        } else {
+            Reply::new(ReplyCode::Ready, "Host accepted.")
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Informational and parameter commands: RFC 959's HELP, STAT, TYPE, STRU, MODE (SYST, NOOP and
+//! ALLO are one-liners in the dispatcher), RFC 2389's FEAT and OPTS, and SITE HELP.
+//!
+//! HELP, SITE HELP and FEAT are derived from the command table, so a command can never be
+//! advertised without existing, or exist without being advertised.
+
+use super::super::session::TransferType;
+use super::super::{table, ControlConn};
+use crate::fs::listing::Facts;
+use crate::net::canonical_ip;
+use crate::reply::{Reply, ReplyCode};
+
+/// Formats names eight to a line, as pyftpdlib's HELP does.
+fn columns(names: &[&str]) -> Vec<String> {
+    names
+        .chunks(8)
+        .map(|row| row.iter().map(|n| format!(" {n:<6}")).collect::<String>())
+        .collect()
+}
+
+/// HELP and `HELP <verb>`.
+pub(super) fn help(arg: &str) -> Reply {
+    if !arg.is_empty() {
+        let name = arg.trim().to_ascii_uppercase();
+        return match table::lookup(&name) {
+            Some(spec) => Reply::new(ReplyCode::Help, spec.help),
+            None => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized command."),
+        };
+    }
+    let mut lines = vec!["The following commands are recognized:".to_owned()];
+    lines.extend(columns(&table::help_names()));
+    lines.push("Help command successful.".to_owned());
+    Reply::multi(ReplyCode::Help, lines)
+}
+
+/// SITE HELP and `SITE HELP <sub-command>`.
+pub(super) fn site_help(arg: &str) -> Reply {
+    if !arg.trim().is_empty() {
+        let name = format!("SITE {}", arg.trim().to_ascii_uppercase());
+        return match table::lookup(&name) {
+            Some(spec) => Reply::new(ReplyCode::Help, spec.help),
+            None => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized SITE command."),
+        };
+    }
+    let mut lines = vec!["The following SITE commands are recognized:".to_owned()];
+    lines.extend(columns(&table::site_names()));
+    lines.push("Help SITE command successful.".to_owned());
+    Reply::multi(ReplyCode::Help, lines)
+}
+
+/// STRU (RFC 959 §4.1.2): only File structure.
+pub(super) fn stru(arg: &str) -> Reply {
+    match arg.trim().to_ascii_uppercase().as_str() {
+        "F" => Reply::new(ReplyCode::Ok, "File transfer structure set to: F."),
+        "P" | "R" => Reply::new(ReplyCode::NotImplementedParam, "Unimplemented STRU type."),
+        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized STRU type."),
+    }
+}
+
+/// MODE (RFC 959 §4.1.2): only Stream mode.
+pub(super) fn mode(arg: &str) -> Reply {
+    match arg.trim().to_ascii_uppercase().as_str() {
+        "S" => Reply::new(ReplyCode::Ok, "Transfer mode set to: S"),
+        "B" | "C" => Reply::new(ReplyCode::NotImplementedParam, "Unimplemented MODE type."),
+        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized MODE type."),
+    }
+}
+
+impl ControlConn {
+    /// TYPE (RFC 959 §3.1.1): A (optionally `A N`), I, and `L 8` as a synonym of I (RFC 1123).
+    pub(super) fn ftp_type(&mut self, arg: &str) -> Reply {
+        let t: String = arg
+            .to_ascii_uppercase()
+            .chars()
+            .filter(|c| *c != ' ')
+            .collect();
+        match t.as_str() {
+            "A" | "AN" => {
+                self.session.ttype = TransferType::Ascii;
+                Reply::new(ReplyCode::Ok, "Type set to: ASCII.")
+            }
+            "I" | "L8" => {
+                self.session.ttype = TransferType::Binary;
+                Reply::new(ReplyCode::Ok, "Type set to: Binary.")
+            }
+            _ => Reply::new(
+                ReplyCode::NotImplementedParam,
+                format!("Unsupported type \"{arg}\"."),
+            ),
+        }
+    }
+
+    /// FEAT (RFC 2389): one line per extension, from the table.
+    pub(super) fn ftp_feat(&mut self) -> Reply {
+        let mut lines = vec!["Features supported:".to_owned()];
+        lines.extend(table::feat_lines(&self.session.facts.feat_line()));
+        lines.push("End FEAT.".to_owned());
+        Reply::multi(ReplyCode::SystemStatus, lines)
+    }
+
+    /// OPTS (RFC 2389): `OPTS UTF8 ON` and `OPTS MLST fact;fact;` (RFC 3659 §7.9).
+    pub(super) fn ftp_opts(&mut self, arg: &str) -> Reply {
+        let (cmd, opt) = arg.split_once(' ').unwrap_or((arg, ""));
+        if opt.contains(' ') {
+            return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid number of arguments.");
+        }
+        match cmd.to_ascii_uppercase().as_str() {
+            "UTF8" | "UTF-8" => Reply::new(ReplyCode::Ok, "Always in UTF8 mode."),
+            "MLST" => {
+                if !opt.is_empty() && !opt.contains(';') {
+                    return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid argument.");
+                }
+                self.session.facts = Facts::parse_opts(opt);
+                Reply::new(
+                    ReplyCode::Ok,
+                    format!("MLST OPTS {}", self.session.facts.enabled_list()),
+                )
+            }
+            _ => Reply::new(
+                ReplyCode::SyntaxErrorArgs,
+                format!("Unsupported command \"{cmd}\"."),
+            ),
+        }
+    }
+
+    /// STAT without argument (RFC 959 §4.1.3): the session's status, multi-line.
+    pub(super) fn ftp_stat(&mut self, arg: &str) -> Reply {
+        if !arg.is_empty() {
+            return Reply::new(
+                ReplyCode::NotImplementedParam,
+                "STAT with a path is not implemented yet.",
+            );
+        }
+        let local = self
+            .sock
+            .local_addr()
+            .map(|a| format!("{}:{}", canonical_ip(a.ip()), a.port()))
+            .unwrap_or_default();
+        let who = match (&self.session.user, &self.session.username) {
+            (Some(u), _) => format!("Logged in as: {}", u.name),
+            (None, Some(_)) => "Waiting for password.".to_owned(),
+            (None, None) => "Waiting for username.".to_owned(),
+        };
+        let ttype = match self.session.ttype {
+            TransferType::Ascii => "ASCII",
+            TransferType::Binary => "Binary",
+        };
+        Reply::multi(
+            ReplyCode::SystemStatus,
+            vec![
+                "FTP server status:".to_owned(),
+                format!("Connected to: {local}"),
+                who,
+                format!("TYPE: {ttype}; STRUcture: File; MODE: Stream"),
+                "Data connection closed.".to_owned(),
+                "End of status.".to_owned(),
+            ],
+        )
+    }
+}

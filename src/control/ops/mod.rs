@@ -1,0 +1,169 @@
+//! What each command does, grouped by the RFC that defines it (as samotop groups SMTP).
+//!
+//! `dispatch` is the one `match` from verb to handler function. Each handler returns the reply
+//! to send, or `None` when the reply comes later (the delayed `530` of a wrong password).
+//! Two helpers are shared by every command that touches the disk: [`ControlConn::path_arg`]
+//! turns an argument into a virtual path and checks the permission letter (gate step 6), and
+//! [`fs_error`] is the single place where a filesystem error becomes a reply.
+
+mod access;
+mod files;
+mod info;
+
+use std::io;
+
+use super::table::Verb;
+use super::ControlConn;
+use crate::auth::Perm;
+use crate::fs::{Filesystem, VirtualPath};
+use crate::handler::Cx;
+use crate::reply::{Reply, ReplyCode};
+
+impl ControlConn {
+    /// Runs one gated command. `rnfr` is the pending rename source, if the previous command
+    /// was RNFR.
+    pub(super) fn dispatch(
+        &mut self,
+        verb: Verb,
+        arg: &str,
+        rnfr: Option<VirtualPath>,
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
+        let reply = match verb {
+            Verb::User => self.ftp_user(arg),
+            Verb::Pass => return self.ftp_pass(arg, cx),
+            Verb::Quit => self.ftp_quit(),
+            Verb::Rein => self.ftp_rein(),
+            Verb::Acct => Reply::new(
+                ReplyCode::Superfluous,
+                "Command not implemented, superfluous at this site.",
+            ),
+            Verb::Host => self.ftp_host(),
+            Verb::Smnt => Reply::new(ReplyCode::NotImplemented, "SMNT not implemented."),
+            Verb::Cwd => self.ftp_cwd(arg),
+            Verb::Cdup => self.ftp_cwd(".."),
+            Verb::Pwd => self.ftp_pwd(),
+            Verb::Mkd => self.logged("MKD", arg, |c| c.ftp_mkd(arg)),
+            Verb::Rmd => self.logged("RMD", arg, |c| c.ftp_rmd(arg)),
+            Verb::Dele => self.logged("DELE", arg, |c| c.ftp_dele(arg)),
+            Verb::Rnfr => self.logged("RNFR", arg, |c| c.ftp_rnfr(arg)),
+            Verb::Rnto => self.logged("RNTO", arg, |c| c.ftp_rnto(arg, rnfr)),
+            Verb::Size => self.ftp_size(arg),
+            Verb::Mdtm => self.ftp_mdtm(arg),
+            Verb::Mfmt => self.logged("MFMT", arg, |c| c.ftp_mfmt(arg)),
+            Verb::SiteChmod => self.logged("SITE CHMOD", arg, |c| c.ftp_site_chmod(arg)),
+            Verb::SiteHelp => info::site_help(arg),
+            Verb::Site => Reply::new(
+                ReplyCode::SyntaxErrorArgs,
+                "Syntax error: command needs an argument.",
+            ),
+            Verb::Help => info::help(arg),
+            Verb::Feat => self.ftp_feat(),
+            Verb::Opts => self.ftp_opts(arg),
+            Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
+            Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
+            Verb::Stat => self.ftp_stat(arg),
+            Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
+            Verb::Type => self.ftp_type(arg),
+            Verb::Stru => info::stru(arg),
+            Verb::Mode => info::mode(arg),
+            // Not built yet (the gate answers 502 before reaching here).
+            Verb::Abor
+            | Verb::Appe
+            | Verb::Auth
+            | Verb::Ccc
+            | Verb::Eprt
+            | Verb::Epsv
+            | Verb::List
+            | Verb::Mlsd
+            | Verb::Mlst
+            | Verb::Nlst
+            | Verb::Pasv
+            | Verb::Pbsz
+            | Verb::Port
+            | Verb::Prot
+            | Verb::Rest
+            | Verb::Retr
+            | Verb::Stor
+            | Verb::Stou => Reply::new(ReplyCode::NotImplemented, "Command not implemented."),
+        };
+        Some(reply)
+    }
+
+    /// Runs a state-changing command and logs it with its reply code.
+    fn logged(&mut self, name: &str, arg: &str, f: impl FnOnce(&mut Self) -> Reply) -> Reply {
+        let reply = f(self);
+        log::info!(
+            "{} {} {} -> {}",
+            self.tag(),
+            name,
+            crate::reply::sanitize(arg),
+            reply.code()
+        );
+        reply
+    }
+
+    /// The user's filesystem (present once logged in; the gate guarantees it).
+    fn fs(&self) -> Result<&dyn Filesystem, Reply> {
+        self.session.fs.as_deref().ok_or_else(not_logged_in)
+    }
+
+    /// Resolves `arg` against the cwd and checks `perm` on the result (gate step 6). The jail
+    /// (step 5) is enforced by the filesystem on every operation.
+    fn path_arg(&self, arg: &str, perm: Perm) -> Result<VirtualPath, Reply> {
+        let path = self.session.cwd.resolve(arg);
+        let user = self.session.user.as_ref().ok_or_else(not_logged_in)?;
+        super::gate::check_perm(&*self.cfg.authorizer, user, perm, &path)?;
+        Ok(path)
+    }
+}
+
+fn not_logged_in() -> Reply {
+    Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.")
+}
+
+/// The one mapping from a filesystem error to a reply: `550 <reason>.`
+pub(crate) fn fs_error(e: &io::Error) -> Reply {
+    Reply::new(ReplyCode::FileUnavailable, strerror(e))
+}
+
+/// An error's text without Rust's ` (os error N)` suffix, ending in a period.
+pub(crate) fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    if text.ends_with('.') {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// Unwraps a `Result<T, Reply>` inside a handler returning `Reply`.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(reply) => return reply,
+        }
+    };
+}
+pub(crate) use tri;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_drops_os_error_suffix() {
+        let e = io::Error::from_raw_os_error(2);
+        assert_eq!(strerror(&e), "No such file or directory.");
+        let custom = io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "Can't remove root directory.",
+        );
+        assert_eq!(strerror(&custom), "Can't remove root directory.");
+    }
+}

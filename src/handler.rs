@@ -1,0 +1,100 @@
+//! The closed set of handlers the FTP server puts in its slab, and the messages between them.
+//!
+//! A listener accepts control connections; each control connection (pyftpdlib's `FTPHandler`)
+//! later owns passive acceptors, active connectors and data connections (its `DTPHandler`s).
+//! They are variants of one enum rather than `Box<dyn Handler>`: each keeps its own type, and the
+//! dispatcher stays generic and testable with a toy handler. Handlers never hold references to
+//! one another: a control connection knows its listener's [`ConnId`] and talks to it with
+//! [`Msg`]s, which the dispatcher delivers after the current callback returns.
+
+use std::net::IpAddr;
+
+use mio::event::Source;
+use mio::Interest;
+
+use crate::control::ControlConn;
+use crate::ioloop::{Context, Flow, Handler};
+use crate::listener::Listener;
+
+/// Messages exchanged by the server's handlers (and sent by the host through `Server`).
+#[derive(Debug)]
+pub enum Msg {
+    /// Sent by the listener right after spawning a control connection: greet and arm timers.
+    Start,
+    /// A counted control connection from `ip` is gone (to the listener).
+    ControlClosed {
+        /// The client's address.
+        ip: IpAddr,
+    },
+    /// The server is shutting down: say 421 and close.
+    Shutdown,
+}
+
+/// Timer kinds used by the server's handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// Control connection idle timeout (RFC 1123).
+    Idle,
+    /// End of the delay before a `530` for a wrong password (RFC 2577).
+    AuthDelay,
+    /// The listener retries `accept` after running out of file descriptors.
+    AcceptRetry,
+}
+
+/// Every kind of handler of the FTP server.
+#[derive(Debug)]
+pub enum FtpHandler {
+    /// Accepts control connections.
+    Listener(Listener),
+    /// One client's control connection.
+    Control(Box<ControlConn>),
+}
+
+impl FtpHandler {
+    /// True for control connections (counted by `max_cons`, told about shutdown).
+    pub fn is_control(&self) -> bool {
+        matches!(self, FtpHandler::Control(_))
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $h:ident => $e:expr) => {
+        match $self {
+            FtpHandler::Listener($h) => $e,
+            FtpHandler::Control($h) => $e,
+        }
+    };
+}
+
+impl Handler for FtpHandler {
+    type Msg = Msg;
+    type Timer = TimerKind;
+
+    fn source(&mut self) -> &mut dyn Source {
+        delegate!(self, h => h.source())
+    }
+    fn interest(&self) -> Interest {
+        delegate!(self, h => h.interest())
+    }
+    fn readable(&mut self, cx: &mut Context<'_, Self>) -> Flow {
+        delegate!(self, h => h.readable(cx))
+    }
+    fn writable(&mut self, cx: &mut Context<'_, Self>) -> Flow {
+        delegate!(self, h => h.writable(cx))
+    }
+    fn timer(&mut self, kind: TimerKind, cx: &mut Context<'_, Self>) -> Flow {
+        delegate!(self, h => h.timer(kind, cx))
+    }
+    fn message(&mut self, msg: Msg, cx: &mut Context<'_, Self>) -> Flow {
+        delegate!(self, h => h.message(msg, cx))
+    }
+    fn resume(&mut self, cx: &mut Context<'_, Self>) -> Flow {
+        delegate!(self, h => h.resume(cx))
+    }
+    fn closed(&mut self, cx: &mut Context<'_, Self>) {
+        delegate!(self, h => h.closed(cx))
+    }
+}
+
+/// The context type every FTP handler callback receives.
+pub type Cx<'a> = Context<'a, FtpHandler>;

@@ -1,0 +1,300 @@
+//! The embeddable core of the loop: a slab of handlers, token routing, timers, messages, yields.
+//!
+//! This is what pyftpdlib's `IOLoop` does with its socket map, minus the `select`/`epoll` call:
+//! the dispatcher never polls by itself, so the same code runs under the daemon's [`IoLoop`] and
+//! under a host program's own `mio::Poll`.
+//!
+//! During a callback the handler is *taken out* of its slot (the slot stays occupied, so its key
+//! cannot be reused), which lets the callback spawn new handlers into the slab and learn their id
+//! at once. After each callback the dispatcher, in this order: closes the handler if it returned
+//! [`Flow::Close`] (running `closed`, deregistering, freeing the slot), re-queues it if it returned
+//! [`Flow::Yield`], re-registers it only if its `interest()` changed, and delivers queued messages
+//! in FIFO order (deliveries may queue more).
+//!
+//! [`IoLoop`]: super::IoLoop
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::event::Event;
+use mio::{Interest, Registry, Token};
+use slab::Slab;
+
+use super::{ConnId, Context, Flow, Handler, Outbox, Timers, TokenRange};
+
+/// One slot of the slab.
+#[derive(Debug)]
+struct Slot<H> {
+    gen: u32,
+    /// `None` while the handler is being called.
+    handler: Option<H>,
+    /// The interest registered with the poll.
+    interest: Interest,
+    /// Already in the yield queue.
+    queued: bool,
+}
+
+/// State shared by the dispatcher and the [`Context`] given to callbacks.
+pub(crate) struct Core<H: Handler> {
+    slab: Slab<Slot<H>>,
+    pub(crate) timers: Timers<H::Timer>,
+    pub(crate) outbox: Outbox<H::Msg>,
+    yielded: VecDeque<ConnId>,
+    range: TokenRange,
+    next_gen: u32,
+}
+
+impl<H: Handler> Core<H> {
+    fn token(&self, key: usize) -> Token {
+        Token(self.range.base + key)
+    }
+
+    fn alive(&self, id: ConnId) -> bool {
+        self.slab.get(id.key).is_some_and(|s| s.gen == id.gen)
+    }
+
+    pub(crate) fn kick(&mut self, id: ConnId) {
+        if let Some(slot) = self.slab.get_mut(id.key) {
+            if slot.gen == id.gen && !slot.queued {
+                slot.queued = true;
+                self.yielded.push_back(id);
+            }
+        }
+    }
+
+    pub(crate) fn insert(&mut self, registry: &Registry, mut handler: H) -> io::Result<ConnId> {
+        let entry = self.slab.vacant_entry();
+        let key = entry.key();
+        if key >= self.range.len {
+            return Err(io::Error::other("token range is full"));
+        }
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let gen = self.next_gen;
+        let interest = handler.interest();
+        registry.register(handler.source(), Token(self.range.base + key), interest)?;
+        entry.insert(Slot {
+            gen,
+            handler: Some(handler),
+            interest,
+            queued: false,
+        });
+        Ok(ConnId { key, gen })
+    }
+}
+
+/// A slab of handlers plus their timers, messages and yield queue.
+pub struct Dispatcher<H: Handler> {
+    core: Core<H>,
+}
+
+impl<H: Handler> std::fmt::Debug for Dispatcher<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("handlers", &self.core.slab.len())
+            .field("timers", &self.core.timers.len())
+            .field("yielded", &self.core.yielded.len())
+            .field("range", &self.core.range)
+            .finish()
+    }
+}
+
+impl<H: Handler> Dispatcher<H> {
+    /// An empty dispatcher that will use the tokens of `range`.
+    pub fn new(range: TokenRange) -> Self {
+        Dispatcher {
+            core: Core {
+                slab: Slab::new(),
+                timers: Timers::default(),
+                outbox: VecDeque::new(),
+                yielded: VecDeque::new(),
+                range,
+                next_gen: 0,
+            },
+        }
+    }
+
+    /// The token range in use.
+    pub fn range(&self) -> TokenRange {
+        self.core.range
+    }
+
+    /// Number of live handlers.
+    pub fn len(&self) -> usize {
+        self.core.slab.len()
+    }
+
+    /// True when no handler is alive.
+    pub fn is_empty(&self) -> bool {
+        self.core.slab.is_empty()
+    }
+
+    /// Registers a handler from outside any callback (e.g. the server's listener).
+    pub fn insert(&mut self, registry: &Registry, handler: H) -> io::Result<ConnId> {
+        self.core.insert(registry, handler)
+    }
+
+    /// Ids of every live handler.
+    pub fn ids(&self) -> Vec<ConnId> {
+        self.core
+            .slab
+            .iter()
+            .map(|(key, s)| ConnId { key, gen: s.gen })
+            .collect()
+    }
+
+    /// Read-only access to a live handler (between callbacks).
+    pub fn get(&self, id: ConnId) -> Option<&H> {
+        self.core
+            .slab
+            .get(id.key)
+            .filter(|s| s.gen == id.gen)
+            .and_then(|s| s.handler.as_ref())
+    }
+
+    /// Routes one readiness event. Events are hints: a handler must cope with spurious ones.
+    pub fn handle_event(&mut self, registry: &Registry, event: &Event, now: Instant) {
+        let token = event.token();
+        if !self.core.range.contains(token) {
+            return;
+        }
+        let key = token.0 - self.core.range.base;
+        let Some(gen) = self.core.slab.get(key).map(|s| s.gen) else {
+            return;
+        };
+        let id = ConnId { key, gen };
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.call(registry, now, id, |h, cx| h.readable(cx));
+        }
+        if event.is_writable() || event.is_write_closed() {
+            self.call(registry, now, id, |h, cx| h.writable(cx));
+        }
+        self.deliver(registry, now);
+    }
+
+    /// Delivers a message from the host to handler `to` (dropped if it is gone).
+    pub fn send(&mut self, registry: &Registry, now: Instant, to: ConnId, msg: H::Msg) {
+        self.core.outbox.push_back((to, msg));
+        self.deliver(registry, now);
+    }
+
+    /// How long the host may sleep: `ZERO` while handlers wait in the yield queue.
+    pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.core.yielded.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        self.core.timers.next_timeout(now)
+    }
+
+    /// Fires every timer due at `now`, then runs each yielded handler once.
+    pub fn handle_timers(&mut self, registry: &Registry, now: Instant) {
+        let mut due = Vec::new();
+        while let Some(entry) = self.core.timers.pop_due(now) {
+            due.push(entry);
+        }
+        for (id, kind) in due {
+            self.call(registry, now, id, |h, cx| h.timer(kind, cx));
+            self.deliver(registry, now);
+        }
+        let queued = std::mem::take(&mut self.core.yielded);
+        for id in queued {
+            if let Some(slot) = self.core.slab.get_mut(id.key) {
+                if slot.gen == id.gen {
+                    slot.queued = false;
+                }
+            }
+            self.call(registry, now, id, |h, cx| h.resume(cx));
+            self.deliver(registry, now);
+        }
+        if self.core.timers.len() > 2 * self.core.slab.len() + 1024 {
+            let mut timers = std::mem::take(&mut self.core.timers);
+            let slab = &self.core.slab;
+            timers.compact(|id| slab.get(id.key).is_some_and(|s| s.gen == id.gen));
+            self.core.timers = timers;
+        }
+    }
+
+    /// Closes every handler whose id `pick` selects (running `closed`), e.g. for shutdown.
+    pub fn close_where(&mut self, registry: &Registry, now: Instant, pick: impl Fn(&H) -> bool) {
+        for id in self.ids() {
+            if self.get(id).is_some_and(&pick) {
+                self.call(registry, now, id, |_, _| Flow::Close);
+                self.deliver(registry, now);
+            }
+        }
+    }
+
+    /// Runs `f` on handler `id` if it is alive and not already being called, then applies the
+    /// returned [`Flow`].
+    fn call(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        id: ConnId,
+        f: impl FnOnce(&mut H, &mut Context<'_, H>) -> Flow,
+    ) {
+        let Some(slot) = self.core.slab.get_mut(id.key) else {
+            return;
+        };
+        if slot.gen != id.gen {
+            return;
+        }
+        let Some(mut handler) = slot.handler.take() else {
+            return;
+        };
+        let mut cx = Context {
+            registry,
+            now,
+            me: id,
+            core: &mut self.core,
+        };
+        let flow = f(&mut handler, &mut cx);
+        match flow {
+            Flow::Close => self.remove(registry, now, id, handler),
+            Flow::Continue | Flow::Yield => {
+                if flow == Flow::Yield {
+                    self.core.kick(id);
+                }
+                let want = handler.interest();
+                let token = self.core.token(id.key);
+                let Some(slot) = self.core.slab.get_mut(id.key) else {
+                    return;
+                };
+                if want != slot.interest {
+                    if let Err(e) = registry.reregister(handler.source(), token, want) {
+                        log::error!("reregister failed: {e}");
+                        self.remove(registry, now, id, handler);
+                        return;
+                    }
+                    slot.interest = want;
+                }
+                slot.handler = Some(handler);
+            }
+        }
+    }
+
+    /// Runs `closed`, deregisters and frees the slot of a handler already taken out of it.
+    fn remove(&mut self, registry: &Registry, now: Instant, id: ConnId, mut handler: H) {
+        let mut cx = Context {
+            registry,
+            now,
+            me: id,
+            core: &mut self.core,
+        };
+        handler.closed(&mut cx);
+        if let Err(e) = registry.deregister(handler.source()) {
+            log::debug!("deregister: {e}");
+        }
+        if self.core.alive(id) {
+            self.core.slab.remove(id.key);
+        }
+        drop(handler);
+    }
+
+    /// Delivers queued messages until none is left.
+    fn deliver(&mut self, registry: &Registry, now: Instant) {
+        while let Some((to, msg)) = self.core.outbox.pop_front() {
+            self.call(registry, now, to, |h, cx| h.message(msg, cx));
+        }
+    }
+}

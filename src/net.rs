@@ -1,0 +1,83 @@
+//! Socket set-up with socket2: the things `std` and mio do not expose.
+//!
+//! A listening socket for FTP wants `SO_REUSEADDR` (so a restarted daemon can bind port 21 while
+//! old connections sit in TIME_WAIT), a large backlog (bursts of clients), and on `::` a choice
+//! between dual-stack (IPv4 clients appear as `::ffff:a.b.c.d`) and IPv6 only.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Listen backlog for control and passive listeners.
+pub const BACKLOG: i32 = 1024;
+
+/// Creates a non-blocking listening socket on `addr`. An unspecified IPv6 address (`::`) is made
+/// dual-stack so that IPv4 clients are served too.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if let SocketAddr::V6(v6) = addr {
+        // Dual-stack only on the wildcard address; ::1 stays IPv6-only.
+        socket.set_only_v6(!v6.ip().is_unspecified())?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// The default listening address when no `-i` is given: dual-stack `::` if the host has IPv6,
+/// else `0.0.0.0`.
+pub fn default_listen_addr(port: u16) -> SocketAddr {
+    let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    match Socket::new(Domain::IPV6, Type::STREAM, None) {
+        Ok(_) => v6,
+        Err(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+    }
+}
+
+/// Shows an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as the IPv4 address it is.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+/// Formats an address the way the daemon's `listening on HOST:PORT` line shows it.
+pub fn display_addr(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => a.to_string(),
+        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_addresses_become_v4() {
+        let ip: IpAddr = "::ffff:127.0.0.1"
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(canonical_ip(ip), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let v6: IpAddr = "::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(canonical_ip(v6), v6);
+    }
+
+    #[test]
+    fn listen_on_port_zero_gets_a_port() -> io::Result<()> {
+        let l = listen("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
+        assert_ne!(l.local_addr()?.port(), 0);
+        assert_eq!(
+            display_addr("[::1]:21".parse().map_err(io::Error::other)?),
+            "[::1]:21"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! The public embedding API: an FTP server that lives in *your* `mio::Poll`.
+//!
+//! A [`Server`] owns a dispatcher (slab of handlers, timers, messages) and the listener, and
+//! claims a [`TokenRange`] of the host's tokens. The host keeps its own sources outside the
+//! range and, in its loop:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use std::time::Instant;
+//! # use ftpdlib::{Config, MemoryAuthorizer, Server, TokenRange};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut poll = mio::Poll::new()?;
+//! let mut auth = MemoryAuthorizer::new();
+//! auth.add_anonymous(std::env::temp_dir(), "elr")?;
+//! let cfg = Config::new(Arc::new(auth));
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let mut ftp = Server::new(cfg, listener, poll.registry(), TokenRange::new(1 << 16, 1 << 16))?;
+//! let mut events = mio::Events::with_capacity(256);
+//! loop {
+//!     poll.poll(&mut events, ftp.next_timeout(Instant::now()))?;
+//!     let now = Instant::now();
+//!     for ev in events.iter() {
+//!         if ftp.owns(ev.token()) {
+//!             ftp.handle_event(poll.registry(), ev, now);
+//!         } // else: the host's own tokens
+//!     }
+//!     ftp.handle_timers(poll.registry(), now);
+//! #   break;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The daemon's [`crate::IoLoop`] is exactly this loop with nothing else in it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::event::Event;
+use mio::{Registry, Token};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::handler::{FtpHandler, Msg};
+use crate::ioloop::{ConnId, Dispatcher, Hosted, TokenRange};
+use crate::listener::Listener;
+
+/// An FTP server embedded in a host's poll.
+#[derive(Debug)]
+pub struct Server {
+    dispatcher: Dispatcher<FtpHandler>,
+    listener: Option<ConnId>,
+    local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Builds a server on an already bound `listener` (any blocking mode; it is made
+    /// non-blocking) and registers it with `registry` using tokens from `tokens`.
+    pub fn new(
+        cfg: Config,
+        listener: std::net::TcpListener,
+        registry: &Registry,
+        tokens: TokenRange,
+    ) -> Result<Server, Error> {
+        cfg.validate()?;
+        if tokens.len < 2 {
+            return Err(Error::Config("token range needs at least 2 tokens".into()));
+        }
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        let cfg = Arc::new(cfg);
+        let mut dispatcher = Dispatcher::new(tokens);
+        let l = Listener::new(mio::net::TcpListener::from_std(listener), cfg);
+        let id = dispatcher.insert(registry, FtpHandler::Listener(l))?;
+        Ok(Server {
+            dispatcher,
+            listener: Some(id),
+            local_addr,
+        })
+    }
+
+    /// Binds `addr` (SO_REUSEADDR, large backlog; `::` is dual-stack) and builds a server on it.
+    pub fn bind(
+        cfg: Config,
+        addr: SocketAddr,
+        registry: &Registry,
+        tokens: TokenRange,
+    ) -> Result<Server, Error> {
+        let listener = crate::net::listen(addr).map_err(|source| Error::Bind { addr, source })?;
+        Server::new(cfg, listener, registry, tokens)
+    }
+
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Control connections currently counted against `max_cons`.
+    pub fn connections(&self) -> usize {
+        match self.listener.and_then(|id| self.dispatcher.get(id)) {
+            Some(FtpHandler::Listener(l)) => l.connections(),
+            _ => 0,
+        }
+    }
+
+    /// True if `token` is one of this server's.
+    pub fn owns(&self, token: Token) -> bool {
+        self.dispatcher.range().contains(token)
+    }
+
+    /// Handles one event of a token this server owns.
+    pub fn handle_event(&mut self, registry: &Registry, event: &Event, now: Instant) {
+        self.dispatcher.handle_event(registry, event, now);
+    }
+
+    /// How long the host may sleep before calling [`Server::handle_timers`]; `Some(ZERO)`
+    /// while work is queued, `None` when no timer is pending.
+    pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        self.dispatcher.next_timeout(now)
+    }
+
+    /// Fires due timers and continues handlers that yielded. Call after every poll.
+    pub fn handle_timers(&mut self, registry: &Registry, now: Instant) {
+        self.dispatcher.handle_timers(registry, now);
+    }
+
+    /// Stops accepting, says `421` to every session, and deregisters everything.
+    pub fn shutdown(&mut self, registry: &Registry) {
+        let now = Instant::now();
+        for id in self.dispatcher.ids() {
+            self.dispatcher.send(registry, now, id, Msg::Shutdown);
+        }
+        self.dispatcher.close_where(registry, now, |_| true);
+        self.listener = None;
+    }
+}
+
+impl Hosted for Server {
+    fn owns(&self, token: Token) -> bool {
+        Server::owns(self, token)
+    }
+    fn handle_event(&mut self, registry: &Registry, event: &Event, now: Instant) {
+        Server::handle_event(self, registry, event, now);
+    }
+    fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        Server::next_timeout(self, now)
+    }
+    fn handle_timers(&mut self, registry: &Registry, now: Instant) {
+        Server::handle_timers(self, registry, now);
+    }
+    fn shutdown(&mut self, registry: &Registry) {
+        Server::shutdown(self, registry);
+    }
+}
