@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn every_table_row_parses() {
-        for spec in COMMANDS {
+        for spec in COMMANDS.iter().filter(|s| s.verb != Verb::Site) {
             let line = match spec.arg {
                 Arg::None => spec.name.to_owned(),
                 _ => format!("{} x", spec.name),
