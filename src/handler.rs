@@ -13,7 +13,9 @@ use mio::event::Source;
 use mio::Interest;
 
 use crate::control::ControlConn;
-use crate::ioloop::{Context, Flow, Handler};
+use crate::data::connect::PassiveAcceptor;
+use crate::data::{DataConn, Job, TransferResult};
+use crate::ioloop::{ConnId, Context, Flow, Handler};
 use crate::listener::Listener;
 
 /// Messages exchanged by the server's handlers (and sent by the host through `Server`).
@@ -28,6 +30,33 @@ pub enum Msg {
     },
     /// The server is shutting down: say 421 and close.
     Shutdown,
+    /// A data connection is up (to the control connection). `via` is the acceptor that
+    /// accepted it (passive) or the connection itself (active).
+    DataConnected {
+        /// The new data connection.
+        id: ConnId,
+        /// The handler the control connection was waiting on.
+        via: ConnId,
+    },
+    /// A data connection could not be set up (to the control connection).
+    DataFailed {
+        /// The acceptor or connecting data connection that gave up.
+        id: ConnId,
+        /// Why, for the reply and the log.
+        reason: String,
+    },
+    /// Start a transfer (control → data connection).
+    DataStart(Box<Job>),
+    /// Stop: close without finishing (control → acceptor or data connection).
+    Abort,
+    /// A data connection closed, with the result of its job if it had one (to the control
+    /// connection).
+    DataClosed {
+        /// The data connection.
+        id: ConnId,
+        /// The transfer report, if a job was started.
+        result: Option<TransferResult>,
+    },
 }
 
 /// Timer kinds used by the server's handlers.
@@ -39,6 +68,10 @@ pub enum TimerKind {
     AuthDelay,
     /// The listener retries `accept` after running out of file descriptors.
     AcceptRetry,
+    /// Data side: connect/accept timeout, or stall timeout during a transfer.
+    DataDeadline,
+    /// A throttled transfer may move bytes again.
+    Throttle,
 }
 
 /// Every kind of handler of the FTP server.
@@ -48,6 +81,10 @@ pub enum FtpHandler {
     Listener(Listener),
     /// One client's control connection.
     Control(Box<ControlConn>),
+    /// Waits for a passive data connection.
+    Passive(PassiveAcceptor),
+    /// A data connection (active or passive).
+    Data(Box<DataConn>),
 }
 
 impl FtpHandler {
@@ -62,6 +99,8 @@ macro_rules! delegate {
         match $self {
             FtpHandler::Listener($h) => $e,
             FtpHandler::Control($h) => $e,
+            FtpHandler::Passive($h) => $e,
+            FtpHandler::Data($h) => $e,
         }
     };
 }

@@ -51,6 +51,7 @@
 pub mod auth;
 pub mod config;
 pub mod control;
+pub mod data;
 pub mod error;
 pub mod fs;
 pub mod handler;

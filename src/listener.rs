@@ -120,7 +120,7 @@ impl Listener {
                 Flow::Continue
             }
             Msg::Shutdown => Flow::Close,
-            Msg::Start => Flow::Continue,
+            _ => Flow::Continue,
         }
     }
 

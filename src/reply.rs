@@ -123,6 +123,15 @@ pub fn sanitize(text: &str) -> String {
     text.replace('\r', "\\r").replace('\n', "\\n")
 }
 
+/// An I/O error's text without Rust's ` (os error N)` suffix, e.g. `No such file or directory`.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
 /// Quotes a path for a 257 reply: the path between double quotes, inner quotes doubled (RFC 959
 /// Appendix II).
 pub fn quote_path(path: &str) -> String {

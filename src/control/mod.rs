@@ -13,6 +13,8 @@
 //! edge-triggered, whenever it stops reading before `WouldBlock` it makes sure something will
 //! call it again: a writable event, a timer, or a yield.
 
+pub mod addr;
+mod datachan;
 pub mod gate;
 mod ops;
 pub mod parser;
@@ -51,6 +53,8 @@ enum Phase {
     Ready,
     /// A wrong password was given: commands wait until the delayed 530 is sent.
     AuthDelay,
+    /// Commands wait for the data side: PORT/EPRT connecting, ABOR or QUIT during a transfer.
+    Waiting,
     /// Sending the last replies, then closing.
     Closing,
 }
@@ -74,6 +78,8 @@ pub struct ControlConn {
     peer_eof: bool,
     /// The last read stopped before `WouldBlock` (buffer cap): read again when possible.
     read_pending: bool,
+    /// Data connections owned by this session.
+    data: datachan::DataSide,
 }
 
 impl ControlConn {
@@ -102,6 +108,7 @@ impl ControlConn {
             idle: Deadline::default(),
             peer_eof: false,
             read_pending: false,
+            data: datachan::DataSide::default(),
         })
     }
 
@@ -151,7 +158,10 @@ impl ControlConn {
                 let _ = self.out.flush_to(&mut self.sock);
                 Flow::Close
             }
-            Msg::ControlClosed { .. } => Flow::Continue,
+            Msg::DataConnected { .. } | Msg::DataFailed { .. } | Msg::DataClosed { .. } => {
+                self.data_message(msg, cx)
+            }
+            Msg::ControlClosed { .. } | Msg::DataStart(_) | Msg::Abort => Flow::Continue,
         }
     }
 
@@ -164,6 +174,11 @@ impl ControlConn {
                     Flow::Continue
                 }
                 Fired::Expired if self.phase == Phase::Closing => Flow::Close,
+                Fired::Expired if self.data.transfer.is_some() => {
+                    // RFC 1123: not idle while a transfer runs (its own stall timer watches it).
+                    self.touch(cx);
+                    Flow::Continue
+                }
                 Fired::Expired => {
                     log::info!("{} control connection timed out", self.tag());
                     self.respond(Reply::new(
@@ -182,11 +197,14 @@ impl ControlConn {
                     Flow::Continue
                 }
             }
-            TimerKind::AcceptRetry => Flow::Continue,
+            TimerKind::AcceptRetry | TimerKind::DataDeadline | TimerKind::Throttle => {
+                Flow::Continue
+            }
         }
     }
 
     pub(crate) fn closed(&mut self, cx: &mut Cx<'_>) {
+        self.close_channel(cx);
         if self.counted {
             cx.send(
                 self.listener,

@@ -130,14 +130,14 @@ use Arg::{None as No, Optional as Opt, Required as Req};
 
 /// The table, sorted by name (HELP prints it in this order).
 pub static COMMANDS: &[CommandSpec] = &[
-    later(row(
+    row(
         "ABOR",
         Verb::Abor,
         true,
         No,
         None,
         "Syntax: ABOR (abort transfer).",
-    )),
+    ),
     row(
         "ACCT",
         Verb::Acct,
@@ -154,14 +154,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: ALLO <SP> bytes (noop; allocate storage).",
     ),
-    later(row(
+    row(
         "APPE",
         Verb::Appe,
         true,
         Req,
         Some(Perm::A),
         "Syntax: APPE <SP> file-name (append data to file).",
-    )),
+    ),
     later(row(
         "AUTH",
         Verb::Auth,
@@ -202,7 +202,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Some(Perm::D),
         "Syntax: DELE <SP> file-name (delete file).",
     ),
-    later(feat(
+    feat(
         row(
             "EPRT",
             Verb::Eprt,
@@ -212,8 +212,8 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Syntax: EPRT <SP> |proto|ip|port| (extended active mode).",
         ),
         "EPRT",
-    )),
-    later(feat(
+    ),
+    feat(
         row(
             "EPSV",
             Verb::Epsv,
@@ -223,7 +223,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode).",
         ),
         "EPSV",
-    )),
+    ),
     row(
         "FEAT",
         Verb::Feat,
@@ -248,14 +248,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: HOST <SP> hostname (virtual host, RFC 7151).",
     ),
-    later(row(
+    row(
         "LIST",
         Verb::List,
         true,
         Opt,
         Some(Perm::L),
         "Syntax: LIST [<SP> path] (list files).",
-    )),
+    ),
     feat(
         row(
             "MDTM",
@@ -286,15 +286,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         Some(Perm::M),
         "Syntax: MKD <SP> path (create directory).",
     ),
-    later(row(
+    row(
         "MLSD",
         Verb::Mlsd,
         true,
         Opt,
         Some(Perm::L),
         "Syntax: MLSD [<SP> path] (list directory).",
-    )),
-    later(feat(
+    ),
+    feat(
         row(
             "MLST",
             Verb::Mlst,
@@ -304,7 +304,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Syntax: MLST [<SP> path] (show information about path).",
         ),
         "MLST",
-    )),
+    ),
     row(
         "MODE",
         Verb::Mode,
@@ -313,14 +313,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: MODE <SP> mode (noop; set data transfer mode).",
     ),
-    later(row(
+    row(
         "NLST",
         Verb::Nlst,
         true,
         Opt,
         Some(Perm::L),
         "Syntax: NLST [<SP> path-name] (list path in a compact form).",
-    )),
+    ),
     row(
         "NOOP",
         Verb::Noop,
@@ -345,14 +345,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: PASS [<SP> password] (set user password).",
     ),
-    later(row(
+    row(
         "PASV",
         Verb::Pasv,
         true,
         No,
         None,
         "Syntax: PASV (open passive data connection).",
-    )),
+    ),
     later(row(
         "PBSZ",
         Verb::Pbsz,
@@ -361,14 +361,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: PBSZ <SP> 0 (negotiate TLS buffer).",
     )),
-    later(row(
+    row(
         "PORT",
         Verb::Port,
         true,
         Req,
         None,
         "Syntax: PORT <sp> h,h,h,h,p,p (open active data connection).",
-    )),
+    ),
     later(row(
         "PROT",
         Verb::Prot,
@@ -401,7 +401,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: REIN (flush account).",
     ),
-    later(feat(
+    feat(
         row(
             "REST",
             Verb::Rest,
@@ -411,15 +411,15 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Syntax: REST <SP> offset (set file offset).",
         ),
         "REST STREAM",
-    )),
-    later(row(
+    ),
+    row(
         "RETR",
         Verb::Retr,
         true,
         Req,
         Some(Perm::R),
         "Syntax: RETR <SP> file-name (retrieve a file).",
-    )),
+    ),
     row(
         "RMD",
         Verb::Rmd,
@@ -495,22 +495,22 @@ pub static COMMANDS: &[CommandSpec] = &[
         Some(Perm::L),
         "Syntax: STAT [<SP> path name] (server stats [list files]).",
     ),
-    later(row(
+    row(
         "STOR",
         Verb::Stor,
         true,
         Req,
         Some(Perm::W),
         "Syntax: STOR <SP> file-name (store a file).",
-    )),
-    later(row(
+    ),
+    row(
         "STOU",
         Verb::Stou,
         true,
         Opt,
         Some(Perm::W),
         "Syntax: STOU [<SP> name] (store a file with a unique name).",
-    )),
+    ),
     row(
         "STRU",
         Verb::Stru,

@@ -95,7 +95,7 @@ impl ControlConn {
         self.respond(Reply::new(ReplyCode::NotLoggedIn, msg));
     }
 
-    pub(super) fn ftp_quit(&mut self) -> Reply {
+    pub(in crate::control) fn ftp_quit(&mut self) -> Reply {
         let msg = match &self.session.user {
             Some(u) if !u.msg_quit.is_empty() => u.msg_quit.clone(),
             _ => "Goodbye.".to_owned(),

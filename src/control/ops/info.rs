@@ -124,12 +124,9 @@ impl ControlConn {
     }
 
     /// STAT without argument (RFC 959 §4.1.3): the session's status, multi-line.
-    pub(super) fn ftp_stat(&mut self, arg: &str) -> Reply {
+    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::handler::Cx<'_>) -> Reply {
         if !arg.is_empty() {
-            return Reply::new(
-                ReplyCode::NotImplementedParam,
-                "STAT with a path is not implemented yet.",
-            );
+            return self.ftp_stat_path(arg);
         }
         let local = self
             .sock
@@ -145,16 +142,14 @@ impl ControlConn {
             TransferType::Ascii => "ASCII",
             TransferType::Binary => "Binary",
         };
-        Reply::multi(
-            ReplyCode::SystemStatus,
-            vec![
-                "FTP server status:".to_owned(),
-                format!("Connected to: {local}"),
-                who,
-                format!("TYPE: {ttype}; STRUcture: File; MODE: Stream"),
-                "Data connection closed.".to_owned(),
-                "End of status.".to_owned(),
-            ],
-        )
+        let mut lines = vec![
+            "FTP server status:".to_owned(),
+            format!("Connected to: {local}"),
+            who,
+            format!("TYPE: {ttype}; STRUcture: File; MODE: Stream"),
+        ];
+        lines.extend(self.data_status(cx.now));
+        lines.push("End of status.".to_owned());
+        Reply::multi(ReplyCode::SystemStatus, lines)
     }
 }

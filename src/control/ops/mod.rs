@@ -9,6 +9,8 @@
 mod access;
 mod files;
 mod info;
+mod listing;
+mod transfer;
 
 use std::io;
 
@@ -32,6 +34,12 @@ impl ControlConn {
         let reply = match verb {
             Verb::User => self.ftp_user(arg),
             Verb::Pass => return self.ftp_pass(arg, cx),
+            Verb::Quit if self.data.transfer.is_some() => {
+                // RFC 959: QUIT waits for the transfer in progress, then says 221.
+                self.data.quit_pending = true;
+                self.phase = super::Phase::Waiting;
+                return None;
+            }
             Verb::Quit => self.ftp_quit(),
             Verb::Rein => self.ftp_rein(),
             Verb::Acct => Reply::new(
@@ -62,34 +70,32 @@ impl ControlConn {
             Verb::Opts => self.ftp_opts(arg),
             Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
             Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
-            Verb::Stat => self.ftp_stat(arg),
+            Verb::Stat => self.ftp_stat(arg, cx),
             Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
             Verb::Type => self.ftp_type(arg),
             Verb::Stru => info::stru(arg),
             Verb::Mode => info::mode(arg),
+            Verb::Pasv => self.ftp_pasv(false, arg, cx),
+            Verb::Epsv => self.ftp_pasv(true, arg, cx),
+            Verb::Port => return self.ftp_port(false, arg, cx),
+            Verb::Eprt => return self.ftp_port(true, arg, cx),
+            Verb::Rest => self.ftp_rest(arg),
+            Verb::Retr => return self.ftp_retr(arg, cx),
+            Verb::Stor => return self.ftp_stor(arg, false, cx),
+            Verb::Appe => return self.ftp_stor(arg, true, cx),
+            Verb::Stou => return self.ftp_stou(arg, cx),
+            Verb::Abor => return self.ftp_abor(cx),
+            Verb::List => return self.ftp_list(listing::ListKind::List, arg, cx),
+            Verb::Nlst => return self.ftp_list(listing::ListKind::Nlst, arg, cx),
+            Verb::Mlsd => return self.ftp_list(listing::ListKind::Mlsd, arg, cx),
+            Verb::Mlst => self.ftp_mlst(arg),
             // Not built yet (the gate answers 502 before reaching here).
-            Verb::Abor
-            | Verb::Appe
-            | Verb::Auth
-            | Verb::Ccc
-            | Verb::Eprt
-            | Verb::Epsv
-            | Verb::List
-            | Verb::Mlsd
-            | Verb::Mlst
-            | Verb::Nlst
-            | Verb::Pasv
-            | Verb::Pbsz
-            | Verb::Port
-            | Verb::Prot
-            | Verb::Rest
-            | Verb::Retr
-            | Verb::Stor
-            | Verb::Stou => Reply::new(ReplyCode::NotImplemented, "Command not implemented."),
+            Verb::Auth | Verb::Ccc | Verb::Pbsz | Verb::Prot => {
+                Reply::new(ReplyCode::NotImplemented, "Command not implemented.")
+            }
         };
         Some(reply)
     }
-
     /// Runs a state-changing command and logs it with its reply code.
     fn logged(&mut self, name: &str, arg: &str, f: impl FnOnce(&mut Self) -> Reply) -> Reply {
         let reply = f(self);
@@ -129,13 +135,9 @@ pub(crate) fn fs_error(e: &io::Error) -> Reply {
 
 /// An error's text without Rust's ` (os error N)` suffix, ending in a period.
 pub(crate) fn strerror(e: &io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
+    let text = crate::reply::strerror(e);
     if text.ends_with('.') {
-        text.to_owned()
+        text
     } else {
         format!("{text}.")
     }

@@ -1,0 +1,312 @@
+//! The control connection's side of the data channel: which data connection it owns, the
+//! transfer waiting for it, the transfer running on it, and the messages it gets back.
+//!
+//! The order of replies is RFC 959's: a transfer command gets `150` (the data connection is
+//! still to come) or `125` (it is already open); the final `226`/`426`/`451`... is sent only when
+//! the data connection reports that it has closed its socket and its file. Meanwhile the control
+//! connection keeps serving commands (STAT shows progress, ABOR stops the transfer), except in the
+//! `Waiting` phase: after PORT/EPRT until the connect finishes, after ABOR until the transfer
+//! reports back, and after QUIT until the transfer ends.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{ControlConn, Phase};
+use crate::data::{Job, Outcome, TransferResult};
+use crate::handler::{Cx, Msg};
+use crate::ioloop::{ConnId, Flow};
+use crate::reply::{Reply, ReplyCode};
+
+/// The data connection of a control connection, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Channel {
+    /// None: a transfer command now gets 425.
+    #[default]
+    None,
+    /// PASV/EPSV: an acceptor waits for the client.
+    Passive(ConnId),
+    /// PORT/EPRT: we are connecting to the client.
+    Connecting(ConnId),
+    /// Connected and idle, or transferring.
+    Ready(ConnId),
+}
+
+impl Channel {
+    fn id(self) -> Option<ConnId> {
+        match self {
+            Channel::None => None,
+            Channel::Passive(id) | Channel::Connecting(id) | Channel::Ready(id) => Some(id),
+        }
+    }
+}
+
+/// A transfer command accepted before its data connection exists.
+#[derive(Debug)]
+pub(super) struct PendingJob {
+    /// What the data connection will do.
+    pub job: Job,
+    /// For the log line: command and virtual path (empty for listings).
+    pub cmd: &'static str,
+    /// The virtual path, for the log.
+    pub path: String,
+    /// STOR truncates the existing file only now, once the data connection is up.
+    pub truncate_to: Option<u64>,
+}
+
+/// A transfer in progress.
+#[derive(Debug)]
+pub(super) struct Transfer {
+    data: ConnId,
+    cmd: &'static str,
+    path: String,
+    started: Instant,
+}
+
+/// What the control connection tracks about data connections.
+#[derive(Debug, Default)]
+pub(super) struct DataSide {
+    pub chan: Channel,
+    pub pending: Option<PendingJob>,
+    pub transfer: Option<Transfer>,
+    /// Bytes moved by the current data connection (shared with it, for STAT).
+    pub progress: Arc<AtomicU64>,
+    /// ABOR is waiting for the transfer to stop.
+    pub abort_pending: bool,
+    /// QUIT is waiting for the transfer to finish.
+    pub quit_pending: bool,
+    /// EPSV ALL was sent: PORT, EPRT and PASV are refused from now on (RFC 2428 §4).
+    pub epsv_all: bool,
+}
+
+impl DataSide {
+    /// Bytes moved so far by the running transfer.
+    pub fn bytes(&self) -> u64 {
+        self.progress.load(Ordering::Relaxed)
+    }
+}
+
+impl ControlConn {
+    /// Closes whatever data connection or acceptor this session has (PASV replaces PASV).
+    pub(super) fn close_channel(&mut self, cx: &mut Cx<'_>) {
+        if let Some(id) = self.data.chan.id() {
+            cx.send(id, Msg::Abort);
+        }
+        self.data.chan = Channel::None;
+        self.data.progress = Arc::new(AtomicU64::new(0));
+    }
+
+    /// Starts `pj` now if the data connection is up (125), or queues it (150). `texts` are the
+    /// reply texts for those two cases.
+    pub(super) fn start_or_queue(
+        &mut self,
+        pj: PendingJob,
+        texts: (&str, &str),
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
+        match self.data.chan {
+            Channel::None => Some(Reply::new(
+                ReplyCode::CantOpenData,
+                "Use PORT or PASV first.",
+            )),
+            Channel::Ready(id) => {
+                self.respond(Reply::new(ReplyCode::AlreadyOpen, texts.0));
+                self.launch(id, pj, cx);
+                None
+            }
+            Channel::Passive(_) | Channel::Connecting(_) => {
+                self.data.pending = Some(pj);
+                Some(Reply::new(ReplyCode::AboutToOpen, texts.1))
+            }
+        }
+    }
+
+    /// Hands a job to the connected data connection `id`.
+    fn launch(&mut self, id: ConnId, mut pj: PendingJob, cx: &mut Cx<'_>) {
+        if let (Some(len), Job::Receive(sink)) = (pj.truncate_to, &mut pj.job) {
+            if let Err(e) = sink.truncate(len) {
+                self.respond(Reply::new(
+                    ReplyCode::LocalError,
+                    format!("Local error: {}.", crate::reply::strerror(&e)),
+                ));
+                self.close_channel(cx);
+                return;
+            }
+        }
+        self.data.transfer = Some(Transfer {
+            data: id,
+            cmd: pj.cmd,
+            path: pj.path,
+            started: cx.now,
+        });
+        cx.send(id, Msg::DataStart(Box::new(pj.job)));
+    }
+
+    /// Handles the data side's messages.
+    pub(super) fn data_message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
+        match msg {
+            Msg::DataConnected { id, via } => self.on_connected(id, via, cx),
+            Msg::DataFailed { id, reason } => self.on_failed(id, &reason, cx),
+            Msg::DataClosed { id, result } => self.on_closed(id, result, cx),
+            _ => {}
+        }
+        self.pump(cx)
+    }
+
+    fn on_connected(&mut self, id: ConnId, via: ConnId, cx: &mut Cx<'_>) {
+        match self.data.chan {
+            Channel::Passive(a) | Channel::Connecting(a) if a == via => {}
+            _ => {
+                // A connection for a channel we no longer want.
+                cx.send(id, Msg::Abort);
+                return;
+            }
+        }
+        let active = matches!(self.data.chan, Channel::Connecting(_));
+        self.data.chan = Channel::Ready(id);
+        if active && self.phase == Phase::Waiting {
+            self.phase = Phase::Ready;
+            self.respond(Reply::new(
+                ReplyCode::Ok,
+                "Active data connection established.",
+            ));
+        }
+        if let Some(pj) = self.data.pending.take() {
+            self.launch(id, pj, cx);
+        }
+    }
+
+    fn on_failed(&mut self, id: ConnId, reason: &str, _cx: &mut Cx<'_>) {
+        if self.data.chan.id() != Some(id) {
+            return;
+        }
+        log::info!("{} data connection failed: {reason}", self.tag());
+        let active = matches!(self.data.chan, Channel::Connecting(_));
+        self.data.chan = Channel::None;
+        if active && self.phase == Phase::Waiting {
+            self.phase = Phase::Ready;
+            self.respond(Reply::new(
+                ReplyCode::CantOpenData,
+                "Can't connect to specified address.",
+            ));
+        }
+        if self.data.pending.take().is_some() {
+            self.respond(Reply::new(
+                ReplyCode::CantOpenData,
+                format!("Can't open data connection: {reason}."),
+            ));
+        }
+    }
+
+    fn on_closed(&mut self, id: ConnId, result: Option<TransferResult>, cx: &mut Cx<'_>) {
+        if self.data.chan == Channel::Ready(id) {
+            self.data.chan = Channel::None;
+        }
+        let Some(t) = self.data.transfer.take_if(|t| t.data == id) else {
+            return;
+        };
+        let (outcome, bytes, elapsed) = match result {
+            Some(r) => (r.outcome, r.bytes, r.elapsed),
+            None => (
+                Outcome::Aborted,
+                0,
+                cx.now.saturating_duration_since(t.started),
+            ),
+        };
+        let completed = matches!(outcome, Outcome::Complete);
+        if !t.path.is_empty() {
+            log::info!(
+                "{} {} {} completed={} bytes={} seconds={:.3}",
+                self.tag(),
+                t.cmd,
+                crate::reply::sanitize(&t.path),
+                u8::from(completed),
+                bytes,
+                elapsed.as_secs_f64()
+            );
+        }
+        match outcome {
+            Outcome::Complete => {
+                self.respond(Reply::new(
+                    ReplyCode::TransferComplete,
+                    "Transfer complete.",
+                ));
+            }
+            Outcome::Aborted => {
+                self.respond(Reply::new(
+                    ReplyCode::TransferAborted,
+                    "Transfer aborted via ABOR.",
+                ));
+            }
+            Outcome::Failed(reply) => self.respond(reply),
+        }
+        if self.data.abort_pending {
+            self.data.abort_pending = false;
+            self.respond(Reply::new(
+                ReplyCode::TransferComplete,
+                "ABOR command successful.",
+            ));
+        }
+        self.touch(cx);
+        if self.phase == Phase::Waiting {
+            self.phase = Phase::Ready;
+        }
+        if self.data.quit_pending {
+            let reply = self.ftp_quit();
+            self.respond(reply);
+        }
+    }
+
+    /// ABOR (RFC 959 §4.1.3): stop the transfer (426 then 226), or say there was none (225).
+    pub(super) fn ftp_abor(&mut self, cx: &mut Cx<'_>) -> Option<Reply> {
+        if let Some(t) = &self.data.transfer {
+            cx.send(t.data, Msg::Abort);
+            self.data.abort_pending = true;
+            self.phase = Phase::Waiting;
+            return None;
+        }
+        if self.data.pending.take().is_some() {
+            // The client already got a 150 for it: finish that exchange first.
+            self.close_channel(cx);
+            self.respond(Reply::new(
+                ReplyCode::TransferAborted,
+                "Transfer aborted via ABOR.",
+            ));
+            return Some(Reply::new(
+                ReplyCode::TransferComplete,
+                "ABOR command successful.",
+            ));
+        }
+        if self.data.chan != Channel::None {
+            self.close_channel(cx);
+            return Some(Reply::new(
+                ReplyCode::DataOpenNoTransfer,
+                "ABOR command successful; data channel closed.",
+            ));
+        }
+        Some(Reply::new(
+            ReplyCode::DataOpenNoTransfer,
+            "No transfer to abort.",
+        ))
+    }
+
+    /// STAT lines about the data channel.
+    pub(super) fn data_status(&self, cx_now: Instant) -> Vec<String> {
+        match (&self.data.transfer, self.data.chan) {
+            (Some(t), _) => vec![
+                "Data connection open:".to_owned(),
+                format!("Total bytes transferred: {}", self.data.bytes()),
+                format!(
+                    "Transfer elapsed time: {:.3} secs",
+                    cx_now.saturating_duration_since(t.started).as_secs_f64()
+                ),
+            ],
+            (None, Channel::Passive(_)) => {
+                vec!["Passive data channel waiting for connection.".to_owned()]
+            }
+            (None, Channel::Connecting(_)) => vec!["Active data channel connecting.".to_owned()],
+            (None, Channel::Ready(_)) => vec!["Data connection open, idle.".to_owned()],
+            (None, Channel::None) => vec!["Data connection closed.".to_owned()],
+        }
+    }
+}

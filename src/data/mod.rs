@@ -1,0 +1,349 @@
+//! The data connection (pyftpdlib's `DTPHandler`): moves one file or listing, then closes.
+//!
+//! RFC 959 separates the commands (control connection) from the bytes (data connection). A data
+//! connection is made per transfer, either by the client connecting to a port we opened (PASV,
+//! EPSV: see [`connect::PassiveAcceptor`]) or by us connecting to the client (PORT, EPRT: a
+//! `DataConn` starting in the `Connecting` state). Once connected it waits, idle, for its control
+//! connection to hand it a [`Job`]; it then streams, and on the end of the stream (EOF for an
+//! upload, the last byte written for a download) closes its socket and file *before* telling the
+//! control connection, which only then sends `226`. "Closing the data connection" is how stream
+//! mode (RFC 959 §3.4.1) marks the end of a file.
+//!
+//! The data connection never holds a reference to its control connection: it knows its owner's
+//! [`ConnId`] and reports with messages ([`Msg::DataConnected`], [`Msg::DataFailed`],
+//! [`Msg::DataClosed`]); the owner sends [`Msg::DataStart`] and [`Msg::Abort`].
+//!
+//! Downloads take one of two paths: `sendfile(2)` for plain binary files (zero copy, capped by
+//! the throttle's allowance), or a [`Producer`] filling a 64 KiB buffer that is written until
+//! `WouldBlock`. Each turn moves a bounded amount, then yields, so one fast transfer cannot
+//! starve other sessions.
+
+pub mod connect;
+pub mod producer;
+pub mod sendfile;
+pub mod throttle;
+mod transfer;
+
+use std::fs::File;
+use std::net::Shutdown;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::event::Source;
+use mio::net::TcpStream;
+use mio::Interest;
+
+use crate::config::Config;
+use crate::handler::{Cx, Msg, TimerKind};
+use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::reply::Reply;
+pub use producer::{FileSink, Producer};
+use throttle::TokenBucket;
+
+/// Size of one buffered chunk (pyftpdlib uses 64 KiB too).
+pub const CHUNK: usize = 64 * 1024;
+
+/// What a data connection is asked to do.
+#[derive(Debug)]
+pub enum Job {
+    /// Send a file from `offset` (RETR), converting line ends if `ascii`.
+    SendFile {
+        /// The open file, positioned at `offset`.
+        file: File,
+        /// Where sending starts (the REST offset).
+        offset: u64,
+        /// TYPE A.
+        ascii: bool,
+    },
+    /// Send what a producer makes (listings).
+    Produce(Box<dyn Producer>),
+    /// Receive into a file (STOR, APPE, STOU).
+    Receive(FileSink),
+}
+
+/// How a transfer ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every byte moved.
+    Complete,
+    /// Stopped by ABOR.
+    Aborted,
+    /// Failed; the reply says why (426 client gone or stalled, 451/452/552 local errors).
+    Failed(Reply),
+}
+
+/// The report a data connection sends its owner when it closes after a job.
+#[derive(Debug)]
+pub struct TransferResult {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Bytes moved on the wire.
+    pub bytes: u64,
+    /// Time from start to close.
+    pub elapsed: Duration,
+}
+
+/// The state of a data connection.
+#[derive(Debug)]
+enum State {
+    /// Active mode: a non-blocking connect to the client is in progress.
+    Connecting,
+    /// Connected, waiting for a job.
+    Idle,
+    /// Zero-copy download; `first` until the first successful call (fallback allowed).
+    Sendfile {
+        file: File,
+        offset: u64,
+        first: bool,
+    },
+    /// Buffered download.
+    Send(Box<dyn Producer>),
+    /// Upload.
+    Recv(FileSink),
+}
+
+/// One data connection.
+#[derive(Debug)]
+pub struct DataConn {
+    sock: TcpStream,
+    owner: ConnId,
+    cfg: Arc<Config>,
+    state: State,
+    /// Download buffer and how much of it was written.
+    buf: Vec<u8>,
+    pos: usize,
+    /// Bytes moved, shared with the owner for STAT during a transfer.
+    progress: Arc<AtomicU64>,
+    bytes: u64,
+    started: Option<Instant>,
+    /// Connect timeout (Connecting) or stall timeout (transferring).
+    deadline: Deadline,
+    bucket: Option<TokenBucket>,
+    /// Sleeping on the throttle timer.
+    paused: bool,
+    /// Set when the job ended; reported by `closed`.
+    outcome: Option<Outcome>,
+}
+
+impl DataConn {
+    /// A data connection on an accepted (passive) socket: starts idle.
+    pub(crate) fn accepted(
+        sock: TcpStream,
+        owner: ConnId,
+        cfg: Arc<Config>,
+        progress: Arc<AtomicU64>,
+    ) -> DataConn {
+        DataConn::with_state(sock, owner, cfg, progress, State::Idle)
+    }
+
+    /// A data connection still connecting to the client (active mode).
+    pub(crate) fn connecting(
+        sock: TcpStream,
+        owner: ConnId,
+        cfg: Arc<Config>,
+        progress: Arc<AtomicU64>,
+    ) -> DataConn {
+        DataConn::with_state(sock, owner, cfg, progress, State::Connecting)
+    }
+
+    fn with_state(
+        sock: TcpStream,
+        owner: ConnId,
+        cfg: Arc<Config>,
+        progress: Arc<AtomicU64>,
+        state: State,
+    ) -> DataConn {
+        let _ = sock.set_nodelay(true);
+        DataConn {
+            sock,
+            owner,
+            cfg,
+            state,
+            buf: Vec::new(),
+            pos: 0,
+            progress,
+            bytes: 0,
+            started: None,
+            deadline: Deadline::default(),
+            bucket: None,
+            paused: false,
+            outcome: None,
+        }
+    }
+
+    pub(crate) fn source(&mut self) -> &mut dyn Source {
+        &mut self.sock
+    }
+
+    pub(crate) fn interest(&self) -> Interest {
+        match self.state {
+            State::Connecting => Interest::WRITABLE,
+            State::Idle | State::Recv(_) => Interest::READABLE,
+            State::Sendfile { .. } | State::Send(_) => Interest::WRITABLE,
+        }
+    }
+
+    /// Arms the connect timeout right after spawning (active mode).
+    pub(crate) fn arm_connect_timeout(&mut self, cx: &mut Cx<'_>) {
+        if let Some(t) = self.cfg.passive_timeout {
+            cx.set_deadline(&mut self.deadline, t, TimerKind::DataDeadline);
+        }
+    }
+
+    pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.run(cx)
+    }
+
+    pub(crate) fn writable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if matches!(self.state, State::Connecting) {
+            return self.check_connected(cx);
+        }
+        self.run(cx)
+    }
+
+    pub(crate) fn resume(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.run(cx)
+    }
+
+    pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
+        match msg {
+            Msg::DataStart(job) => self.start(*job, cx),
+            Msg::Start => {
+                self.arm_connect_timeout(cx);
+                Flow::Continue
+            }
+            Msg::Abort | Msg::Shutdown => {
+                if self.started.is_some() {
+                    self.outcome = Some(Outcome::Aborted);
+                }
+                Flow::Close
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    pub(crate) fn timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
+        match kind {
+            TimerKind::Throttle => {
+                self.paused = false;
+                self.run(cx)
+            }
+            TimerKind::DataDeadline => match self.deadline.fired(cx.now) {
+                Fired::Ignore => Flow::Continue,
+                Fired::Rearm(at) => {
+                    cx.at(at, TimerKind::DataDeadline);
+                    Flow::Continue
+                }
+                Fired::Expired => {
+                    if matches!(self.state, State::Connecting) {
+                        let me = cx.me();
+                        cx.send(
+                            self.owner,
+                            Msg::DataFailed {
+                                id: me,
+                                reason: "connection timed out".into(),
+                            },
+                        );
+                        return Flow::Close;
+                    }
+                    self.fail(Reply::new(
+                        crate::reply::ReplyCode::TransferAborted,
+                        "Data connection timed out.",
+                    ))
+                }
+            },
+            _ => Flow::Continue,
+        }
+    }
+
+    pub(crate) fn closed(&mut self, cx: &mut Cx<'_>) {
+        let _ = self.sock.shutdown(Shutdown::Both);
+        let result = self.started.map(|t| TransferResult {
+            outcome: self.outcome.take().unwrap_or(Outcome::Failed(Reply::new(
+                crate::reply::ReplyCode::TransferAborted,
+                "Connection closed; transfer aborted.",
+            ))),
+            bytes: self.bytes,
+            elapsed: cx.now.saturating_duration_since(t),
+        });
+        // Drop the file before the owner replies 226 (completion order).
+        self.state = State::Idle;
+        let me = cx.me();
+        cx.send(self.owner, Msg::DataClosed { id: me, result });
+    }
+
+    /// Active mode: the connect finished, one way or the other (mio's connect protocol).
+    fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
+        let me = cx.me();
+        let failure = match self.sock.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e.to_string()),
+            Ok(None) => match self.sock.peer_addr() {
+                Ok(_) => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
+                    return Flow::Continue;
+                }
+                Err(e) => Some(e.to_string()),
+            },
+        };
+        match failure {
+            Some(reason) => {
+                cx.send(self.owner, Msg::DataFailed { id: me, reason });
+                Flow::Close
+            }
+            None => {
+                self.state = State::Idle;
+                self.deadline.clear();
+                cx.send(self.owner, Msg::DataConnected { id: me, via: me });
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Begins a job handed over by the control connection.
+    fn start(&mut self, job: Job, cx: &mut Cx<'_>) -> Flow {
+        self.started = Some(cx.now);
+        self.touch(cx);
+        let limit = match job {
+            Job::Receive(_) => self.cfg.read_limit,
+            _ => self.cfg.write_limit,
+        };
+        if limit > 0 {
+            self.bucket = Some(TokenBucket::new(limit, cx.now));
+        }
+        self.state = match job {
+            Job::SendFile {
+                file,
+                offset,
+                ascii,
+            } => {
+                if !ascii && self.cfg.use_sendfile && sendfile::AVAILABLE {
+                    State::Sendfile {
+                        file,
+                        offset,
+                        first: true,
+                    }
+                } else {
+                    State::Send(Box::new(producer::FileProducer::new(file, ascii)))
+                }
+            }
+            Job::Produce(p) => State::Send(p),
+            Job::Receive(sink) => State::Recv(sink),
+        };
+        // Edge-triggered: the socket may have been ready for a while; try at once.
+        self.run(cx)
+    }
+
+    /// Resets the stall timer after progress.
+    fn touch(&mut self, cx: &mut Cx<'_>) {
+        if let Some(t) = self.cfg.data_timeout {
+            cx.set_deadline(&mut self.deadline, t, TimerKind::DataDeadline);
+        }
+    }
+
+    /// Ends the job with a failure reply.
+    fn fail(&mut self, reply: Reply) -> Flow {
+        self.outcome = Some(Outcome::Failed(reply));
+        Flow::Close
+    }
+}

@@ -1,0 +1,288 @@
+//! Producers and the upload sink: how bytes are made for, and taken from, a data connection.
+//!
+//! pyftpdlib feeds its data channel with *producers*: objects asked for the next chunk only when
+//! the socket can take more, so a 4 GiB file or a 100,000-entry listing never sits in memory.
+//! Here [`Producer::fill`] appends at most `max` bytes to the connection's buffer and returns 0
+//! when exhausted.
+//!
+//! TYPE A (RFC 959 §3.1.1.1) sends text with CRLF line ends: [`FileProducer`] turns each bare LF
+//! into CRLF on download and [`FileSink`] turns CRLF into LF on upload. Both remember the last
+//! byte of a chunk, so a CR and its LF split across two reads are still one line end.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+/// Something that produces the bytes of a transfer, chunk by chunk.
+pub trait Producer: Send + std::fmt::Debug {
+    /// Appends up to `max` bytes to `out`; `Ok(0)` means exhausted.
+    fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize>;
+}
+
+/// Reads a file in large chunks, converting line ends in ASCII mode.
+#[derive(Debug)]
+pub struct FileProducer {
+    file: File,
+    ascii: bool,
+    /// The last byte produced was a CR (ASCII mode).
+    prev_cr: bool,
+    scratch: Vec<u8>,
+}
+
+impl FileProducer {
+    /// A producer for `file`, already positioned at the REST offset.
+    pub fn new(file: File, ascii: bool) -> FileProducer {
+        FileProducer {
+            file,
+            ascii,
+            prev_cr: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Gives the file back (for the sendfile fallback).
+    pub fn into_file(self) -> File {
+        self.file
+    }
+}
+
+/// Reads once, retrying `Interrupted`.
+fn read_some(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+impl Producer for FileProducer {
+    fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        if !self.ascii {
+            let start = out.len();
+            out.resize(start + max, 0);
+            let n = read_some(&mut self.file, &mut out[start..]);
+            out.truncate(start + *n.as_ref().unwrap_or(&0));
+            return n;
+        }
+        // Worst case every byte is a LF that becomes CRLF: read half of `max`.
+        self.scratch.resize((max / 2).max(1), 0);
+        let n = read_some(&mut self.file, &mut self.scratch)?;
+        let before = out.len();
+        for &b in &self.scratch[..n] {
+            if b == b'\n' && !self.prev_cr {
+                out.push(b'\r');
+            }
+            out.push(b);
+            self.prev_cr = b == b'\r';
+        }
+        Ok(out.len() - before)
+    }
+}
+
+/// A producer over bytes already in memory (short listings, NLST).
+#[derive(Debug)]
+pub struct BytesProducer {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl BytesProducer {
+    /// Produces `data`.
+    pub fn new(data: Vec<u8>) -> BytesProducer {
+        BytesProducer { data, pos: 0 }
+    }
+}
+
+impl Producer for BytesProducer {
+    fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        let n = max.min(self.data.len() - self.pos);
+        out.extend_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Produces a listing lazily: one formatted line per item of an iterator, CRLF-terminated.
+pub struct LinesProducer {
+    lines: Box<dyn Iterator<Item = String> + Send>,
+    encoding: crate::config::Encoding,
+}
+
+impl std::fmt::Debug for LinesProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinesProducer").finish_non_exhaustive()
+    }
+}
+
+impl LinesProducer {
+    /// Produces each line of `lines` followed by CRLF, encoded for the wire.
+    pub fn new(
+        lines: Box<dyn Iterator<Item = String> + Send>,
+        encoding: crate::config::Encoding,
+    ) -> LinesProducer {
+        LinesProducer { lines, encoding }
+    }
+}
+
+impl Producer for LinesProducer {
+    fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        let before = out.len();
+        // Stop once `max` is reached (a line may overshoot it a little).
+        while out.len() - before < max {
+            let Some(line) = self.lines.next() else {
+                break;
+            };
+            self.encoding.encode_into(line.as_bytes(), out);
+            out.extend_from_slice(b"\r\n");
+        }
+        Ok(out.len() - before)
+    }
+}
+
+/// Writes an upload to its file, converting CRLF to LF in ASCII mode.
+#[derive(Debug)]
+pub struct FileSink {
+    file: File,
+    ascii: bool,
+    /// A CR ended the previous chunk; decide when the next byte arrives.
+    pending_cr: bool,
+    scratch: Vec<u8>,
+}
+
+impl FileSink {
+    /// A sink writing to `file` at its current position.
+    pub fn new(file: File, ascii: bool) -> FileSink {
+        FileSink {
+            file,
+            ascii,
+            pending_cr: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Cuts the file to `len` bytes (STOR truncates only once its data connection is up).
+    pub fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    /// Writes one received chunk.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if !self.ascii {
+            return self.file.write_all(data);
+        }
+        self.scratch.clear();
+        for &b in data {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if b != b'\n' {
+                    self.scratch.push(b'\r');
+                }
+            }
+            if b == b'\r' {
+                self.pending_cr = true;
+            } else {
+                self.scratch.push(b);
+            }
+        }
+        self.file.write_all(&self.scratch)
+    }
+
+    /// End of the upload: a lone CR at the very end is data, write it.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.file.write_all(b"\r")?;
+        }
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, SeekFrom};
+
+    fn temp_file(data: &[u8]) -> File {
+        let path = std::env::temp_dir().join(format!(
+            "ftpdlib-producer-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let mut f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        f.write_all(data).unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f
+    }
+
+    fn drain(p: &mut dyn Producer, max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            if p.fill(&mut out, max).unwrap() == 0 {
+                return out;
+            }
+        }
+        panic!("producer never ended");
+    }
+
+    #[test]
+    fn binary_is_unchanged() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let mut p = FileProducer::new(temp_file(&data), false);
+        assert_eq!(drain(&mut p, 777), data);
+    }
+
+    #[test]
+    fn ascii_lf_becomes_crlf_at_every_chunk_size() {
+        let data = b"a\nb\r\nc\n\nd\r\n";
+        for max in 2..20 {
+            let mut p = FileProducer::new(temp_file(data), true);
+            assert_eq!(drain(&mut p, max), b"a\r\nb\r\nc\r\n\r\nd\r\n", "max {max}");
+        }
+    }
+
+    #[test]
+    fn ascii_upload_crlf_becomes_lf_split_anywhere() {
+        let wire = b"one\r\ntwo\r\n\r\nlone\rcr\r\n";
+        for split in 0..wire.len() {
+            let mut sink = FileSink::new(temp_file(b""), true);
+            sink.write(&wire[..split]).unwrap();
+            sink.write(&wire[split..]).unwrap();
+            sink.finish().unwrap();
+            let mut f = sink.file;
+            f.seek(SeekFrom::Start(0)).unwrap();
+            let mut got = Vec::new();
+            f.read_to_end(&mut got).unwrap();
+            assert_eq!(got, b"one\ntwo\n\nlone\rcr\n", "split {split}");
+        }
+    }
+
+    #[test]
+    fn lines_producer_is_lazy_and_complete() {
+        let lines = (0..1000).map(|i| format!("line {i}"));
+        let mut p = LinesProducer::new(Box::new(lines), crate::config::Encoding::Utf8);
+        let mut out = Vec::new();
+        p.fill(&mut out, 100).unwrap();
+        assert!(
+            out.len() < 200,
+            "one fill does not format the whole listing"
+        );
+        let rest = drain(&mut p, 100);
+        out.extend(rest);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1000);
+        assert!(text.ends_with("line 999\r\n"));
+    }
+
+    #[test]
+    fn bytes_producer() {
+        let mut p = BytesProducer::new(b"hello".to_vec());
+        assert_eq!(drain(&mut p, 2), b"hello");
+    }
+}

@@ -1,0 +1,213 @@
+//! The byte-moving loops of a data connection: sendfile, buffered send, receive.
+//!
+//! Each loop follows the edge-triggered rules: keep going until the socket says `WouldBlock`
+//! (then wait for the next readiness event), or until the per-turn budget is spent (then
+//! `Flow::Yield`, so the dispatcher calls us again after serving everybody else), or until the
+//! throttle says stop (then sleep on a timer). `Interrupted` is always retried.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+
+use super::{producer::FileProducer, sendfile, DataConn, Outcome, State, CHUNK};
+use crate::handler::{Cx, TimerKind};
+use crate::ioloop::Flow;
+use crate::reply::{Reply, ReplyCode};
+
+/// Chunks moved per turn before yielding (8 × 64 KiB buffered, 8 × 512 KiB with sendfile).
+const BUDGET: usize = 8;
+/// Bytes asked of one sendfile call.
+const SENDFILE_CHUNK: usize = 512 * 1024;
+
+fn client_gone(e: &io::Error) -> Reply {
+    Reply::new(
+        ReplyCode::TransferAborted,
+        format!(
+            "Connection closed; transfer aborted ({}).",
+            crate::reply::strerror(e)
+        ),
+    )
+}
+
+/// Maps a local file error to its reply: 452 disk full, 552 quota, 451 anything else.
+fn local_error(e: &io::Error) -> Reply {
+    match e.kind() {
+        io::ErrorKind::StorageFull => Reply::new(
+            ReplyCode::InsufficientStorage,
+            "Insufficient storage space.",
+        ),
+        io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            Reply::new(ReplyCode::ExceededStorage, "Exceeded storage allocation.")
+        }
+        _ => Reply::new(
+            ReplyCode::LocalError,
+            format!("Local error: {}.", crate::reply::strerror(e)),
+        ),
+    }
+}
+
+impl DataConn {
+    /// Moves bytes for the current state.
+    pub(super) fn run(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if self.paused {
+            return Flow::Continue;
+        }
+        match self.state {
+            State::Connecting | State::Idle => Flow::Continue,
+            State::Sendfile { .. } | State::Send(_) => self.send(cx),
+            State::Recv(_) => self.recv(cx),
+        }
+    }
+
+    /// Bytes the throttle allows now; 0 means a pause was scheduled.
+    fn allowance(&mut self, cx: &mut Cx<'_>, want: usize) -> usize {
+        let Some(bucket) = self.bucket.as_mut() else {
+            return want;
+        };
+        let n = bucket.allowance(cx.now).min(want);
+        if n == 0 {
+            let wait = bucket.wait(cx.now, want.min(CHUNK));
+            self.paused = true;
+            cx.after(wait, TimerKind::Throttle);
+        }
+        n
+    }
+
+    fn moved(&mut self, n: usize, cx: &mut Cx<'_>) {
+        self.bytes += n as u64;
+        self.progress.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(b) = self.bucket.as_mut() {
+            b.consume(n);
+        }
+        self.touch(cx);
+    }
+
+    fn complete(&mut self) -> Flow {
+        let _ = self.sock.flush();
+        let _ = self.sock.shutdown(Shutdown::Write);
+        self.outcome = Some(Outcome::Complete);
+        Flow::Close
+    }
+
+    fn send(&mut self, cx: &mut Cx<'_>) -> Flow {
+        for _ in 0..BUDGET {
+            if matches!(self.state, State::Sendfile { .. }) {
+                let want = self.bucket.as_ref().map_or(SENDFILE_CHUNK, |_| CHUNK);
+                let allow = self.allowance(cx, want);
+                if allow == 0 {
+                    return Flow::Continue;
+                }
+                let State::Sendfile {
+                    file,
+                    offset,
+                    first,
+                } = &mut self.state
+                else {
+                    return Flow::Continue;
+                };
+                let was_first = *first;
+                let result = sendfile::send(&self.sock, file, offset, allow);
+                if matches!(result, Ok(n) if n > 0) {
+                    *first = false;
+                }
+                let start = *offset;
+                match result {
+                    Ok(0) => return self.complete(),
+                    Ok(n) => self.moved(n, cx),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if was_first => {
+                        log::debug!("sendfile unavailable ({e}); using buffered writes");
+                        if let Err(e) = self.fall_back_to_buffered(start) {
+                            return self.fail(local_error(&e));
+                        }
+                    }
+                    Err(e) => return self.fail(client_gone(&e)),
+                }
+                continue;
+            }
+            if self.pos == self.buf.len() {
+                self.buf.clear();
+                self.pos = 0;
+                let State::Send(producer) = &mut self.state else {
+                    return Flow::Continue;
+                };
+                match producer.fill(&mut self.buf, CHUNK) {
+                    Ok(0) => return self.complete(),
+                    Ok(_) => {}
+                    Err(e) => return self.fail(local_error(&e)),
+                }
+            }
+            let allow = self.allowance(cx, self.buf.len() - self.pos);
+            if allow == 0 {
+                return Flow::Continue;
+            }
+            match self.sock.write(&self.buf[self.pos..self.pos + allow]) {
+                Ok(0) => {
+                    return self.fail(client_gone(&io::ErrorKind::WriteZero.into()));
+                }
+                Ok(n) => {
+                    self.pos += n;
+                    self.moved(n, cx);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(client_gone(&e)),
+            }
+        }
+        Flow::Yield
+    }
+
+    /// Replaces the sendfile state by a buffered producer reading from `offset`.
+    fn fall_back_to_buffered(&mut self, offset: u64) -> io::Result<()> {
+        if let State::Sendfile { file, .. } = std::mem::replace(&mut self.state, State::Idle) {
+            let mut file = file;
+            file.seek(SeekFrom::Start(offset))?;
+            self.state = State::Send(Box::new(FileProducer::new(file, false)));
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
+        }
+        for _ in 0..BUDGET {
+            let allow = self.allowance(cx, CHUNK);
+            if allow == 0 {
+                return Flow::Continue;
+            }
+            match self.sock.read(&mut self.buf[..allow]) {
+                Ok(0) => {
+                    let State::Recv(sink) = &mut self.state else {
+                        return Flow::Continue;
+                    };
+                    if let Err(e) = sink.finish() {
+                        return self.fail(local_error(&e));
+                    }
+                    self.outcome = Some(Outcome::Complete);
+                    return Flow::Close;
+                }
+                Ok(n) => {
+                    let State::Recv(sink) = &mut self.state else {
+                        return Flow::Continue;
+                    };
+                    if let Err(e) = sink.write(&self.buf[..n]) {
+                        return self.fail(local_error(&e));
+                    }
+                    self.moved(n, cx);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let State::Recv(sink) = &mut self.state else {
+                        return Flow::Continue;
+                    };
+                    let _ = sink.finish();
+                    return self.fail(client_gone(&e));
+                }
+            }
+        }
+        Flow::Yield
+    }
+}
