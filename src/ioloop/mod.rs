@@ -18,6 +18,8 @@
 
 mod dispatcher;
 pub mod timers;
+#[cfg(test)]
+mod tests;
 
 pub use dispatcher::Dispatcher;
 pub use timers::{Deadline, Fired, Timers};
