@@ -91,6 +91,8 @@ pub struct Config {
     pub encoding: Encoding,
     /// Log every command and reply (passwords masked). Default: false.
     pub debug_commands: bool,
+    /// FTPS (AUTH TLS, PROT P, implicit TLS listeners). Default: none (plain FTP only).
+    pub tls: Option<Arc<crate::tls::TlsSettings>>,
 }
 
 impl fmt::Debug for Config {
@@ -128,6 +130,7 @@ impl Config {
             write_limit: 0,
             encoding: Encoding::Utf8,
             debug_commands: false,
+            tls: None,
         }
     }
 

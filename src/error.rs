@@ -21,6 +21,8 @@ pub enum Error {
     Directory(String),
     /// An invalid setting.
     Config(String),
+    /// The TLS certificate or key is missing, unreadable or does not match.
+    Tls(String),
     /// Any other I/O error during setup (poll registration, socket options).
     Io(io::Error),
 }
@@ -34,6 +36,7 @@ impl fmt::Display for Error {
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Directory(msg) => write!(f, "{msg}"),
             Error::Config(msg) => write!(f, "invalid configuration: {msg}"),
+            Error::Tls(msg) => write!(f, "TLS: {msg}"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
     }

@@ -62,6 +62,7 @@ pub mod net;
 pub mod reply;
 pub mod server;
 pub mod stream;
+pub mod tls;
 
 pub use auth::{Authorizer, MemoryAuthorizer, Perm, Perms, User};
 pub use config::{Config, Encoding};

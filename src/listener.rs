@@ -36,17 +36,20 @@ pub struct Listener {
     per_ip: HashMap<IpAddr, usize>,
     /// Paused after EMFILE/ENFILE until a retry timer fires.
     paused: bool,
+    /// TLS starts at once on accepted connections (implicit FTPS, port 990 style).
+    implicit_tls: bool,
 }
 
 impl Listener {
     /// Wraps a bound, listening, non-blocking socket.
-    pub fn new(sock: TcpListener, cfg: Arc<Config>) -> Listener {
+    pub fn new(sock: TcpListener, cfg: Arc<Config>, implicit_tls: bool) -> Listener {
         Listener {
             sock,
             cfg,
             total: 0,
             per_ip: HashMap::new(),
             paused: false,
+            implicit_tls,
         }
     }
 
@@ -139,7 +142,14 @@ impl Listener {
             None
         };
         let counted = refusal.is_none();
-        let conn = match ControlConn::new(stream, peer, Arc::clone(&self.cfg), cx.me(), refusal) {
+        let conn = match ControlConn::new(
+            stream,
+            peer,
+            Arc::clone(&self.cfg),
+            cx.me(),
+            refusal,
+            self.implicit_tls,
+        ) {
             Ok(c) => c,
             Err(e) => {
                 log::warn!("{peer}: cannot set up connection: {e}");

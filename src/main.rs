@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use ftpdlib::config::parse_port_range;
 use ftpdlib::net::{default_listen_addr, display_addr};
+use ftpdlib::tls::TlsSettings;
 use ftpdlib::{Config, Encoding, IoLoop, MemoryAuthorizer, Perms, Server, TokenRange};
 
 /// A fast, secure FTP server (pyftpdlib-compatible flags).
@@ -95,6 +96,27 @@ struct Args {
     /// Throttle downloads, bytes per second per data connection (0 = unlimited).
     #[arg(long, value_name = "BYTES_PER_S", default_value_t = 0)]
     write_limit: u64,
+    /// Enable FTPS: AUTH TLS on the control port (needs --certfile and --keyfile).
+    #[arg(long)]
+    tls: bool,
+    /// PEM certificate chain for FTPS.
+    #[arg(long, value_name = "PATH")]
+    certfile: Option<PathBuf>,
+    /// PEM private key (PKCS#8, RSA or EC) for FTPS.
+    #[arg(long, value_name = "PATH")]
+    keyfile: Option<PathBuf>,
+    /// Refuse USER/PASS before AUTH TLS.
+    #[arg(long)]
+    tls_control_required: bool,
+    /// Refuse data connections and transfers without PROT P.
+    #[arg(long)]
+    tls_data_required: bool,
+    /// Also listen for implicit FTPS (TLS from the first byte) on this port.
+    #[arg(long, value_name = "PORT")]
+    tls_implicit_port: Option<u16>,
+    /// Do not require data connections to resume the control connection's TLS session.
+    #[arg(long)]
+    no_tls_session_reuse: bool,
 }
 
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.
@@ -173,8 +195,31 @@ fn build_config(args: &Args) -> Result<Config, String> {
     cfg.write_limit = args.write_limit;
     cfg.encoding = args.encoding;
     cfg.debug_commands = args.debug;
+    cfg.tls = tls_settings(args)?;
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
+}
+
+/// The FTPS settings from the flags; a missing or mismatched pair is a startup error.
+fn tls_settings(args: &Args) -> Result<Option<Arc<TlsSettings>>, String> {
+    let wants_tls = args.tls
+        || args.tls_implicit_port.is_some()
+        || args.tls_control_required
+        || args.tls_data_required;
+    if !wants_tls {
+        if args.certfile.is_some() || args.keyfile.is_some() {
+            return Err("--certfile/--keyfile need --tls (or --tls-implicit-port)".into());
+        }
+        return Ok(None);
+    }
+    let (Some(cert), Some(key)) = (&args.certfile, &args.keyfile) else {
+        return Err("FTPS needs both --certfile and --keyfile".into());
+    };
+    let mut settings = TlsSettings::load(cert, key).map_err(|e| e.to_string())?;
+    settings.control_required = args.tls_control_required;
+    settings.data_required = args.tls_data_required;
+    settings.require_session_reuse = !args.no_tls_session_reuse;
+    Ok(Some(Arc::new(settings)))
 }
 
 fn init_logging(debug: bool) {
@@ -198,18 +243,48 @@ fn run(args: Args) -> Result<(), String> {
         None => default_listen_addr(args.port),
     };
     let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
+    let tls = cfg.tls.clone();
     let mut server = Server::bind(cfg, addr, ioloop.registry(), TokenRange::default())
         .map_err(|e| e.to_string())?;
+    let implicit = match args.tls_implicit_port {
+        Some(port) => {
+            let iaddr = SocketAddr::new(addr.ip(), port);
+            let l = ftpdlib::net::listen(iaddr).map_err(|e| {
+                ftpdlib::Error::Bind {
+                    addr: iaddr,
+                    source: e,
+                }
+                .to_string()
+            })?;
+            Some(
+                server
+                    .add_implicit_tls_listener(l, ioloop.registry())
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        None => None,
+    };
     let stop = ioloop.stop_handle();
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
     ])
     .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
+        for sig in signals.forever() {
+            if sig == signal_hook::consts::SIGHUP {
+                // Certificate rotation: new connections get the new pair.
+                match tls.as_ref().map(|t| t.reload()) {
+                    Some(Ok(())) => log::info!("SIGHUP: TLS certificate and key reloaded"),
+                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old certificate"),
+                    None => log::info!("SIGHUP: nothing to reload"),
+                }
+                continue;
+            }
             log::info!("received signal {sig}, shutting down");
             stop.stop();
+            break;
         }
     });
     log::info!(
@@ -222,6 +297,9 @@ fn run(args: Args) -> Result<(), String> {
             .display(),
         display_addr(server.local_addr())
     );
+    if let Some(a) = implicit {
+        log::info!("implicit FTPS listening on {}", display_addr(a));
+    }
     ioloop
         .run(&mut server)
         .map_err(|e| format!("event loop failed: {e}"))?;

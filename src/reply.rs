@@ -85,6 +85,8 @@ pub enum ReplyCode {
     NotLoggedIn = 530,
     /// Request denied for policy reasons (RFC 2228).
     PolicyDenied = 534,
+    /// Request denied: the requested PROT level is not supported (RFC 2228).
+    ProtLevelNotSupported = 536,
     /// Requested action not taken: file unavailable, or no access.
     FileUnavailable = 550,
     /// Requested file action aborted: exceeded storage allocation.

@@ -51,6 +51,7 @@ pub struct Server {
     dispatcher: Dispatcher<FtpHandler>,
     listener: Option<ConnId>,
     local_addr: SocketAddr,
+    cfg: Arc<Config>,
 }
 
 impl Server {
@@ -70,13 +71,41 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let cfg = Arc::new(cfg);
         let mut dispatcher = Dispatcher::new(tokens);
-        let l = Listener::new(mio::net::TcpListener::from_std(listener), cfg);
+        let l = Listener::new(
+            mio::net::TcpListener::from_std(listener),
+            Arc::clone(&cfg),
+            false,
+        );
         let id = dispatcher.insert(registry, FtpHandler::Listener(l))?;
         Ok(Server {
             dispatcher,
             listener: Some(id),
             local_addr,
+            cfg,
         })
+    }
+
+    /// Adds a listener for implicit FTPS (TLS from the first byte, the port-990 style): needs
+    /// `Config::tls`. Connection limits are counted per listener. Returns its address.
+    pub fn add_implicit_tls_listener(
+        &mut self,
+        listener: std::net::TcpListener,
+        registry: &Registry,
+    ) -> Result<SocketAddr, Error> {
+        if self.cfg.tls.is_none() {
+            return Err(Error::Config(
+                "an implicit TLS listener needs a TLS configuration".into(),
+            ));
+        }
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let l = Listener::new(
+            mio::net::TcpListener::from_std(listener),
+            Arc::clone(&self.cfg),
+            true,
+        );
+        self.dispatcher.insert(registry, FtpHandler::Listener(l))?;
+        Ok(addr)
     }
 
     /// Binds `addr` (SO_REUSEADDR, large backlog; `::` is dual-stack) and builds a server on it.

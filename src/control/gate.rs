@@ -11,10 +11,11 @@
 //!
 //! Doing these checks in one place is what keeps a new command from skipping one.
 
-use super::table::CommandSpec;
+use super::table::{CommandSpec, TlsReq};
 use crate::auth::{Authorizer, Perm, User};
 use crate::fs::VirtualPath;
 use crate::reply::{Reply, ReplyCode};
+use crate::tls::TlsSettings;
 
 /// Checks 3 and 4 for a parsed command.
 pub fn check_command(spec: &CommandSpec, logged_in: bool) -> Result<(), Reply> {
@@ -31,6 +32,30 @@ pub fn check_command(spec: &CommandSpec, logged_in: bool) -> Result<(), Reply> {
         ));
     }
     Ok(())
+}
+
+/// The TLS policies: `--tls-control-required` guards USER/PASS, `--tls-data-required` guards
+/// everything that opens a data connection.
+pub fn check_tls(
+    spec: &CommandSpec,
+    tls: Option<&TlsSettings>,
+    control_protected: bool,
+    data_protected: bool,
+) -> Result<(), Reply> {
+    let Some(tls) = tls else {
+        return Ok(());
+    };
+    match spec.tls {
+        TlsReq::Control if tls.control_required && !control_protected => Err(Reply::new(
+            ReplyCode::FileUnavailable,
+            "SSL/TLS required on the control channel.",
+        )),
+        TlsReq::Data if tls.data_required && !data_protected => Err(Reply::new(
+            ReplyCode::ProtocolNotSupported,
+            "SSL/TLS required on the data channel (use PBSZ 0 and PROT P).",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Check 6: the user's permission letter on `path`.

@@ -18,6 +18,7 @@ mod datachan;
 pub mod gate;
 mod ops;
 pub mod parser;
+mod security;
 pub mod session;
 pub mod table;
 
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use mio::event::Source;
 use mio::net::TcpStream;
 use mio::Interest;
+use std::io::Write;
 
 use crate::config::Config;
 use crate::handler::{Cx, Msg, TimerKind};
@@ -35,6 +37,7 @@ use crate::ioloop::{ConnId, Deadline, Fired, Flow};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 use crate::stream::{Line, LineReader, OutBuf};
+use crate::tls::Stream;
 use session::Session;
 
 /// Commands run per turn before yielding to other connections.
@@ -55,6 +58,8 @@ enum Phase {
     AuthDelay,
     /// Commands wait for the data side: PORT/EPRT connecting, ABOR or QUIT during a transfer.
     Waiting,
+    /// `234` to AUTH TLS is being sent; the TLS handshake starts once it is out.
+    TlsUpgrade,
     /// Sending the last replies, then closing.
     Closing,
 }
@@ -62,7 +67,7 @@ enum Phase {
 /// One client's control connection.
 #[derive(Debug)]
 pub struct ControlConn {
-    sock: TcpStream,
+    sock: Stream,
     peer: SocketAddr,
     cfg: Arc<Config>,
     listener: ConnId,
@@ -80,6 +85,8 @@ pub struct ControlConn {
     read_pending: bool,
     /// Data connections owned by this session.
     data: datachan::DataSide,
+    /// FTPS state (RFC 4217).
+    sec: security::SecState,
 }
 
 impl ControlConn {
@@ -90,10 +97,19 @@ impl ControlConn {
         cfg: Arc<Config>,
         listener: ConnId,
         refusal: Option<&'static str>,
+        implicit_tls: bool,
     ) -> io::Result<ControlConn> {
         sock.set_nodelay(true)?;
         // Telnet "Synch" before ABOR arrives as TCP urgent data: keep it in the stream.
         socket2::SockRef::from(&sock).set_out_of_band_inline(true)?;
+        let mut sec = security::SecState::new(&cfg);
+        let sock = match (implicit_tls, sec.config.clone()) {
+            (true, Some(config)) => {
+                sec.implicit();
+                Stream::tls(sock, config, Some(&sec.token))?
+            }
+            _ => Stream::plain(sock),
+        };
         Ok(ControlConn {
             sock,
             peer,
@@ -109,6 +125,7 @@ impl ControlConn {
             peer_eof: false,
             read_pending: false,
             data: datachan::DataSide::default(),
+            sec,
         })
     }
 
@@ -123,11 +140,11 @@ impl ControlConn {
     }
 
     pub(crate) fn source(&mut self) -> &mut dyn Source {
-        &mut self.sock
+        self.sock.tcp_mut()
     }
 
     pub(crate) fn interest(&self) -> Interest {
-        if self.out.is_empty() {
+        if self.out.is_empty() && !self.sock.wants_write() {
             Interest::READABLE
         } else {
             Interest::READABLE | Interest::WRITABLE
@@ -156,6 +173,8 @@ impl ControlConn {
                 ));
                 // One best-effort flush: the server is going away.
                 let _ = self.out.flush_to(&mut self.sock);
+                self.sock.send_close_notify();
+                let _ = self.sock.flush_tls();
                 Flow::Close
             }
             Msg::DataConnected { .. } | Msg::DataFailed { .. } | Msg::DataClosed { .. } => {
@@ -284,12 +303,20 @@ impl ControlConn {
             return Flow::Continue;
         }
         for _ in 0..COMMAND_BUDGET {
-            if let Err(e) = self.out.flush_to(&mut self.sock) {
+            if let Err(e) = self.flush() {
                 log::debug!("{} write error: {e}", self.tag());
                 return Flow::Close;
             }
+            if self.phase == Phase::TlsUpgrade && self.all_sent() {
+                if let Err(e) = self.start_tls() {
+                    log::warn!("{} cannot start TLS: {e}", self.tag());
+                    return Flow::Close;
+                }
+            }
             if self.phase == Phase::Closing {
-                return if self.out.is_empty() {
+                return if self.all_sent() {
+                    self.sock.send_close_notify();
+                    let _ = self.sock.flush_tls();
                     let _ = self.sock.shutdown(Shutdown::Write);
                     Flow::Close
                 } else {
@@ -300,6 +327,7 @@ impl ControlConn {
                 log::debug!("{} read error: {e}", self.tag());
                 return Flow::Close;
             }
+            self.log_tls_once();
             if self.phase != Phase::Ready {
                 return if self.peer_eof {
                     Flow::Close
@@ -324,11 +352,11 @@ impl ControlConn {
                     if self.peer_eof {
                         return Flow::Close;
                     }
-                    if let Err(e) = self.out.flush_to(&mut self.sock) {
+                    if let Err(e) = self.flush() {
                         log::debug!("{} write error: {e}", self.tag());
                         return Flow::Close;
                     }
-                    if self.phase == Phase::Closing && self.out.is_empty() {
+                    if self.phase == Phase::Closing && self.all_sent() {
                         return Flow::Close;
                     }
                     return if self.read_pending {
@@ -339,8 +367,19 @@ impl ControlConn {
                 }
             }
         }
-        let _ = self.out.flush_to(&mut self.sock);
+        let _ = self.flush();
         Flow::Yield
+    }
+
+    /// Writes queued replies, then any TLS records.
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush_to(&mut self.sock)?;
+        self.sock.flush()
+    }
+
+    /// Every reply byte is on the wire (or in the kernel's buffer).
+    fn all_sent(&self) -> bool {
+        self.out.is_empty() && !self.sock.wants_write()
     }
 
     /// Parses, gates and runs one command line.
@@ -354,6 +393,14 @@ impl ControlConn {
             Err(reply) => return self.respond(reply),
         };
         if let Err(reply) = gate::check_command(cmd.spec, self.session.logged_in()) {
+            return self.respond(reply);
+        }
+        if let Err(reply) = gate::check_tls(
+            cmd.spec,
+            self.cfg.tls.as_deref(),
+            self.sock.is_tls(),
+            self.sec.prot_private,
+        ) {
             return self.respond(reply);
         }
         // RFC 959: RNFR must be followed immediately by RNTO.

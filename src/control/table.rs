@@ -94,6 +94,21 @@ pub struct CommandSpec {
     pub feat: Option<&'static str>,
     /// False until the feature lands: answered with 502.
     pub implemented: bool,
+    /// What TLS policy applies (`--tls-control-required`, `--tls-data-required`).
+    pub tls: TlsReq,
+}
+
+/// Which TLS policy guards a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsReq {
+    /// None.
+    None,
+    /// Refused before AUTH TLS when the control channel must be protected (USER, PASS).
+    Control,
+    /// Refused under PROT C when data must be protected (PASV, PORT, transfers, listings).
+    Data,
+    /// An RFC 4217 command: only advertised (FEAT) when TLS is configured.
+    Command,
 }
 
 const fn row(
@@ -113,6 +128,7 @@ const fn row(
         help,
         feat: None,
         implemented: true,
+        tls: TlsReq::None,
     }
 }
 
@@ -121,9 +137,13 @@ const fn feat(mut spec: CommandSpec, line: &'static str) -> CommandSpec {
     spec
 }
 
-const fn later(mut spec: CommandSpec) -> CommandSpec {
-    spec.implemented = false;
+const fn with_tls(mut spec: CommandSpec, tls: TlsReq) -> CommandSpec {
+    spec.tls = tls;
     spec
+}
+
+const fn tls_cmd(spec: CommandSpec) -> CommandSpec {
+    with_tls(spec, TlsReq::Command)
 }
 
 use Arg::{None as No, Optional as Opt, Required as Req};
@@ -154,23 +174,29 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: ALLO <SP> bytes (noop; allocate storage).",
     ),
-    row(
-        "APPE",
-        Verb::Appe,
-        true,
-        Req,
-        Some(Perm::A),
-        "Syntax: APPE <SP> file-name (append data to file).",
+    with_tls(
+        row(
+            "APPE",
+            Verb::Appe,
+            true,
+            Req,
+            Some(Perm::A),
+            "Syntax: APPE <SP> file-name (append data to file).",
+        ),
+        TlsReq::Data,
     ),
-    later(row(
-        "AUTH",
-        Verb::Auth,
-        false,
-        Req,
-        None,
-        "Syntax: AUTH <SP> TLS|SSL (set up secure control channel).",
+    tls_cmd(feat(
+        row(
+            "AUTH",
+            Verb::Auth,
+            false,
+            Req,
+            None,
+            "Syntax: AUTH <SP> TLS|SSL (set up secure control channel).",
+        ),
+        "AUTH TLS",
     )),
-    later(row(
+    tls_cmd(row(
         "CCC",
         Verb::Ccc,
         true,
@@ -202,27 +228,33 @@ pub static COMMANDS: &[CommandSpec] = &[
         Some(Perm::D),
         "Syntax: DELE <SP> file-name (delete file).",
     ),
-    feat(
-        row(
+    with_tls(
+        feat(
+            row(
+                "EPRT",
+                Verb::Eprt,
+                true,
+                Req,
+                None,
+                "Syntax: EPRT <SP> |proto|ip|port| (extended active mode).",
+            ),
             "EPRT",
-            Verb::Eprt,
-            true,
-            Req,
-            None,
-            "Syntax: EPRT <SP> |proto|ip|port| (extended active mode).",
         ),
-        "EPRT",
+        TlsReq::Data,
     ),
-    feat(
-        row(
+    with_tls(
+        feat(
+            row(
+                "EPSV",
+                Verb::Epsv,
+                true,
+                Opt,
+                None,
+                "Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode).",
+            ),
             "EPSV",
-            Verb::Epsv,
-            true,
-            Opt,
-            None,
-            "Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode).",
         ),
-        "EPSV",
+        TlsReq::Data,
     ),
     row(
         "FEAT",
@@ -248,13 +280,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: HOST <SP> hostname (virtual host, RFC 7151).",
     ),
-    row(
-        "LIST",
-        Verb::List,
-        true,
-        Opt,
-        Some(Perm::L),
-        "Syntax: LIST [<SP> path] (list files).",
+    with_tls(
+        row(
+            "LIST",
+            Verb::List,
+            true,
+            Opt,
+            Some(Perm::L),
+            "Syntax: LIST [<SP> path] (list files).",
+        ),
+        TlsReq::Data,
     ),
     feat(
         row(
@@ -286,13 +321,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         Some(Perm::M),
         "Syntax: MKD <SP> path (create directory).",
     ),
-    row(
-        "MLSD",
-        Verb::Mlsd,
-        true,
-        Opt,
-        Some(Perm::L),
-        "Syntax: MLSD [<SP> path] (list directory).",
+    with_tls(
+        row(
+            "MLSD",
+            Verb::Mlsd,
+            true,
+            Opt,
+            Some(Perm::L),
+            "Syntax: MLSD [<SP> path] (list directory).",
+        ),
+        TlsReq::Data,
     ),
     feat(
         row(
@@ -313,13 +351,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: MODE <SP> mode (noop; set data transfer mode).",
     ),
-    row(
-        "NLST",
-        Verb::Nlst,
-        true,
-        Opt,
-        Some(Perm::L),
-        "Syntax: NLST [<SP> path-name] (list path in a compact form).",
+    with_tls(
+        row(
+            "NLST",
+            Verb::Nlst,
+            true,
+            Opt,
+            Some(Perm::L),
+            "Syntax: NLST [<SP> path-name] (list path in a compact form).",
+        ),
+        TlsReq::Data,
     ),
     row(
         "NOOP",
@@ -337,45 +378,60 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: OPTS <SP> cmd [<SP> option] (set option for command).",
     ),
-    row(
-        "PASS",
-        Verb::Pass,
-        false,
-        Opt,
-        None,
-        "Syntax: PASS [<SP> password] (set user password).",
+    with_tls(
+        row(
+            "PASS",
+            Verb::Pass,
+            false,
+            Opt,
+            None,
+            "Syntax: PASS [<SP> password] (set user password).",
+        ),
+        TlsReq::Control,
     ),
-    row(
-        "PASV",
-        Verb::Pasv,
-        true,
-        No,
-        None,
-        "Syntax: PASV (open passive data connection).",
+    with_tls(
+        row(
+            "PASV",
+            Verb::Pasv,
+            true,
+            No,
+            None,
+            "Syntax: PASV (open passive data connection).",
+        ),
+        TlsReq::Data,
     ),
-    later(row(
+    tls_cmd(feat(
+        row(
+            "PBSZ",
+            Verb::Pbsz,
+            false,
+            Req,
+            None,
+            "Syntax: PBSZ <SP> 0 (negotiate TLS buffer).",
+        ),
         "PBSZ",
-        Verb::Pbsz,
-        false,
-        Req,
-        None,
-        "Syntax: PBSZ <SP> 0 (negotiate TLS buffer).",
     )),
-    row(
-        "PORT",
-        Verb::Port,
-        true,
-        Req,
-        None,
-        "Syntax: PORT <sp> h,h,h,h,p,p (open active data connection).",
+    with_tls(
+        row(
+            "PORT",
+            Verb::Port,
+            true,
+            Req,
+            None,
+            "Syntax: PORT <sp> h,h,h,h,p,p (open active data connection).",
+        ),
+        TlsReq::Data,
     ),
-    later(row(
+    tls_cmd(feat(
+        row(
+            "PROT",
+            Verb::Prot,
+            false,
+            Req,
+            None,
+            "Syntax: PROT <SP> [C|P] (set up un/secure data channel).",
+        ),
         "PROT",
-        Verb::Prot,
-        false,
-        Req,
-        None,
-        "Syntax: PROT <SP> [C|P] (set up un/secure data channel).",
     )),
     row(
         "PWD",
@@ -412,13 +468,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         ),
         "REST STREAM",
     ),
-    row(
-        "RETR",
-        Verb::Retr,
-        true,
-        Req,
-        Some(Perm::R),
-        "Syntax: RETR <SP> file-name (retrieve a file).",
+    with_tls(
+        row(
+            "RETR",
+            Verb::Retr,
+            true,
+            Req,
+            Some(Perm::R),
+            "Syntax: RETR <SP> file-name (retrieve a file).",
+        ),
+        TlsReq::Data,
     ),
     row(
         "RMD",
@@ -495,21 +554,27 @@ pub static COMMANDS: &[CommandSpec] = &[
         Some(Perm::L),
         "Syntax: STAT [<SP> path name] (server stats [list files]).",
     ),
-    row(
-        "STOR",
-        Verb::Stor,
-        true,
-        Req,
-        Some(Perm::W),
-        "Syntax: STOR <SP> file-name (store a file).",
+    with_tls(
+        row(
+            "STOR",
+            Verb::Stor,
+            true,
+            Req,
+            Some(Perm::W),
+            "Syntax: STOR <SP> file-name (store a file).",
+        ),
+        TlsReq::Data,
     ),
-    row(
-        "STOU",
-        Verb::Stou,
-        true,
-        Opt,
-        Some(Perm::W),
-        "Syntax: STOU [<SP> name] (store a file with a unique name).",
+    with_tls(
+        row(
+            "STOU",
+            Verb::Stou,
+            true,
+            Opt,
+            Some(Perm::W),
+            "Syntax: STOU [<SP> name] (store a file with a unique name).",
+        ),
+        TlsReq::Data,
     ),
     row(
         "STRU",
@@ -535,13 +600,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         None,
         "Syntax: TYPE <SP> [A | I] (set transfer type).",
     ),
-    row(
-        "USER",
-        Verb::User,
-        false,
-        Req,
-        None,
-        "Syntax: USER <SP> user-name (set username).",
+    with_tls(
+        row(
+            "USER",
+            Verb::User,
+            false,
+            Req,
+            None,
+            "Syntax: USER <SP> user-name (set username).",
+        ),
+        TlsReq::Control,
     ),
 ];
 
@@ -588,10 +656,10 @@ pub fn site_names() -> Vec<&'static str> {
 
 /// The FEAT lines of implemented extensions, sorted. `mlst_line` replaces the bare `MLST` line
 /// with the facts list.
-pub fn feat_lines(mlst_line: &str) -> Vec<String> {
+pub fn feat_lines(mlst_line: &str, tls: bool) -> Vec<String> {
     let mut lines: Vec<String> = COMMANDS
         .iter()
-        .filter(|c| c.implemented)
+        .filter(|c| c.implemented && (tls || c.tls != TlsReq::Command))
         .filter_map(|c| c.feat)
         .map(|f| {
             if f == "MLST" {
@@ -601,6 +669,7 @@ pub fn feat_lines(mlst_line: &str) -> Vec<String> {
             }
         })
         .chain(EXTRA_FEATURES.iter().map(|s| (*s).to_owned()))
+        .chain(tls.then(|| "AUTH SSL".to_owned()))
         .collect();
     lines.sort_unstable();
     lines
@@ -635,7 +704,7 @@ mod tests {
 
     #[test]
     fn feat_lists_only_implemented_extensions() {
-        let lines = feat_lines("MLST type*;");
+        let lines = feat_lines("MLST type*;", false);
         assert!(lines.contains(&"MDTM".to_owned()));
         assert!(lines.contains(&"UTF8".to_owned()));
         assert!(lines.contains(&"TVFS".to_owned()));

@@ -30,6 +30,7 @@ use crate::config::Config;
 use crate::handler::{Cx, FtpHandler, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
 use crate::net::canonical_ip;
+use crate::tls::DataTls;
 
 /// A random number for port picking, from std's per-process random hash keys.
 fn random_u64() -> u64 {
@@ -103,6 +104,8 @@ pub struct PassiveAcceptor {
     cfg: Arc<Config>,
     progress: Arc<AtomicU64>,
     deadline: Deadline,
+    /// PROT P: wrap the accepted connection in TLS.
+    tls: Option<DataTls>,
 }
 
 impl PassiveAcceptor {
@@ -113,6 +116,7 @@ impl PassiveAcceptor {
         peer_ip: IpAddr,
         cfg: Arc<Config>,
         progress: Arc<AtomicU64>,
+        tls: Option<DataTls>,
     ) -> PassiveAcceptor {
         PassiveAcceptor {
             sock: TcpListener::from_std(sock),
@@ -121,6 +125,7 @@ impl PassiveAcceptor {
             cfg,
             progress,
             deadline: Deadline::default(),
+            tls,
         }
     }
 
@@ -161,13 +166,15 @@ impl PassiveAcceptor {
                 continue;
             }
             let me = cx.me();
-            let data = DataConn::accepted(
+            let spawned = DataConn::accepted(
                 stream,
                 self.owner,
                 Arc::clone(&self.cfg),
                 Arc::clone(&self.progress),
-            );
-            match cx.spawn(FtpHandler::Data(Box::new(data))) {
+                self.tls.clone(),
+            )
+            .and_then(|data| cx.spawn(FtpHandler::Data(Box::new(data))));
+            match spawned {
                 Ok(id) => cx.send(self.owner, Msg::DataConnected { id, via: me }),
                 Err(e) => cx.send(
                     self.owner,

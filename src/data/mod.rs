@@ -34,6 +34,8 @@ use mio::event::Source;
 use mio::net::TcpStream;
 use mio::Interest;
 
+use crate::tls::{DataTls, Stream};
+
 use crate::config::Config;
 use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
@@ -106,7 +108,15 @@ enum State {
 /// One data connection.
 #[derive(Debug)]
 pub struct DataConn {
-    sock: TcpStream,
+    sock: Stream,
+    /// PROT P: the TLS policy to check once the handshake is done.
+    tls: Option<DataTls>,
+    /// The TLS handshake or reuse check failed: the next job fails with this reply.
+    tls_error: Option<Reply>,
+    /// The reuse check ran.
+    tls_checked: bool,
+    /// The job is done; TLS close_notify is still being flushed.
+    finishing: bool,
     owner: ConnId,
     cfg: Arc<Config>,
     state: State,
@@ -133,8 +143,20 @@ impl DataConn {
         owner: ConnId,
         cfg: Arc<Config>,
         progress: Arc<AtomicU64>,
-    ) -> DataConn {
-        DataConn::with_state(sock, owner, cfg, progress, State::Idle)
+        tls: Option<DataTls>,
+    ) -> std::io::Result<DataConn> {
+        let stream = match &tls {
+            Some(t) => Stream::tls(sock, Arc::clone(&t.config), None)?,
+            None => Stream::plain(sock),
+        };
+        Ok(DataConn::with_state(
+            stream,
+            owner,
+            cfg,
+            progress,
+            State::Idle,
+            tls,
+        ))
     }
 
     /// A data connection still connecting to the client (active mode).
@@ -143,20 +165,27 @@ impl DataConn {
         owner: ConnId,
         cfg: Arc<Config>,
         progress: Arc<AtomicU64>,
+        tls: Option<DataTls>,
     ) -> DataConn {
-        DataConn::with_state(sock, owner, cfg, progress, State::Connecting)
+        let stream = Stream::plain(sock);
+        DataConn::with_state(stream, owner, cfg, progress, State::Connecting, tls)
     }
 
     fn with_state(
-        sock: TcpStream,
+        sock: Stream,
         owner: ConnId,
         cfg: Arc<Config>,
         progress: Arc<AtomicU64>,
         state: State,
+        tls: Option<DataTls>,
     ) -> DataConn {
-        let _ = sock.set_nodelay(true);
+        let _ = sock.tcp().set_nodelay(true);
         DataConn {
             sock,
+            tls,
+            tls_error: None,
+            tls_checked: false,
+            finishing: false,
             owner,
             cfg,
             state,
@@ -173,12 +202,14 @@ impl DataConn {
     }
 
     pub(crate) fn source(&mut self) -> &mut dyn Source {
-        &mut self.sock
+        self.sock.tcp_mut()
     }
 
     pub(crate) fn interest(&self) -> Interest {
         match self.state {
             State::Connecting => Interest::WRITABLE,
+            // TLS needs both directions (handshake, close_notify); edge-triggered, so cheap.
+            _ if self.sock.is_tls() || self.finishing => Interest::READABLE | Interest::WRITABLE,
             State::Idle | State::Recv(_) => Interest::READABLE,
             State::Sendfile { .. } | State::Send(_) => Interest::WRITABLE,
         }
@@ -276,9 +307,9 @@ impl DataConn {
     /// Active mode: the connect finished, one way or the other (mio's connect protocol).
     fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
         let me = cx.me();
-        let failure = match self.sock.take_error() {
+        let failure = match self.sock.tcp().take_error() {
             Ok(Some(e)) | Err(e) => Some(e.to_string()),
-            Ok(None) => match self.sock.peer_addr() {
+            Ok(None) => match self.sock.tcp().peer_addr() {
                 Ok(_) => None,
                 Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
                     return Flow::Continue;
@@ -292,6 +323,18 @@ impl DataConn {
                 Flow::Close
             }
             None => {
+                if let Some(t) = &self.tls {
+                    if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), None) {
+                        cx.send(
+                            self.owner,
+                            Msg::DataFailed {
+                                id: me,
+                                reason: e.to_string(),
+                            },
+                        );
+                        return Flow::Close;
+                    }
+                }
                 self.state = State::Idle;
                 self.deadline.clear();
                 cx.send(self.owner, Msg::DataConnected { id: me, via: me });
@@ -317,7 +360,7 @@ impl DataConn {
                 offset,
                 ascii,
             } => {
-                if !ascii && self.cfg.use_sendfile && sendfile::AVAILABLE {
+                if !ascii && self.cfg.use_sendfile && sendfile::AVAILABLE && !self.sock.is_tls() {
                     State::Sendfile {
                         file,
                         offset,

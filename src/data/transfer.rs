@@ -52,6 +52,15 @@ impl DataConn {
         if self.paused {
             return Flow::Continue;
         }
+        if self.finishing {
+            return self.finish_tls();
+        }
+        if matches!(self.state, State::Connecting) {
+            return Flow::Continue;
+        }
+        if let Some(flow) = self.tls_gate() {
+            return flow;
+        }
         match self.state {
             State::Connecting | State::Idle => Flow::Continue,
             State::Sendfile { .. } | State::Send(_) => self.send(cx),
@@ -83,10 +92,71 @@ impl DataConn {
     }
 
     fn complete(&mut self) -> Flow {
-        let _ = self.sock.flush();
-        let _ = self.sock.shutdown(Shutdown::Write);
         self.outcome = Some(Outcome::Complete);
+        if self.sock.is_tls() {
+            // RFC 4217 §9: end a protected transfer with close_notify, so the client can tell
+            // a complete file from a truncated one.
+            self.sock.send_close_notify();
+            self.finishing = true;
+            return self.finish_tls();
+        }
+        let _ = self.sock.shutdown(Shutdown::Write);
         Flow::Close
+    }
+
+    /// Flushes the last TLS records (close_notify), then closes.
+    fn finish_tls(&mut self) -> Flow {
+        match self.sock.flush_tls() {
+            Ok(()) if self.sock.wants_write() => Flow::Continue,
+            Ok(()) => {
+                let _ = self.sock.shutdown(Shutdown::Write);
+                Flow::Close
+            }
+            Err(e) => self.fail(client_gone(&e)),
+        }
+    }
+
+    /// Drives the TLS handshake of a protected data connection and applies the session-reuse
+    /// policy once it is done. `Some(flow)` when no bytes may move yet.
+    fn tls_gate(&mut self) -> Option<Flow> {
+        let tls = self.tls.as_ref()?;
+        if self.tls_error.is_none() && self.sock.is_handshaking() {
+            match self.sock.handshake() {
+                Ok(true) => {}
+                Ok(false) => return Some(Flow::Continue),
+                Err(e) => {
+                    log::info!("data connection TLS handshake failed: {e}");
+                    self.tls_error = Some(Reply::new(
+                        ReplyCode::ProtocolNotSupported,
+                        format!("TLS handshake failed on the data connection ({e})."),
+                    ));
+                }
+            }
+        }
+        if self.tls_error.is_none() && !self.tls_checked {
+            self.tls_checked = true;
+            let resumed = self.sock.resumption().is_some_and(|(r, _)| r);
+            log::info!(
+                "data connection secured: {}, session resumed: {}",
+                self.sock.describe().unwrap_or_default(),
+                if resumed { "yes" } else { "no" }
+            );
+            if let Err(why) = tls.check(&self.sock) {
+                log::warn!("data connection refused: {why}");
+                self.tls_error = Some(Reply::new(
+                    ReplyCode::ProtocolNotSupported,
+                    "TLS session reuse required on the data connection.",
+                ));
+            }
+        }
+        match (&self.tls_error, self.started) {
+            (Some(reply), Some(_)) => {
+                let reply = reply.clone();
+                Some(self.fail(reply))
+            }
+            (Some(_), None) => Some(Flow::Continue),
+            (None, _) => None,
+        }
     }
 
     fn send(&mut self, cx: &mut Cx<'_>) -> Flow {
@@ -106,7 +176,7 @@ impl DataConn {
                     return Flow::Continue;
                 };
                 let was_first = *first;
-                let result = sendfile::send(&self.sock, file, offset, allow);
+                let result = sendfile::send(self.sock.tcp(), file, offset, allow);
                 if matches!(result, Ok(n) if n > 0) {
                     *first = false;
                 }
@@ -199,6 +269,21 @@ impl DataConn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // TLS without close_notify: the client may have been cut off.
+                    log::warn!(
+                        "upload ended without TLS close_notify after {} bytes: possibly truncated",
+                        self.bytes
+                    );
+                    let State::Recv(sink) = &mut self.state else {
+                        return Flow::Continue;
+                    };
+                    if let Err(e) = sink.finish() {
+                        return self.fail(local_error(&e));
+                    }
+                    self.outcome = Some(Outcome::Complete);
+                    return Flow::Close;
+                }
                 Err(e) => {
                     let State::Recv(sink) = &mut self.state else {
                         return Flow::Continue;

@@ -17,9 +17,9 @@
 //! dispatcher so that it can live in somebody else's `Poll` instead.
 
 mod dispatcher;
-pub mod timers;
 #[cfg(test)]
 mod tests;
+pub mod timers;
 
 pub use dispatcher::Dispatcher;
 pub use timers::{Deadline, Fired, Timers};

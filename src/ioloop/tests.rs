@@ -153,7 +153,8 @@ impl Rig {
         let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
         let mut disp = Dispatcher::new(TokenRange::new(10, 4));
-        disp.insert(poll.registry(), Echo::Listener(listener)).unwrap();
+        disp.insert(poll.registry(), Echo::Listener(listener))
+            .unwrap();
         let client = StdStream::connect(addr).unwrap();
         client
             .set_read_timeout(Some(Duration::from_millis(20)))
@@ -173,7 +174,9 @@ impl Rig {
             let timeout = self
                 .disp
                 .next_timeout(Instant::now())
-                .map_or(Duration::from_millis(10), |t| t.min(Duration::from_millis(10)));
+                .map_or(Duration::from_millis(10), |t| {
+                    t.min(Duration::from_millis(10))
+                });
             self.poll.poll(&mut self.events, Some(timeout)).unwrap();
             let now = Instant::now();
             for ev in self.events.iter() {

@@ -93,7 +93,10 @@ impl ControlConn {
     /// FEAT (RFC 2389): one line per extension, from the table.
     pub(super) fn ftp_feat(&mut self) -> Reply {
         let mut lines = vec!["Features supported:".to_owned()];
-        lines.extend(table::feat_lines(&self.session.facts.feat_line()));
+        lines.extend(table::feat_lines(
+            &self.session.facts.feat_line(),
+            self.cfg.tls.is_some(),
+        ));
         lines.push("End FEAT.".to_owned());
         Reply::multi(ReplyCode::SystemStatus, lines)
     }

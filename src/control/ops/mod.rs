@@ -89,10 +89,10 @@ impl ControlConn {
             Verb::Nlst => return self.ftp_list(listing::ListKind::Nlst, arg, cx),
             Verb::Mlsd => return self.ftp_list(listing::ListKind::Mlsd, arg, cx),
             Verb::Mlst => self.ftp_mlst(arg),
-            // Not built yet (the gate answers 502 before reaching here).
-            Verb::Auth | Verb::Ccc | Verb::Pbsz | Verb::Prot => {
-                Reply::new(ReplyCode::NotImplemented, "Command not implemented.")
-            }
+            Verb::Auth => self.ftp_auth(arg),
+            Verb::Pbsz => self.ftp_pbsz(arg),
+            Verb::Prot => self.ftp_prot(arg),
+            Verb::Ccc => self.ftp_ccc(),
         };
         Some(reply)
     }

@@ -111,6 +111,7 @@ impl ControlConn {
             self.peer.ip(),
             Arc::clone(&self.cfg),
             Arc::clone(&self.data.progress),
+            self.data_tls(),
         );
         let id = match cx.spawn(FtpHandler::Passive(acceptor)) {
             Ok(id) => id,
@@ -228,6 +229,7 @@ impl ControlConn {
             cx.me(),
             Arc::clone(&self.cfg),
             Arc::clone(&self.data.progress),
+            self.data_tls(),
         );
         match cx.spawn(FtpHandler::Data(Box::new(conn))) {
             Ok(id) => {

@@ -1,0 +1,197 @@
+//! FTPS (RFC 4217) with rustls: loading the certificate, the shared server configuration, and
+//! the session cache that makes "TLS session reuse" on data connections possible. Every rustls
+//! call of the crate lives in this module.
+//!
+//! **Why session reuse matters.** FTP opens a new data connection per transfer. Without a check,
+//! anyone who can race the client to a passive port could connect and receive the file, TLS or
+//! not: the data connection would be encrypted, but to the wrong party. Requiring every data
+//! connection to *resume* the TLS session of its control connection proves it comes from the
+//! same client (vsftpd's `require_ssl_reuse`). With TLS 1.3 each control connection puts a
+//! random token into its session tickets (`set_resumption_data`) and a data connection must
+//! present that exact token; with TLS 1.2 (session ids) rustls does not surface that data, so a
+//! TLS 1.2 data connection must resume a session this server issued.
+//!
+//! **Why a custom session store.** rustls' default in-memory cache *removes* a session when it
+//! is resumed. FTP clients resume the control session on every data connection, so the second
+//! transfer would fail. [`SharedSessionStore`] keeps sessions (bounded, oldest evicted).
+//!
+//! **No 0-RTT**, TLS 1.2 and 1.3 only, ring as the crypto provider (no C toolchain beyond a C
+//! compiler needed).
+
+mod stream;
+
+pub use stream::Stream;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::StoresServerSessions;
+use rustls::ServerConfig;
+
+use crate::error::Error;
+
+/// Sessions kept for resumption, at most.
+const SESSION_CACHE: usize = 8192;
+
+/// Cached sessions, plus their keys in insertion order for eviction.
+type Sessions = (HashMap<Vec<u8>, Vec<u8>>, VecDeque<Vec<u8>>);
+
+/// A session cache that does not forget a session when it is resumed.
+#[derive(Debug, Default)]
+pub struct SharedSessionStore {
+    inner: Mutex<Sessions>,
+}
+
+impl StoresServerSessions for SharedSessionStore {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let Ok(mut guard) = self.inner.lock() else {
+            return false;
+        };
+        let (map, order) = &mut *guard;
+        if map.insert(key.clone(), value).is_none() {
+            order.push_back(key);
+        }
+        while order.len() > SESSION_CACHE {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+        true
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.inner.lock().ok()?.0.get(key).cloned()
+    }
+
+    /// Like `get`: FTP resumes one session many times (one per data connection).
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get(key)
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
+}
+
+/// Loads a PEM certificate chain and private key (PKCS#8, RSA or EC) into a server config.
+pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Error> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| Error::Tls(format!("certificate file {}: {e}", cert.display())))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Tls(format!("certificate file {}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(Error::Tls(format!(
+            "certificate file {}: no certificate found",
+            cert.display()
+        )));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| Error::Tls(format!("key file {}: {e}", key.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| {
+            Error::Tls(format!(
+                "certificate {} and key {} do not form a usable pair: {e}",
+                cert.display(),
+                key.display()
+            ))
+        })?;
+    config.session_storage = Arc::new(SharedSessionStore::default());
+    config.send_tls13_tickets = 4;
+    config.max_early_data_size = 0;
+    Ok(Arc::new(config))
+}
+
+/// What a data connection needs to speak TLS under PROT P.
+#[derive(Debug, Clone)]
+pub struct DataTls {
+    /// The configuration of the control connection (same session cache).
+    pub config: Arc<ServerConfig>,
+    /// The control connection's session token.
+    pub token: [u8; 16],
+    /// Refuse a data connection that does not resume the control session.
+    pub require_reuse: bool,
+}
+
+impl DataTls {
+    /// Checks a finished data handshake against the reuse policy. `Err` carries the reason.
+    pub fn check(&self, stream: &Stream) -> Result<(), &'static str> {
+        if !self.require_reuse {
+            return Ok(());
+        }
+        match stream.resumption() {
+            // TLS 1.3: the ticket must carry this control connection's token.
+            Some((true, Some(token))) if token == self.token => Ok(()),
+            Some((true, Some(_))) => Err("resumed another session"),
+            // TLS 1.2 session ids: rustls does not expose the data; a resumption of a session
+            // this server issued is required.
+            Some((true, None)) => Ok(()),
+            Some((false, _)) => Err("session reuse required"),
+            None => Err("handshake not finished"),
+        }
+    }
+}
+
+/// FTPS settings of a server, shared by all its connections.
+#[derive(Debug)]
+pub struct TlsSettings {
+    cert: PathBuf,
+    key: PathBuf,
+    current: Mutex<Arc<ServerConfig>>,
+    /// Refuse USER/PASS before AUTH TLS.
+    pub control_required: bool,
+    /// Refuse data connections and transfers under PROT C.
+    pub data_required: bool,
+    /// Data connections must resume their control connection's TLS session. Default: true.
+    pub require_session_reuse: bool,
+}
+
+impl TlsSettings {
+    /// Loads the certificate and key; errors name the file and the problem.
+    pub fn load(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Result<TlsSettings, Error> {
+        let (cert, key) = (cert.into(), key.into());
+        let config = load_server_config(&cert, &key)?;
+        Ok(TlsSettings {
+            cert,
+            key,
+            current: Mutex::new(config),
+            control_required: false,
+            data_required: false,
+            require_session_reuse: true,
+        })
+    }
+
+    /// The configuration new connections use.
+    pub fn config(&self) -> Option<Arc<ServerConfig>> {
+        self.current.lock().ok().map(|c| Arc::clone(&c))
+    }
+
+    /// Rereads the certificate and key (SIGHUP). New connections get the new pair; existing
+    /// ones keep theirs. A bad new pair is reported and the old one kept.
+    pub fn reload(&self) -> Result<(), Error> {
+        let fresh = load_server_config(&self.cert, &self.key)?;
+        if let Ok(mut cur) = self.current.lock() {
+            *cur = fresh;
+        }
+        Ok(())
+    }
+}
+
+/// A random token binding data connections to their control connection's TLS session. It is
+/// visible to the client (it travels in the session ticket); it only has to be unique.
+pub fn session_token() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let provider = rustls::crypto::ring::default_provider();
+    if provider.secure_random.fill(&mut out).is_err() {
+        // Never happens with ring; a fixed token still requires resumption.
+        out = [0x5a; 16];
+    }
+    out
+}
