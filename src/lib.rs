@@ -64,7 +64,7 @@ pub mod server;
 pub mod stream;
 pub mod tls;
 
-pub use auth::{Authorizer, MemoryAuthorizer, Perm, Perms, User};
+pub use auth::{Authorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
 pub use config::{Config, Encoding};
 pub use error::Error;
 pub use ioloop::{IoLoop, StopHandle, TokenRange};

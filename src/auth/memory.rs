@@ -261,6 +261,7 @@ fn new_user(name: &str, home: PathBuf, perms: Perms, anonymous: bool) -> User {
         anonymous,
         msg_login: "Login successful.".to_owned(),
         msg_quit: "Goodbye.".to_owned(),
+        limits: super::UserLimits::default(),
     }
 }
 

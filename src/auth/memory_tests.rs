@@ -220,6 +220,7 @@ fn users_from_elsewhere_keep_their_own_perms() {
         anonymous: false,
         msg_login: String::new(),
         msg_quit: String::new(),
+        limits: crate::auth::UserLimits::default(),
     };
     assert_eq!(auth.perms_for(&stranger, &vp("/x")), Perms::ALL);
 }

@@ -187,6 +187,19 @@ pub struct User {
     pub msg_login: String,
     /// Text of the 221 reply to QUIT.
     pub msg_quit: String,
+    /// Per-user limits (sessions, aggregate bandwidth). Default: none.
+    pub limits: UserLimits,
+}
+
+/// Limits that apply to all sessions of one user together.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserLimits {
+    /// Maximum simultaneous logged-in sessions (`421` over it). `None`: unlimited.
+    pub max_sessions: Option<u32>,
+    /// Upload bytes per second shared by all the user's data connections. 0: unlimited.
+    pub read_limit: u64,
+    /// Download bytes per second shared by all the user's data connections. 0: unlimited.
+    pub write_limit: u64,
 }
 
 /// Why authentication or authorizer configuration failed.
