@@ -91,6 +91,8 @@ pub struct Config {
     pub encoding: Encoding,
     /// Log every command and reply (passwords masked). Default: false.
     pub debug_commands: bool,
+    /// Temporary bans after repeated failed logins from one IP. Default: disabled.
+    pub bans: crate::state::BanPolicy,
     /// FTPS (AUTH TLS, PROT P, implicit TLS listeners). Default: none (plain FTP only).
     pub tls: Option<Arc<crate::tls::TlsSettings>>,
 }
@@ -131,6 +133,7 @@ impl Config {
             encoding: Encoding::Utf8,
             debug_commands: false,
             tls: None,
+            bans: crate::state::BanPolicy::default(),
         }
     }
 

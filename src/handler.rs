@@ -14,7 +14,7 @@ use mio::Interest;
 
 use crate::control::ControlConn;
 use crate::data::connect::PassiveAcceptor;
-use crate::data::{DataConn, Job, TransferResult};
+use crate::data::{DataConn, Start, TransferResult};
 use crate::ioloop::{ConnId, Context, Flow, Handler};
 use crate::listener::Listener;
 
@@ -46,7 +46,7 @@ pub enum Msg {
         reason: String,
     },
     /// Start a transfer (control → data connection).
-    DataStart(Box<Job>),
+    DataStart(Box<Start>),
     /// Stop: close without finishing (control → acceptor or data connection).
     Abort,
     /// A data connection closed, with the result of its job if it had one (to the control

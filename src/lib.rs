@@ -61,6 +61,7 @@ pub mod log;
 pub mod net;
 pub mod reply;
 pub mod server;
+pub mod state;
 pub mod stream;
 pub mod tls;
 

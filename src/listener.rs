@@ -23,6 +23,38 @@ use crate::control::ControlConn;
 use crate::handler::{Cx, FtpHandler, Msg, TimerKind};
 use crate::ioloop::Flow;
 use crate::net::canonical_ip;
+use crate::state::Shared;
+
+/// Why a new connection is told `421` and closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client's IP is temporarily banned after failed logins.
+    Banned,
+    /// `max_cons` reached.
+    TooManyConnections,
+    /// `max_cons_per_ip` reached.
+    TooManyFromIp,
+}
+
+impl Refusal {
+    /// The text of the 421 reply (pyftpdlib's wording where it has one).
+    pub fn text(self) -> &'static str {
+        match self {
+            Refusal::Banned => "Too many failed logins from your address; try again later.",
+            Refusal::TooManyConnections => "Too many connections.",
+            Refusal::TooManyFromIp => "Too many connections from the same IP address.",
+        }
+    }
+
+    /// The machine-readable reason code for logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Banned => "banned",
+            Refusal::TooManyConnections => "too-many-connections",
+            Refusal::TooManyFromIp => "too-many-per-ip",
+        }
+    }
+}
 
 /// Connections accepted per turn before yielding.
 pub const ACCEPT_BUDGET: usize = 128;
@@ -38,11 +70,17 @@ pub struct Listener {
     paused: bool,
     /// TLS starts at once on accepted connections (implicit FTPS, port 990 style).
     implicit_tls: bool,
+    shared: Arc<Shared>,
 }
 
 impl Listener {
     /// Wraps a bound, listening, non-blocking socket.
-    pub fn new(sock: TcpListener, cfg: Arc<Config>, implicit_tls: bool) -> Listener {
+    pub fn new(
+        sock: TcpListener,
+        cfg: Arc<Config>,
+        shared: Arc<Shared>,
+        implicit_tls: bool,
+    ) -> Listener {
         Listener {
             sock,
             cfg,
@@ -50,6 +88,7 @@ impl Listener {
             per_ip: HashMap::new(),
             paused: false,
             implicit_tls,
+            shared,
         }
     }
 
@@ -132,12 +171,14 @@ impl Listener {
     /// Decides whether a new connection is served or told `421`, and spawns its handler.
     fn admit(&mut self, stream: TcpStream, peer: SocketAddr, cx: &mut Cx<'_>) {
         let ip = canonical_ip(peer.ip());
-        let refusal = if self.cfg.max_cons > 0 && self.total >= self.cfg.max_cons {
-            Some("Too many connections.")
+        let refusal = if self.shared.is_banned(ip, cx.now) {
+            Some(Refusal::Banned)
+        } else if self.cfg.max_cons > 0 && self.total >= self.cfg.max_cons {
+            Some(Refusal::TooManyConnections)
         } else if self.cfg.max_cons_per_ip > 0
             && self.per_ip.get(&ip).copied().unwrap_or(0) >= self.cfg.max_cons_per_ip
         {
-            Some("Too many connections from the same IP address.")
+            Some(Refusal::TooManyFromIp)
         } else {
             None
         };
@@ -146,6 +187,7 @@ impl Listener {
             stream,
             peer,
             Arc::clone(&self.cfg),
+            Arc::clone(&self.shared),
             cx.me(),
             refusal,
             self.implicit_tls,

@@ -44,6 +44,7 @@ use crate::error::Error;
 use crate::handler::{FtpHandler, Msg};
 use crate::ioloop::{ConnId, Dispatcher, Hosted, TokenRange};
 use crate::listener::Listener;
+use crate::state::Shared;
 
 /// An FTP server embedded in a host's poll.
 #[derive(Debug)]
@@ -52,6 +53,7 @@ pub struct Server {
     listener: Option<ConnId>,
     local_addr: SocketAddr,
     cfg: Arc<Config>,
+    shared: Arc<Shared>,
 }
 
 impl Server {
@@ -70,10 +72,12 @@ impl Server {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let cfg = Arc::new(cfg);
+        let shared = Arc::new(Shared::default());
         let mut dispatcher = Dispatcher::new(tokens);
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
             Arc::clone(&cfg),
+            Arc::clone(&shared),
             false,
         );
         let id = dispatcher.insert(registry, FtpHandler::Listener(l))?;
@@ -82,6 +86,7 @@ impl Server {
             listener: Some(id),
             local_addr,
             cfg,
+            shared,
         })
     }
 
@@ -102,6 +107,7 @@ impl Server {
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
             Arc::clone(&self.cfg),
+            Arc::clone(&self.shared),
             true,
         );
         self.dispatcher.insert(registry, FtpHandler::Listener(l))?;

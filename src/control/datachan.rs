@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{ControlConn, Phase};
-use crate::data::{Job, Outcome, TransferResult};
+use crate::data::{Job, Outcome, Start, TransferResult};
 use crate::handler::{Cx, Msg};
 use crate::ioloop::{ConnId, Flow};
 use crate::reply::{Reply, ReplyCode};
@@ -139,7 +139,22 @@ impl ControlConn {
             path: pj.path,
             started: cx.now,
         });
-        cx.send(id, Msg::DataStart(Box::new(pj.job)));
+        let upload = matches!(pj.job, Job::Receive(_));
+        let user_bucket = self.session.user.as_ref().and_then(|u| {
+            let rate = if upload {
+                u.limits.read_limit
+            } else {
+                u.limits.write_limit
+            };
+            (rate > 0).then(|| self.shared.user_bucket(&u.name, upload, rate, cx.now))
+        });
+        cx.send(
+            id,
+            Msg::DataStart(Box::new(Start {
+                job: pj.job,
+                user_bucket,
+            })),
+        );
     }
 
     /// Handles the data side's messages.

@@ -34,8 +34,10 @@ use std::io::Write;
 use crate::config::Config;
 use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::listener::Refusal;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
+use crate::state::Shared;
 use crate::stream::{Line, LineReader, OutBuf};
 use crate::tls::Stream;
 use session::Session;
@@ -73,7 +75,7 @@ pub struct ControlConn {
     listener: ConnId,
     /// Counted by the listener (false for connections refused with 421).
     counted: bool,
-    refusal: Option<&'static str>,
+    refusal: Option<Refusal>,
     reader: LineReader,
     out: OutBuf,
     phase: Phase,
@@ -87,6 +89,10 @@ pub struct ControlConn {
     data: datachan::DataSide,
     /// FTPS state (RFC 4217).
     sec: security::SecState,
+    /// Server-wide state: sessions per user, bans, per-user bandwidth.
+    shared: Arc<Shared>,
+    /// The user whose session count this connection holds.
+    user_session: Option<String>,
 }
 
 impl ControlConn {
@@ -95,8 +101,9 @@ impl ControlConn {
         sock: TcpStream,
         peer: SocketAddr,
         cfg: Arc<Config>,
+        shared: Arc<Shared>,
         listener: ConnId,
-        refusal: Option<&'static str>,
+        refusal: Option<Refusal>,
         implicit_tls: bool,
     ) -> io::Result<ControlConn> {
         sock.set_nodelay(true)?;
@@ -126,6 +133,8 @@ impl ControlConn {
             read_pending: false,
             data: datachan::DataSide::default(),
             sec,
+            shared,
+            user_session: None,
         })
     }
 
@@ -224,6 +233,7 @@ impl ControlConn {
 
     pub(crate) fn closed(&mut self, cx: &mut Cx<'_>) {
         self.close_channel(cx);
+        self.end_user_session();
         if self.counted {
             cx.send(
                 self.listener,
@@ -242,8 +252,13 @@ impl ControlConn {
         self.touch(cx);
         match self.refusal {
             Some(why) => {
-                log::warn!("{} refused: {why}", self.tag());
-                self.respond(Reply::new(ReplyCode::NotAvailable, why));
+                log::warn!(
+                    "{} refused: {} reason={}",
+                    self.tag(),
+                    why.text(),
+                    why.code()
+                );
+                self.respond(Reply::new(ReplyCode::NotAvailable, why.text()));
                 self.phase = Phase::Closing;
             }
             None => {

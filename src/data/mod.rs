@@ -46,6 +46,15 @@ use throttle::TokenBucket;
 /// Size of one buffered chunk (pyftpdlib uses 64 KiB too).
 pub const CHUNK: usize = 64 * 1024;
 
+/// A job plus the user's shared bandwidth bucket for its direction, if the user has one.
+#[derive(Debug)]
+pub struct Start {
+    /// The job.
+    pub job: Job,
+    /// The per-user aggregate limit (shared by all the user's data connections).
+    pub user_bucket: Option<crate::state::SharedBucket>,
+}
+
 /// What a data connection is asked to do.
 #[derive(Debug)]
 pub enum Job {
@@ -130,6 +139,8 @@ pub struct DataConn {
     /// Connect timeout (Connecting) or stall timeout (transferring).
     deadline: Deadline,
     bucket: Option<TokenBucket>,
+    /// The user's aggregate bucket, shared with their other data connections.
+    user_bucket: Option<crate::state::SharedBucket>,
     /// Sleeping on the throttle timer.
     paused: bool,
     /// Set when the job ended; reported by `closed`.
@@ -196,6 +207,7 @@ impl DataConn {
             started: None,
             deadline: Deadline::default(),
             bucket: None,
+            user_bucket: None,
             paused: false,
             outcome: None,
         }
@@ -239,7 +251,10 @@ impl DataConn {
 
     pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
-            Msg::DataStart(job) => self.start(*job, cx),
+            Msg::DataStart(start) => {
+                self.user_bucket = start.user_bucket;
+                self.start(start.job, cx)
+            }
             Msg::Start => {
                 self.arm_connect_timeout(cx);
                 Flow::Continue

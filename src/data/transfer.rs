@@ -69,13 +69,28 @@ impl DataConn {
     }
 
     /// Bytes the throttle allows now; 0 means a pause was scheduled.
+    /// The minimum of this connection's bucket and the user's shared bucket (per-user
+    /// aggregate limit across all their sessions).
     fn allowance(&mut self, cx: &mut Cx<'_>, want: usize) -> usize {
-        let Some(bucket) = self.bucket.as_mut() else {
-            return want;
-        };
-        let n = bucket.allowance(cx.now).min(want);
+        let mut n = want;
+        let mut wait = std::time::Duration::ZERO;
+        let chunk = want.min(CHUNK);
+        if let Some(b) = self.bucket.as_mut() {
+            n = n.min(b.allowance(cx.now));
+            if n == 0 {
+                wait = wait.max(b.wait(cx.now, chunk));
+            }
+        }
+        if let Some(shared) = &self.user_bucket {
+            if let Ok(mut b) = shared.lock() {
+                let allowed = b.allowance(cx.now);
+                n = n.min(allowed);
+                if allowed == 0 {
+                    wait = wait.max(b.wait(cx.now, chunk));
+                }
+            }
+        }
         if n == 0 {
-            let wait = bucket.wait(cx.now, want.min(CHUNK));
             self.paused = true;
             cx.after(wait, TimerKind::Throttle);
         }
@@ -86,6 +101,9 @@ impl DataConn {
         self.bytes += n as u64;
         self.progress.fetch_add(n as u64, Ordering::Relaxed);
         if let Some(b) = self.bucket.as_mut() {
+            b.consume(n);
+        }
+        if let Some(Ok(mut b)) = self.user_bucket.as_ref().map(|b| b.lock()) {
             b.consume(n);
         }
         self.touch(cx);

@@ -17,6 +17,7 @@ impl ControlConn {
     pub(super) fn ftp_user(&mut self, arg: &str) -> Reply {
         let reply = if self.session.logged_in() {
             log::info!("{} previous account information flushed", self.tag());
+            self.end_user_session();
             self.session.flush_account();
             Reply::new(
                 ReplyCode::NeedPassword,
@@ -44,6 +45,13 @@ impl ControlConn {
             Ok(user) => user,
             Err(e) => {
                 log::debug!("{} authentication failed: {e}", self.tag());
+                if self.shared.record_failure(ip, &self.cfg.bans, cx.now) {
+                    log::warn!(
+                        "{} {ip} banned for {:.0} s after repeated failed logins reason=banned",
+                        self.tag(),
+                        self.cfg.bans.time.as_secs_f64()
+                    );
+                }
                 self.phase = Phase::AuthDelay;
                 cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
                 return None;
@@ -64,6 +72,22 @@ impl ControlConn {
                 ));
             }
         };
+        if !self
+            .shared
+            .try_add_session(&user.name, user.limits.max_sessions)
+        {
+            log::warn!(
+                "{} USER '{name}' refused: too many sessions reason=user-session-limit",
+                self.tag()
+            );
+            self.session.username = None;
+            self.close_when_done();
+            return Some(Reply::new(
+                ReplyCode::NotAvailable,
+                "Too many sessions for this user.",
+            ));
+        }
+        self.user_session = Some(user.name.clone());
         let msg = if user.msg_login.is_empty() {
             "Login successful.".to_owned()
         } else {
@@ -86,13 +110,23 @@ impl ControlConn {
         } else {
             "Authentication failed.".to_owned()
         };
-        log::warn!("{} USER '{name}' failed login.", self.tag());
+        log::warn!(
+            "{} USER '{name}' failed login. reason=auth-failed",
+            self.tag()
+        );
         self.phase = Phase::Ready;
         if self.session.failed_logins >= self.cfg.max_login_attempts {
             msg.push_str(" Disconnecting.");
             self.close_when_done();
         }
         self.respond(Reply::new(ReplyCode::NotLoggedIn, msg));
+    }
+
+    /// Releases this connection's slot in its user's session count.
+    pub(in crate::control) fn end_user_session(&mut self) {
+        if let Some(user) = self.user_session.take() {
+            self.shared.remove_session(&user);
+        }
     }
 
     pub(in crate::control) fn ftp_quit(&mut self) -> Reply {
@@ -113,6 +147,7 @@ impl ControlConn {
 
     pub(super) fn ftp_rein(&mut self) -> Reply {
         log::info!("{} REIN: account flushed", self.tag());
+        self.end_user_session();
         self.session.flush_account();
         // RFC 959 lists 220 for REIN, but a 2xx that means "logged out, ready" is what clients
         // (and pyftpdlib) use.

@@ -119,7 +119,15 @@ impl ControlConn {
     fn path_arg(&self, arg: &str, perm: Perm) -> Result<VirtualPath, Reply> {
         let path = self.session.cwd.resolve(arg);
         let user = self.session.user.as_ref().ok_or_else(not_logged_in)?;
-        super::gate::check_perm(&*self.cfg.authorizer, user, perm, &path)?;
+        if let Err(reply) = super::gate::check_perm(&*self.cfg.authorizer, user, perm, &path) {
+            log::info!(
+                "{} {} refused reason=perm-denied:{}",
+                self.tag(),
+                crate::reply::sanitize(path.as_str()),
+                perm.letter()
+            );
+            return Err(reply);
+        }
         Ok(path)
     }
 }

@@ -1,0 +1,195 @@
+//! Runtime state shared by every connection of one server: sessions per user, per-user
+//! bandwidth buckets and the temporary ban list.
+//!
+//! Most per-connection facts travel as messages, but these are questions a connection must
+//! answer *now* ("may this user log in a third time?", "is this IP banned?"), so they live in
+//! one small structure the server hands to each handler. The loop is single-threaded, so the
+//! locks are never contended; they are there so that a `Server` stays `Send` and can be built
+//! on one thread and run on another.
+//!
+//! **Bans** follow ProFTPD's mod_ban and libunftp's failed-logins policy: after `ban_after`
+//! failed logins from one IP within `ban_window`, that IP is refused with `421` at connect for
+//! `ban_time`.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::data::throttle::TokenBucket;
+
+/// A token bucket shared by all data connections of one user in one direction.
+pub type SharedBucket = Arc<Mutex<TokenBucket>>;
+
+/// Temporary bans after repeated failed logins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BanPolicy {
+    /// Failed logins from one IP that trigger a ban; 0 disables bans.
+    pub after: u32,
+    /// The window in which those failures must happen.
+    pub window: Duration,
+    /// How long the ban lasts.
+    pub time: Duration,
+}
+
+impl Default for BanPolicy {
+    /// Bans disabled; when enabled, a 10 minute window and a 15 minute ban.
+    fn default() -> Self {
+        BanPolicy {
+            after: 0,
+            window: Duration::from_secs(600),
+            time: Duration::from_secs(900),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Bans {
+    failures: HashMap<IpAddr, VecDeque<Instant>>,
+    banned: HashMap<IpAddr, Instant>,
+}
+
+/// What all connections of a server share.
+#[derive(Debug, Default)]
+pub struct Shared {
+    sessions: Mutex<HashMap<String, u32>>,
+    buckets: Mutex<HashMap<(String, bool), SharedBucket>>,
+    bans: Mutex<Bans>,
+}
+
+impl Shared {
+    /// Counts a login of `user` unless it already has `max` sessions. True when admitted.
+    pub fn try_add_session(&self, user: &str, max: Option<u32>) -> bool {
+        let Ok(mut map) = self.sessions.lock() else {
+            return true;
+        };
+        let n = map.entry(user.to_owned()).or_insert(0);
+        if max.is_some_and(|m| *n >= m) {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Forgets one session of `user` (logout, REIN, disconnect).
+    pub fn remove_session(&self, user: &str) {
+        if let Ok(mut map) = self.sessions.lock() {
+            if let Some(n) = map.get_mut(user) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    map.remove(user);
+                }
+            }
+        }
+    }
+
+    /// Logged-in sessions of `user`.
+    pub fn sessions_of(&self, user: &str) -> u32 {
+        self.sessions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(user).copied())
+            .unwrap_or(0)
+    }
+
+    /// The bucket shared by `user`'s uploads (`upload == true`) or downloads, at `rate` bytes/s.
+    pub fn user_bucket(&self, user: &str, upload: bool, rate: u64, now: Instant) -> SharedBucket {
+        let Ok(mut map) = self.buckets.lock() else {
+            return Arc::new(Mutex::new(TokenBucket::new(rate, now)));
+        };
+        Arc::clone(
+            map.entry((user.to_owned(), upload))
+                .or_insert_with(|| Arc::new(Mutex::new(TokenBucket::new(rate, now)))),
+        )
+    }
+
+    /// Records a failed login from `ip`; true if it now gets banned.
+    pub fn record_failure(&self, ip: IpAddr, policy: &BanPolicy, now: Instant) -> bool {
+        if policy.after == 0 {
+            return false;
+        }
+        let Ok(mut bans) = self.bans.lock() else {
+            return false;
+        };
+        let list = bans.failures.entry(ip).or_default();
+        list.push_back(now);
+        while list
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > policy.window)
+        {
+            list.pop_front();
+        }
+        if list.len() >= policy.after as usize {
+            bans.failures.remove(&ip);
+            bans.banned.insert(ip, now + policy.time);
+            return true;
+        }
+        false
+    }
+
+    /// True while `ip` is banned.
+    pub fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
+        let Ok(mut bans) = self.bans.lock() else {
+            return false;
+        };
+        match bans.banned.get(&ip) {
+            Some(until) if *until > now => true,
+            Some(_) => {
+                bans.banned.remove(&ip);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_limit_per_user() {
+        let s = Shared::default();
+        assert!(s.try_add_session("a", Some(2)));
+        assert!(s.try_add_session("a", Some(2)));
+        assert!(!s.try_add_session("a", Some(2)));
+        assert!(s.try_add_session("b", Some(2)));
+        s.remove_session("a");
+        assert_eq!(s.sessions_of("a"), 1);
+        assert!(s.try_add_session("a", Some(2)));
+        assert!(s.try_add_session("c", None));
+    }
+
+    #[test]
+    fn bans_with_synthetic_time() {
+        let s = Shared::default();
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let p = BanPolicy {
+            after: 3,
+            window: Duration::from_secs(60),
+            time: Duration::from_secs(30),
+        };
+        let t0 = Instant::now();
+        assert!(!s.record_failure(ip, &p, t0));
+        // The first failure leaves the window before the third arrives.
+        assert!(!s.record_failure(ip, &p, t0 + Duration::from_secs(50)));
+        assert!(!s.record_failure(ip, &p, t0 + Duration::from_secs(100)));
+        assert!(!s.is_banned(ip, t0 + Duration::from_secs(100)));
+        assert!(s.record_failure(ip, &p, t0 + Duration::from_secs(101)));
+        assert!(s.is_banned(ip, t0 + Duration::from_secs(120)));
+        assert!(!s.is_banned(ip, t0 + Duration::from_secs(132)));
+        let off = BanPolicy::default();
+        assert!(!s.record_failure(ip, &off, t0));
+    }
+
+    #[test]
+    fn user_buckets_are_shared() {
+        let s = Shared::default();
+        let now = Instant::now();
+        let a = s.user_bucket("u", false, 1000, now);
+        let b = s.user_bucket("u", false, 1000, now);
+        assert!(Arc::ptr_eq(&a, &b));
+        let up = s.user_bucket("u", true, 1000, now);
+        assert!(!Arc::ptr_eq(&a, &up));
+    }
+}
