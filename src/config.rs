@@ -69,8 +69,9 @@ pub struct Config {
     pub max_cons: usize,
     /// Maximum control connections per client IP, 0 = unlimited (RFC 2577). Default: 0.
     pub max_cons_per_ip: usize,
-    /// Show times in listings in local time (TZ) instead of GMT (RFC 3659 wants GMT).
-    /// Default: false. MDTM and MLSx `modify` facts stay in GMT.
+    /// Show times in LIST and MDTM in local time (TZ) instead of GMT, like pyftpdlib's
+    /// `use_gmt_times = False`. RFC 3659 wants GMT, so MLSx `modify` facts always stay in GMT.
+    /// Default: false.
     pub use_localtime: bool,
     /// Address advertised in PASV replies instead of the local one (NAT). Default: none.
     pub masquerade_address: Option<IpAddr>,

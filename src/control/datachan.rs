@@ -90,7 +90,8 @@ impl ControlConn {
     /// Closes whatever data connection or acceptor this session has (PASV replaces PASV).
     pub(super) fn close_channel(&mut self, cx: &mut Cx<'_>) {
         if let Some(id) = self.data.chan.id() {
-            cx.send(id, Msg::Abort);
+            // Synchronously: a passive port must be free before the next PASV binds one.
+            cx.close(id);
         }
         self.data.chan = Channel::None;
         self.data.progress = Arc::new(AtomicU64::new(0));

@@ -344,7 +344,10 @@ impl ControlConn {
             }
             self.log_tls_once();
             if self.phase != Phase::Ready {
-                return if self.peer_eof {
+                // A client that left during the password delay or the TLS switch is gone; one
+                // waiting for a transfer still gets its replies.
+                let gone = matches!(self.phase, Phase::AuthDelay | Phase::TlsUpgrade);
+                return if self.peer_eof && gone {
                     Flow::Close
                 } else {
                     Flow::Continue
@@ -365,7 +368,9 @@ impl ControlConn {
                 }
                 None => {
                     if self.peer_eof {
-                        return Flow::Close;
+                        // Half-closed client: send every queued reply, then close.
+                        self.phase = Phase::Closing;
+                        continue;
                     }
                     if let Err(e) = self.flush() {
                         log::debug!("{} write error: {e}", self.tag());
@@ -403,6 +408,9 @@ impl ControlConn {
         if self.cfg.debug_commands {
             log::debug!("{} <- {}", self.tag(), crate::log::mask_password(&line));
         }
+        // RFC 959: RNFR must be followed immediately by RNTO; any other line, even a rejected
+        // one, cancels it.
+        let rnfr = self.session.rnfr.take();
         let cmd = match parser::parse(&line) {
             Ok(cmd) => cmd,
             Err(reply) => return self.respond(reply),
@@ -418,8 +426,6 @@ impl ControlConn {
         ) {
             return self.respond(reply);
         }
-        // RFC 959: RNFR must be followed immediately by RNTO.
-        let rnfr = self.session.rnfr.take();
         if let Some(reply) = self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx) {
             self.respond(reply);
         }

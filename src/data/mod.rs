@@ -157,7 +157,8 @@ impl DataConn {
         tls: Option<DataTls>,
     ) -> std::io::Result<DataConn> {
         let stream = match &tls {
-            Some(t) => Stream::tls(sock, Arc::clone(&t.config), None)?,
+            // The data session's own tickets carry the token too: clients resume their newest.
+            Some(t) => Stream::tls(sock, Arc::clone(&t.config), Some(&t.token))?,
             None => Stream::plain(sock),
         };
         Ok(DataConn::with_state(
@@ -339,7 +340,7 @@ impl DataConn {
             }
             None => {
                 if let Some(t) = &self.tls {
-                    if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), None) {
+                    if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), Some(&t.token)) {
                         cx.send(
                             self.owner,
                             Msg::DataFailed {

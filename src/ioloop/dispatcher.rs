@@ -63,6 +63,31 @@ impl<H: Handler> Core<H> {
         }
     }
 
+    /// Takes handler `id` out of its slot, runs its `closed` hook, deregisters it and frees the
+    /// slot. Used by [`Context::close`] for a handler other than the one being called.
+    pub(crate) fn remove_now(&mut self, registry: &Registry, now: std::time::Instant, id: ConnId) {
+        let Some(slot) = self.slab.get_mut(id.key) else {
+            return;
+        };
+        if slot.gen != id.gen {
+            return;
+        }
+        let Some(mut handler) = slot.handler.take() else {
+            return;
+        };
+        let mut cx = Context {
+            registry,
+            now,
+            me: id,
+            core: self,
+        };
+        handler.closed(&mut cx);
+        if let Err(e) = registry.deregister(handler.source()) {
+            log::debug!("deregister: {e}");
+        }
+        self.slab.remove(id.key);
+    }
+
     pub(crate) fn insert(&mut self, registry: &Registry, mut handler: H) -> io::Result<ConnId> {
         let entry = self.slab.vacant_entry();
         let key = entry.key();

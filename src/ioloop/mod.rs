@@ -164,6 +164,16 @@ impl<H: Handler> Context<'_, H> {
         self.core.kick(me);
     }
 
+    /// Closes another handler *now*: its `closed` hook runs, its socket is deregistered and
+    /// dropped before this returns (so a listening port is free at once, e.g. when a second
+    /// PASV replaces the first). Does nothing for the calling handler itself (return
+    /// [`Flow::Close`] instead) or for an id that is gone.
+    pub fn close(&mut self, id: ConnId) {
+        if id != self.me {
+            self.core.remove_now(self.registry, self.now, id);
+        }
+    }
+
     /// Registers a new handler and returns its id, or an error when the token range is full or
     /// registration failed (the handler is dropped then).
     pub fn spawn(&mut self, handler: H) -> io::Result<ConnId> {

@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::super::addr::{self, EprtError, EpsvArg};
-use super::super::datachan::PendingJob;
+use super::super::datachan::{Channel, PendingJob};
 use super::super::session::TransferType;
 use super::super::{ControlConn, Phase};
 use super::fs_error;
@@ -26,6 +26,10 @@ use crate::reply::{Reply, ReplyCode};
 
 const TEXT_125: &str = "Data connection already open. Transfer starting.";
 const TEXT_150: &str = "File status okay. About to open data connection.";
+
+fn no_channel() -> Reply {
+    Reply::new(ReplyCode::CantOpenData, "Use PORT or PASV first.")
+}
 
 fn busy() -> Reply {
     Reply::new(
@@ -121,7 +125,7 @@ impl ControlConn {
             }
         };
         cx.send(id, Msg::Start);
-        self.data.chan = super::super::datachan::Channel::Passive(id);
+        self.data.chan = Channel::Passive(id);
         match shown {
             Some(v4) => Reply::new(
                 ReplyCode::PassiveMode,
@@ -234,7 +238,7 @@ impl ControlConn {
         match cx.spawn(FtpHandler::Data(Box::new(conn))) {
             Ok(id) => {
                 cx.send(id, Msg::Start);
-                self.data.chan = super::super::datachan::Channel::Connecting(id);
+                self.data.chan = Channel::Connecting(id);
                 self.phase = Phase::Waiting;
                 None
             }
@@ -321,6 +325,10 @@ impl ControlConn {
                 "Can't APPE while REST request is pending.",
             ));
         }
+        if self.data.chan == Channel::None {
+            // Before touching the disk: a refused upload must not create a file.
+            return Some(no_channel());
+        }
         let perm = if append { Perm::A } else { Perm::W };
         let path = match self.path_arg(arg, perm) {
             Ok(p) => p,
@@ -372,6 +380,9 @@ impl ControlConn {
         }
         if self.data.transfer.is_some() {
             return Some(busy());
+        }
+        if self.data.chan == Channel::None {
+            return Some(no_channel());
         }
         let base = if arg.trim().is_empty() {
             "ftpd"

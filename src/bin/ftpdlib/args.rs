@@ -1,0 +1,133 @@
+//! The daemon's command line: pyftpdlib's flags (see `shared/cli-contract.md`) plus ftpdlib's
+//! own (FTPS, users file, bans, privilege drop), parsed with clap.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ftpdlib::config::parse_port_range;
+use ftpdlib::Encoding;
+
+/// A fast, secure FTP server (pyftpdlib-compatible flags).
+#[derive(Debug, Parser)]
+#[command(name = "ftpdlib", version, about, args_conflicts_with_subcommands = true)]
+pub struct Args {
+    /// Address to listen on (IPv4 or IPv6, e.g. 127.0.0.1, ::1, ::). Default: all interfaces.
+    #[arg(short = 'i', long = "interface", value_name = "ADDR")]
+    pub interface: Option<IpAddr>,
+    /// Control port; 0 picks a free port.
+    #[arg(short = 'p', long = "port", default_value_t = 2121)]
+    pub port: u16,
+    /// Give the -u user (or anonymous) write permissions (elradfmwMT instead of elr).
+    #[arg(short = 'w', long = "write")]
+    pub write: bool,
+    /// Root directory shared. Default: the current directory.
+    #[arg(short = 'd', long = "directory", value_name = "PATH")]
+    pub directory: Option<PathBuf>,
+    /// Address advertised in PASV replies (masquerade, for NAT).
+    #[arg(short = 'n', long = "nat-address", value_name = "ADDR")]
+    pub nat_address: Option<IpAddr>,
+    /// Passive port range, e.g. 60000-60100.
+    #[arg(short = 'r', long = "range", value_name = "FROM-TO", value_parser = parse_port_range)]
+    pub range: Option<std::ops::RangeInclusive<u16>>,
+    /// Debug logging: every command and reply (passwords masked).
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+    /// User name (disables anonymous login unless --anonymous).
+    #[arg(short = 'u', long = "username", value_name = "NAME")]
+    pub username: Option<String>,
+    /// Password of the -u user.
+    #[arg(short = 'P', long = "password", value_name = "PASS")]
+    pub password: Option<String>,
+    /// Also allow anonymous read-only login on the root when -u is given.
+    #[arg(long)]
+    pub anonymous: bool,
+    /// Idle timeout of the control connection, in seconds (0 = none).
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
+    pub timeout: Duration,
+    /// Stall timeout of a data transfer, in seconds (0 = none).
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
+    pub data_timeout: Duration,
+    /// How long a PASV/PORT waits for the data connection, in seconds (0 = none).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    pub passive_timeout: Duration,
+    /// Greeting text after 220. Default: "ftpdlib VERSION ready.".
+    #[arg(long, value_name = "TEXT")]
+    pub banner: Option<String>,
+    /// Allow data connections from/to other IPs than the control peer (FXP).
+    #[arg(long)]
+    pub permit_foreign_addresses: bool,
+    /// Allow PORT to ports below 1024.
+    #[arg(long)]
+    pub permit_privileged_ports: bool,
+    /// Path encoding on the wire: utf8 or latin-1.
+    #[arg(long, value_name = "ENC", default_value = "utf8", value_parser = encoding)]
+    pub encoding: Encoding,
+    /// Show listing times in local time (TZ) instead of GMT.
+    #[arg(long)]
+    pub use_localtime: bool,
+    /// Never use sendfile().
+    #[arg(long)]
+    pub disable_sendfile: bool,
+    /// Maximum simultaneous control connections (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_cons: usize,
+    /// Maximum control connections per client IP (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_cons_per_ip: usize,
+    /// Failed logins before disconnect.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_login_attempts: u32,
+    /// Delay before answering a wrong PASS, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = seconds)]
+    pub auth_failed_delay: Duration,
+    /// Throttle uploads, bytes per second per data connection (0 = unlimited).
+    #[arg(long, value_name = "BYTES_PER_S", default_value_t = 0)]
+    pub read_limit: u64,
+    /// Throttle downloads, bytes per second per data connection (0 = unlimited).
+    #[arg(long, value_name = "BYTES_PER_S", default_value_t = 0)]
+    pub write_limit: u64,
+    /// Enable FTPS: AUTH TLS on the control port (needs --certfile and --keyfile).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate chain for FTPS.
+    #[arg(long, value_name = "PATH")]
+    pub certfile: Option<PathBuf>,
+    /// PEM private key (PKCS#8, RSA or EC) for FTPS.
+    #[arg(long, value_name = "PATH")]
+    pub keyfile: Option<PathBuf>,
+    /// Refuse USER/PASS before AUTH TLS.
+    #[arg(long)]
+    pub tls_control_required: bool,
+    /// Refuse data connections and transfers without PROT P.
+    #[arg(long)]
+    pub tls_data_required: bool,
+    /// Also listen for implicit FTPS (TLS from the first byte) on this port.
+    #[arg(long, value_name = "PORT")]
+    pub tls_implicit_port: Option<u16>,
+    /// Do not require data connections to resume the control connection's TLS session.
+    #[arg(long)]
+    pub no_tls_session_reuse: bool,
+}
+
+/// Parses a SECONDS value: fractions allowed, never negative or infinite.
+pub fn seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} is not a valid number of seconds"))
+}
+
+pub fn encoding(s: &str) -> Result<Encoding, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "utf8" | "utf-8" => Ok(Encoding::Utf8),
+        "latin-1" | "latin1" | "iso-8859-1" => Ok(Encoding::Latin1),
+        _ => Err(format!("unsupported encoding {s:?} (use utf8 or latin-1)")),
+    }
+}
+
+/// `0` means "no timeout" for the timeouts of the CLI contract.
+pub fn optional(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
+}

@@ -1,0 +1,118 @@
+//! The `ftpdlib` daemon: command-line flags (pyftpdlib's, see docs and `--help`) → [`Config`]
+//! → [`IoLoop::run`].
+//!
+//! Startup errors (bad flag values, a missing directory, a port in use) are printed as one clear
+//! line and exit with status 2, never as a panic. SIGINT and SIGTERM stop accepting, tell every
+//! session `421`, and exit 0. SIGHUP rereads the TLS certificate and the users file.
+//!
+//! [`Config`]: ftpdlib::Config
+//! [`IoLoop::run`]: ftpdlib::IoLoop::run
+
+mod args;
+mod setup;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ftpdlib::net::{default_listen_addr, display_addr};
+use ftpdlib::{IoLoop, Server, TokenRange};
+
+use args::Args;
+
+fn init_logging(debug: bool) {
+    let level = if debug {
+        simplelog::LevelFilter::Debug
+    } else {
+        simplelog::LevelFilter::Info
+    };
+    let config = simplelog::ConfigBuilder::new()
+        .set_target_level(simplelog::LevelFilter::Off)
+        .set_thread_level(simplelog::LevelFilter::Off)
+        .build();
+    // Only fails if a logger is already set, which cannot happen here.
+    let _ = simplelog::WriteLogger::init(level, config, std::io::stderr());
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let cfg = setup::build_config(&args)?;
+    let addr = match args.interface {
+        Some(ip) => SocketAddr::new(ip, args.port),
+        None => default_listen_addr(args.port),
+    };
+    let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
+    let tls = cfg.tls.clone();
+    let mut server = Server::bind(cfg, addr, ioloop.registry(), TokenRange::default())
+        .map_err(|e| e.to_string())?;
+    let implicit = match args.tls_implicit_port {
+        Some(port) => {
+            let iaddr = SocketAddr::new(addr.ip(), port);
+            let l = ftpdlib::net::listen(iaddr).map_err(|e| {
+                ftpdlib::Error::Bind {
+                    addr: iaddr,
+                    source: e,
+                }
+                .to_string()
+            })?;
+            Some(
+                server
+                    .add_implicit_tls_listener(l, ioloop.registry())
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        None => None,
+    };
+    let stop = ioloop.stop_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])
+    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if sig == signal_hook::consts::SIGHUP {
+                // Certificate rotation: new connections get the new pair.
+                match tls.as_ref().map(|t| t.reload()) {
+                    Some(Ok(())) => log::info!("SIGHUP: TLS certificate and key reloaded"),
+                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old certificate"),
+                    None => log::info!("SIGHUP: nothing to reload"),
+                }
+                continue;
+            }
+            log::info!("received signal {sig}, shutting down");
+            stop.stop();
+            break;
+        }
+    });
+    log::info!(
+        "ftpdlib {} (pid {}) serving {}: listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        args.directory
+            .as_deref()
+            .unwrap_or(std::path::Path::new("."))
+            .display(),
+        display_addr(server.local_addr())
+    );
+    if let Some(a) = implicit {
+        log::info!("implicit FTPS listening on {}", display_addr(a));
+    }
+    ioloop
+        .run(&mut server)
+        .map_err(|e| format!("event loop failed: {e}"))?;
+    log::info!("server stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.debug);
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ftpdlib: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! The `ftpdlib` daemon binary as an operator runs it: startup on `-p 0` and its `listening on`
+//! log line (IPv4 and IPv6), interoperability with real clients (Python's ftplib, curl),
+//! SIGTERM shutdown (421 to clients, exit 0) and startup errors (exit 2, one clear message).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use common::{Ctrl, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ftpdlib");
+/// Bound on waiting for the daemon to start or to exit.
+const STARTUP: Duration = Duration::from_secs(10);
+
+/// A running daemon; killed on drop, so a failing test never leaves it behind.
+struct Daemon {
+    child: Child,
+    /// stderr lines, forwarded by a reader thread; disconnected when stderr closes.
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Daemon {
+    fn spawn(args: &[&str]) -> Daemon {
+        Daemon::spawn_env(args, &[])
+    }
+
+    fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ftpdlib");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Daemon {
+            child,
+            lines,
+            log: Vec::new(),
+        }
+    }
+
+    /// Starts a write-enabled daemon for user/pass on `dir`, listening on `ip` port 0, and
+    /// returns it with the address from its `listening on` line.
+    fn start(dir: &Path, ip: &str) -> (Daemon, SocketAddr) {
+        Daemon::start_with(dir, ip, &[], &[])
+    }
+
+    /// [`Daemon::start`] with more flags and environment variables.
+    fn start_with(
+        dir: &Path,
+        ip: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Daemon, SocketAddr) {
+        let base = [
+            "-p",
+            "0",
+            "-i",
+            ip,
+            "-d",
+            dir.to_str().unwrap(),
+            "-u",
+            "user",
+            "-P",
+            "pass",
+            "-w",
+            "--auth-failed-delay",
+            "0.001",
+        ];
+        let mut d = Daemon::spawn_env(&[&base[..], extra].concat(), env);
+        let line = d.wait_for_line("listening on ");
+        let addr = line.split("listening on ").nth(1).unwrap().trim();
+        let addr: SocketAddr = addr
+            .parse()
+            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+        assert_ne!(addr.port(), 0);
+        (d, addr)
+    }
+
+    /// Waits (bounded) for a stderr line containing `needle`.
+    fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no {needle:?} line ({e:?}); stderr so far: {:?}", self.log),
+            }
+        }
+    }
+
+    /// Waits (bounded) for the daemon to exit: its stderr closing is the event.
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "daemon still running after {within:?}; stderr: {:?}",
+                        self.log
+                    )
+                }
+            }
+        }
+        self.child.wait().unwrap()
+    }
+
+    fn stderr(&self) -> String {
+        self.log.join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the daemon with `args`, expecting it to fail at startup; returns status and stderr.
+fn startup_failure(args: &[&str]) -> (ExitStatus, String) {
+    let mut d = Daemon::spawn(args);
+    let status = d.wait_exit(STARTUP);
+    let err = d.stderr();
+    assert!(!err.contains("panicked"), "startup error is a panic: {err}");
+    (status, err)
+}
+
+fn tool_available(name: &str) -> bool {
+    let found = Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        eprintln!("NOTICE: {name} not found, interop test skipped");
+    }
+    found
+}
+
+const FTPLIB_SCRIPT: &str = r#"
+import ftplib, sys
+port = int(sys.argv[1])
+ftp = ftplib.FTP()
+ftp.connect("127.0.0.1", port, timeout=5)
+assert ftp.getwelcome().startswith("220 "), ftp.getwelcome()
+ftp.login("user", "pass")
+assert ftp.pwd() == "/", ftp.pwd()
+assert ftp.mkd("made") == "/made"
+ftp.cwd("made")
+assert ftp.pwd() == "/made", ftp.pwd()
+ftp.cwd("..")
+ftp.rename("made", "moved")
+ftp.delete("seed.txt")
+try:
+    ftp.delete("seed.txt")
+    raise SystemExit("deleting a missing file succeeded")
+except ftplib.error_perm as e:
+    assert str(e).startswith("550"), e
+ftp.voidcmd("TYPE I")
+assert ftp.size("keep.txt") == 4
+ftp.quit()
+bad = ftplib.FTP()
+bad.connect("127.0.0.1", port, timeout=5)
+try:
+    bad.login("user", "wrong")
+    raise SystemExit("wrong password accepted")
+except ftplib.error_perm as e:
+    assert str(e).startswith("530"), e
+print("ftplib-ok")
+"#;
+
+#[test]
+fn python_ftplib_interop() {
+    if !tool_available("python3") {
+        return;
+    }
+    let dir = TempDir::new("cli-py");
+    std::fs::write(dir.path().join("seed.txt"), b"seed").unwrap();
+    std::fs::write(dir.path().join("keep.txt"), b"keep").unwrap();
+    let (_d, addr) = Daemon::start(dir.path(), "127.0.0.1");
+    let out = Command::new("python3")
+        .args(["-c", FTPLIB_SCRIPT, &addr.port().to_string()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "ftplib script failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ftplib-ok"), "{stdout}");
+    assert!(dir.path().join("moved").is_dir());
+    assert!(!dir.path().join("made").exists());
+    assert!(!dir.path().join("seed.txt").exists());
+    assert!(dir.path().join("keep.txt").exists());
+}
+
+#[test]
+fn curl_quote_commands_interop() {
+    if !tool_available("curl") {
+        return;
+    }
+    let dir = TempDir::new("cli-curl");
+    let (_d, addr) = Daemon::start(dir.path(), "127.0.0.1");
+    // `-I` makes curl skip the directory listing (which would need the data channel).
+    let out = Command::new("curl")
+        .args(["-s", "-S", "-I", "--max-time", "10"])
+        .arg(format!("ftp://user:pass@127.0.0.1:{}/", addr.port()))
+        .args([
+            "-Q",
+            "MKD newdir",
+            "-Q",
+            "RNFR newdir",
+            "-Q",
+            "RNTO renamed",
+        ])
+        .args(["-Q", "PWD"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(dir.path().join("renamed").is_dir(), "curl: {stderr}");
+    assert!(!dir.path().join("newdir").exists());
+    assert!(
+        out.status.success(),
+        "curl failed: {:?} {stderr}",
+        out.status
+    );
+}
+
+#[test]
+fn sigterm_says_421_to_clients_and_exits_0() {
+    let dir = TempDir::new("cli-term");
+    let (mut d, addr) = Daemon::start(dir.path(), "127.0.0.1");
+    let (mut c, greeting) = Ctrl::connect(addr);
+    assert_eq!(greeting.code, 220);
+    c.login("user", "pass");
+    let pid = d.child.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(kill.success());
+    let r = c.read_reply();
+    assert_eq!((r.code, r.text.as_str()), (421, "Server is shutting down."));
+    c.expect_closed();
+    let status = d.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "stderr: {}", d.stderr());
+    assert!(d.stderr().contains("server stopped"), "{}", d.stderr());
+}
+
+#[test]
+fn port_in_use_is_a_clear_startup_error() {
+    let dir = TempDir::new("cli-inuse");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let d = dir.path().to_str().unwrap();
+    let (status, err) = startup_failure(&["-p", &port, "-i", "127.0.0.1", "-d", d]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot listen on 127.0.0.1:{port}: address already in use"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_directory_is_a_clear_startup_error() {
+    let dir = TempDir::new("cli-missing");
+    let missing = dir.path().join("not-here");
+    let m = missing.to_str().unwrap();
+    let (status, err) = startup_failure(&["-p", "0", "-i", "127.0.0.1", "-d", m]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("ftpdlib: error: directory"), "{err}");
+    assert!(err.contains(m), "{err}");
+}
+
+#[test]
+fn bad_flag_values_are_startup_errors() {
+    let dir = TempDir::new("cli-flags");
+    let d = dir.path().to_str().unwrap();
+    let base = ["-p", "0", "-i", "127.0.0.1", "-d", d];
+    let (status, err) = startup_failure(&[&base[..], &["--timeout", "abc"]].concat());
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("invalid value 'abc' for '--timeout"), "{err}");
+
+    let (status, err) = startup_failure(&[&base[..], &["-u", "user"]].concat());
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("-u/--username needs -P/--password"), "{err}");
+
+    let (status, err) = startup_failure(&[&base[..], &["-P", "secret"]].concat());
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("-P/--password needs -u/--username"), "{err}");
+    assert!(!err.contains("secret"), "password echoed: {err}");
+}
+
+#[test]
+fn listens_on_ipv6_loopback() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("NOTICE: ::1 cannot be bound here, IPv6 test skipped");
+        return;
+    }
+    let dir = TempDir::new("cli-v6");
+    let (d, addr) = Daemon::start(dir.path(), "::1");
+    assert!(
+        d.stderr()
+            .contains(&format!("listening on [::1]:{}", addr.port())),
+        "{}",
+        d.stderr()
+    );
+    let (mut c, greeting) = Ctrl::connect(addr);
+    assert_eq!(greeting.code, 220);
+    c.login("user", "pass");
+    c.expect("QUIT", 221);
+    c.expect_closed();
+}
+
+/// The CLI contract and pyftpdlib's `use_gmt_times` make `--use-localtime` apply to MDTM too
+/// (RFC 3659 wants GMT, which is the default).
+#[test]
+fn mdtm_follows_use_localtime_and_tz() {
+    let dir = TempDir::new("cli-tz");
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let when = std::time::UNIX_EPOCH + Duration::from_secs(1_234_567_890);
+    let f = std::fs::File::options().write(true).open(&file).unwrap();
+    f.set_modified(when).unwrap();
+    // A zone five hours east of GMT, as a POSIX TZ string.
+    let tz = [("TZ", "XXX-5")];
+    let (_d, addr) = Daemon::start_with(dir.path(), "127.0.0.1", &["--use-localtime"], &tz);
+    let (mut c, _) = Ctrl::connect(addr);
+    c.login("user", "pass");
+    // 2009-02-13 23:31:30 GMT is 2009-02-14 04:31:30 in that zone.
+    c.expect_line("MDTM f.txt", "213 20090214043130");
+}

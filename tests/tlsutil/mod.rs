@@ -1,0 +1,449 @@
+//! TLS client side of the FTPS tests: rustls client configurations that trust exactly the
+//! checked-in test certificates, a control-connection client that starts in plaintext (or in
+//! TLS, for implicit FTPS) and upgrades with AUTH TLS, and data transfers under PROT P in
+//! passive (PASV, EPSV) and active (PORT) mode. The FTP server is always the TLS server, even
+//! when it opens the data connection (active mode): the client then runs the TLS *client* on
+//! the socket it accepted.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+mod daemon;
+mod server;
+mod verify;
+
+#[allow(unused_imports)]
+pub use daemon::{assert_success, installed, run_client, FtpsDaemon};
+#[allow(unused_imports)]
+pub use server::{settings, FtpsServer};
+#[allow(unused_imports)]
+pub use verify::{
+    client_config, client_config_tls12, data_path, no_resumption, read_cert, EC_CERT, RSA_CERT,
+};
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+
+use crate::common::{Reply, IO_TIMEOUT};
+
+/// A TLS client session over a blocking TCP socket.
+pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
+
+/// Bound of one reply (lines) and of handshake round trips: far beyond what a peer needs.
+const MAX_STEPS: usize = 10_000;
+
+/// Starts a TLS client session on `sock` (server name "localhost") and completes the handshake.
+pub fn tls_connect(sock: TcpStream, config: &Arc<ClientConfig>) -> io::Result<TlsStream> {
+    sock.set_read_timeout(Some(IO_TIMEOUT))?;
+    sock.set_write_timeout(Some(IO_TIMEOUT))?;
+    let name = ServerName::try_from("localhost").expect("server name");
+    let conn = ClientConnection::new(Arc::clone(config), name).map_err(io::Error::other)?;
+    let mut tls = StreamOwned::new(conn, sock);
+    for _ in 0..MAX_STEPS {
+        if !tls.conn.is_handshaking() {
+            return Ok(tls);
+        }
+        let (r, w) = tls.conn.complete_io(&mut tls.sock)?;
+        if r == 0 && w == 0 && tls.conn.is_handshaking() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Err(io::Error::other("TLS handshake did not finish"))
+}
+
+/// Reads a TLS stream to its end. `Ok` only if the server ended it with close_notify.
+pub fn read_tls_to_end(tls: &mut TlsStream) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).map(|_| out)
+}
+
+/// Writes `data` and ends the TLS stream properly (close_notify, then TCP FIN). The caller
+/// keeps the stream until the final reply: closing a socket with unread bytes (e.g. session
+/// tickets) would send a reset instead of the FIN.
+pub fn write_tls_and_close(tls: &mut TlsStream, data: &[u8]) -> io::Result<()> {
+    tls.write_all(data)?;
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    tls.sock.shutdown(Shutdown::Write)
+}
+
+/// How the data connection is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Pasv,
+    Epsv,
+    /// Active: the client listens on 127.0.0.1:0 and the server connects to it.
+    Port,
+}
+
+/// Either a plain or a TLS control connection.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl Conn {
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => s.as_mut(),
+        }
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// A blocking FTP control-connection client that can speak TLS.
+pub struct FtpsCtrl {
+    conn: Conn,
+    /// Bytes read but not yet consumed as reply lines.
+    pending: Vec<u8>,
+}
+
+impl FtpsCtrl {
+    /// Connects in plaintext and reads the greeting.
+    pub fn connect(addr: SocketAddr) -> (FtpsCtrl, Reply) {
+        let sock = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+        sock.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        sock.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut c = FtpsCtrl {
+            conn: Conn::Plain(sock),
+            pending: Vec::new(),
+        };
+        let greeting = c.read_reply();
+        (c, greeting)
+    }
+
+    /// Connects to an implicit-FTPS port: TLS first, then the greeting (over TLS).
+    pub fn connect_implicit(addr: SocketAddr, config: &Arc<ClientConfig>) -> (FtpsCtrl, Reply) {
+        let sock = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+        let tls = tls_connect(sock, config).expect("implicit TLS handshake");
+        let mut c = FtpsCtrl {
+            conn: Conn::Tls(Box::new(tls)),
+            pending: Vec::new(),
+        };
+        let greeting = c.read_reply();
+        (c, greeting)
+    }
+
+    /// Connects in plaintext, asserts the 220 greeting, then does AUTH TLS.
+    #[track_caller]
+    pub fn connect_tls(addr: SocketAddr, config: &Arc<ClientConfig>) -> FtpsCtrl {
+        let (mut c, greeting) = FtpsCtrl::connect(addr);
+        assert_eq!(greeting.code, 220, "greeting: {greeting:?}");
+        c.auth_tls(config);
+        c
+    }
+
+    /// AUTH TLS, login as "user", PBSZ 0, PROT P, TYPE I: the usual secure session.
+    #[track_caller]
+    pub fn secure_login(addr: SocketAddr, config: &Arc<ClientConfig>) -> FtpsCtrl {
+        let mut c = FtpsCtrl::connect_tls(addr, config);
+        c.login("user", "pass");
+        c.expect("PBSZ 0", 200);
+        c.expect("PROT P", 200);
+        c.expect("TYPE I", 200);
+        c
+    }
+
+    /// Sends AUTH TLS, asserts the 234 reply, and performs the TLS handshake.
+    #[track_caller]
+    pub fn auth_tls(&mut self, config: &Arc<ClientConfig>) {
+        let r = self.cmd("AUTH TLS");
+        assert_eq!((r.code, r.text.as_str()), (234, "AUTH TLS successful."));
+        self.start_tls(config).expect("TLS handshake after AUTH TLS");
+    }
+
+    /// Switches the (plain) connection to TLS. Nothing may be left unread from the plaintext
+    /// phase: the server must not have answered anything after its 234.
+    pub fn start_tls(&mut self, config: &Arc<ClientConfig>) -> io::Result<()> {
+        assert!(
+            self.pending.is_empty(),
+            "plaintext after 234: {:?}",
+            String::from_utf8_lossy(&self.pending)
+        );
+        let Conn::Plain(sock) = &self.conn else {
+            panic!("already using TLS");
+        };
+        let tls = tls_connect(sock.try_clone()?, config)?;
+        self.conn = Conn::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    /// The plain socket under the connection (for raw writes and checks).
+    pub fn tcp(&self) -> &TcpStream {
+        match &self.conn {
+            Conn::Plain(s) => s,
+            Conn::Tls(t) => &t.sock,
+        }
+    }
+
+    /// The certificate the server presented on the control connection.
+    pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+        match &self.conn {
+            Conn::Plain(_) => None,
+            Conn::Tls(t) => t.conn.peer_certificates()?.first().map(|c| c.clone()),
+        }
+    }
+
+    /// Writes bytes as they are (through TLS if it is on).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let io = self.conn.io();
+        io.write_all(bytes).expect("write to server");
+        io.flush().expect("flush to server");
+    }
+
+    /// Sends `line` + CRLF and reads one complete reply.
+    pub fn cmd(&mut self, line: &str) -> Reply {
+        self.send_raw(format!("{line}\r\n").as_bytes());
+        self.read_reply()
+    }
+
+    /// Sends `line` and asserts the reply code.
+    #[track_caller]
+    pub fn expect(&mut self, line: &str, code: u16) -> Reply {
+        let r = self.cmd(line);
+        assert_eq!(r.code, code, "{line:?} -> {r:?}");
+        r
+    }
+
+    /// Sends `line` and asserts the exact single-line reply `"NNN text"`.
+    #[track_caller]
+    pub fn expect_line(&mut self, line: &str, reply: &str) {
+        let r = self.cmd(line);
+        assert_eq!(format!("{} {}", r.code, r.text), reply, "reply to {line:?}");
+    }
+
+    /// USER + PASS, asserting 331 then 230.
+    #[track_caller]
+    pub fn login(&mut self, user: &str, pass: &str) {
+        self.expect(&format!("USER {user}"), 331);
+        self.expect(&format!("PASS {pass}"), 230);
+    }
+
+    fn read_line(&mut self) -> String {
+        for _ in 0..MAX_STEPS {
+            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=i).collect();
+                assert!(line.ends_with(b"\r\n"), "reply line not CRLF: {line:?}");
+                return String::from_utf8_lossy(&line[..line.len() - 2]).into_owned();
+            }
+            let mut chunk = [0u8; 4096];
+            match self.conn.io().read(&mut chunk) {
+                Ok(0) => panic!(
+                    "server closed the connection while a reply was expected (got {:?})",
+                    String::from_utf8_lossy(&self.pending)
+                ),
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("no reply from server: {e}"),
+            }
+        }
+        panic!("reply line never ended");
+    }
+
+    /// Reads one complete reply (single or multi-line).
+    pub fn read_reply(&mut self) -> Reply {
+        let first = self.read_line();
+        let code: u16 = first
+            .get(..3)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("malformed reply line {first:?}"));
+        if first.as_bytes().get(3) != Some(&b'-') {
+            return Reply {
+                code,
+                text: first.get(4..).unwrap_or("").to_owned(),
+            };
+        }
+        let mut lines = vec![first[4..].to_owned()];
+        let end = format!("{code} ");
+        for _ in 0..MAX_STEPS {
+            let line = self.read_line();
+            if let Some(last) = line.strip_prefix(&end) {
+                lines.push(last.to_owned());
+                return Reply {
+                    code,
+                    text: lines.join("\n"),
+                };
+            }
+            lines.push(line);
+        }
+        panic!("multi-line reply {code} never ended");
+    }
+
+    /// Reads replies until a final (non-1xx) one and returns it.
+    pub fn final_reply(&mut self) -> Reply {
+        for _ in 0..16 {
+            let r = self.read_reply();
+            if r.code >= 200 {
+                return r;
+            }
+        }
+        panic!("no final reply after 16 preliminary ones");
+    }
+
+    /// Sets up a data connection for `cmd` in `mode`, sends `cmd`, and returns the TCP socket
+    /// (still plain) once the server answered `150`; `Err` carries any other reply.
+    pub fn open_data(&mut self, mode: Mode, cmd: &str) -> Result<TcpStream, Reply> {
+        let ip = self.tcp().peer_addr().unwrap().ip();
+        let sock = match mode {
+            Mode::Pasv | Mode::Epsv => {
+                let r = self.cmd(if mode == Mode::Pasv { "PASV" } else { "EPSV" });
+                let addr = passive_addr(&r, ip)?;
+                let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("data connect");
+                let r = self.cmd(cmd);
+                if r.code != 150 && r.code != 125 {
+                    return Err(r);
+                }
+                s
+            }
+            Mode::Port => {
+                let l = active_listener(ip);
+                let r = self.cmd(&format!("PORT {}", port_arg(l.local_addr().unwrap())));
+                if r.code != 200 {
+                    return Err(r);
+                }
+                let r = self.cmd(cmd);
+                if r.code != 150 && r.code != 125 {
+                    return Err(r);
+                }
+                l.accept().expect("accept the server's data connection").0
+            }
+        };
+        sock.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        sock.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        Ok(sock)
+    }
+
+    /// A download-type command (RETR, LIST, NLST) under PROT P: the data as read, and the final
+    /// reply.
+    pub fn try_download(
+        &mut self,
+        mode: Mode,
+        config: &Arc<ClientConfig>,
+        cmd: &str,
+    ) -> (io::Result<Vec<u8>>, Reply) {
+        let sock = match self.open_data(mode, cmd) {
+            Ok(s) => s,
+            Err(r) => return (Err(io::Error::other("no data connection")), r),
+        };
+        let data = tls_connect(sock, config).and_then(|mut t| read_tls_to_end(&mut t));
+        (data, self.final_reply())
+    }
+
+    /// Like [`FtpsCtrl::try_download`], asserting success (data ended by close_notify, 226).
+    #[track_caller]
+    pub fn download(&mut self, mode: Mode, config: &Arc<ClientConfig>, cmd: &str) -> Vec<u8> {
+        let (data, r) = self.try_download(mode, config, cmd);
+        assert_eq!(r.code, 226, "{cmd} ({mode:?}) -> {r:?}");
+        data.unwrap_or_else(|e| panic!("{cmd} ({mode:?}) data: {e}"))
+    }
+
+    /// STOR-type upload under PROT P, ended properly; returns the final reply.
+    pub fn upload(
+        &mut self,
+        mode: Mode,
+        config: &Arc<ClientConfig>,
+        cmd: &str,
+        data: &[u8],
+    ) -> Reply {
+        let sock = match self.open_data(mode, cmd) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let mut tls = tls_connect(sock, config)
+            .unwrap_or_else(|e| panic!("{cmd} ({mode:?}) handshake: {e}"));
+        write_tls_and_close(&mut tls, data).unwrap_or_else(|e| panic!("{cmd} ({mode:?}) data: {e}"));
+        let r = self.final_reply();
+        drop(tls);
+        r
+    }
+}
+
+/// The data address in a 227 (PASV) or 229 (EPSV, on `ip`) reply.
+pub fn passive_addr(r: &Reply, ip: IpAddr) -> Result<SocketAddr, Reply> {
+    let inner = |open: &str, close: &str| {
+        let (_, rest) = r.text.split_once(open)?;
+        Some(rest.split_once(close)?.0.to_owned())
+    };
+    match r.code {
+        227 => {
+            let n: Vec<u16> = inner("(", ")")
+                .unwrap_or_default()
+                .split(',')
+                .map(|p| p.parse().expect("PASV number"))
+                .collect();
+            assert_eq!(n.len(), 6, "PASV reply {r:?}");
+            let ip = format!("{}.{}.{}.{}", n[0], n[1], n[2], n[3]);
+            Ok(SocketAddr::new(ip.parse().unwrap(), n[4] << 8 | n[5]))
+        }
+        229 => {
+            let port = inner("(|||", "|)").expect("EPSV port");
+            Ok(SocketAddr::new(ip, port.parse().expect("EPSV port")))
+        }
+        _ => Err(r.clone()),
+    }
+}
+
+/// A listener for active mode on `ip`, port chosen by the kernel; its `accept` times out
+/// after [`IO_TIMEOUT`] (SO_RCVTIMEO applies to accept on Linux).
+pub fn active_listener(ip: IpAddr) -> TcpListener {
+    use socket2::{Domain, Socket, Type};
+    let addr = SocketAddr::new(ip, 0);
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+    sock.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    sock.bind(&addr.into()).unwrap();
+    sock.listen(8).unwrap();
+    sock.into()
+}
+
+/// `h1,h2,h3,h4,p1,p2` for PORT.
+pub fn port_arg(addr: SocketAddr) -> String {
+    let IpAddr::V4(ip) = addr.ip() else {
+        panic!("PORT needs IPv4");
+    };
+    let o = ip.octets();
+    let p = addr.port();
+    format!("{},{},{},{},{},{}", o[0], o[1], o[2], o[3], p >> 8, p & 0xff)
+}
+
+/// Deterministic, non-repeating-looking bytes (xorshift), so a shifted or truncated copy
+/// never compares equal.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Waits (at most `limit`) for the peer to close `sock`: `Ok(bytes seen before EOF)`, or
+/// `Err` if it is still open at the deadline.
+pub fn wait_closed(sock: &mut TcpStream, limit: Duration) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("still open after {limit:?}; got {seen:?}"));
+        }
+        sock.set_read_timeout(Some(left)).unwrap();
+        match sock.read(&mut buf) {
+            Ok(0) => return Ok(seen),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(seen),
+            Err(e) => return Err(format!("still open after {limit:?} ({e}); got {seen:?}")),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Servers outside the shared harness: one bound to any address (for IPv6), and the real
+//! daemon as a child process for third-party clients, with helpers to run those clients.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ftpdlib::{Config, IoLoop, Server, StopHandle, TokenRange};
+
+use crate::common::{test_config, Ctrl, TempDir, IO_TIMEOUT};
+
+/// An FTP server bound to any address (e.g. `[::1]:0`), on its own thread; like
+/// `common::TestServer`, with the same users and root layout.
+pub struct ServerAt {
+    addr: SocketAddr,
+    stop: StopHandle,
+    thread: Option<JoinHandle<()>>,
+    root: TempDir,
+}
+
+impl ServerAt {
+    /// Starts a server on `bind`; an error if the address cannot be bound (no IPv6 here).
+    pub fn start(bind: SocketAddr, configure: impl FnOnce(&mut Config)) -> io::Result<ServerAt> {
+        let root = TempDir::new("root-at");
+        let mut cfg = test_config(root.path());
+        configure(&mut cfg);
+        let std_listener = TcpListener::bind(bind)?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut ioloop = IoLoop::new().expect("IoLoop::new");
+            let mut server =
+                Server::new(cfg, std_listener, ioloop.registry(), TokenRange::default())
+                    .expect("Server::new");
+            tx.send((server.local_addr(), ioloop.stop_handle()))
+                .unwrap();
+            ioloop.run(&mut server).expect("IoLoop::run");
+        });
+        let (addr, stop) = rx.recv_timeout(IO_TIMEOUT).expect("server did not start");
+        Ok(ServerAt {
+            addr,
+            stop,
+            thread: Some(thread),
+            root,
+        })
+    }
+
+    /// The control address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> PathBuf {
+        self.root.path().to_path_buf()
+    }
+
+    /// Connects and logs in as "user".
+    #[track_caller]
+    pub fn login(&self) -> Ctrl {
+        let (mut c, greeting) = Ctrl::connect(self.addr);
+        assert_eq!(greeting.code, 220);
+        c.login("user", "pass");
+        c
+    }
+}
+
+impl Drop for ServerAt {
+    fn drop(&mut self) {
+        self.stop.stop();
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() && !std::thread::panicking() {
+                panic!("server thread panicked");
+            }
+        }
+    }
+}
+
+/// The `ftpdlib` daemon as a child process on 127.0.0.1 with a fresh root; killed on drop.
+pub struct Daemon {
+    child: Child,
+    port: u16,
+    root: TempDir,
+}
+
+impl Daemon {
+    /// Starts the daemon (user "user"/"pass" with write access) and waits, at most 10 s, for
+    /// its `listening on 127.0.0.1:PORT` log line.
+    pub fn start() -> Daemon {
+        let root = TempDir::new("daemon");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ftpdlib"))
+            .args(["-p", "0", "-i", "127.0.0.1", "-d"])
+            .arg(root.path())
+            .args([
+                "-u",
+                "user",
+                "-P",
+                "pass",
+                "-w",
+                "--auth-failed-delay",
+                "0.001",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ftpdlib");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Keeps draining the log after the address is known, so the pipe never fills up.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { return };
+                if let Some((_, addr)) = line.split_once("listening on 127.0.0.1:") {
+                    let _ = tx.send(addr.trim().parse::<u16>().ok());
+                }
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Some(port)) => port,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("daemon did not report its address: {other:?}");
+            }
+        };
+        Daemon { child, port, root }
+    }
+
+    /// The control port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `ftp://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("ftp://127.0.0.1:{}", self.port)
+    }
+
+    /// The served directory.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// True if `bin` is an executable on PATH.
+pub fn installed(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
+}
+
+/// Runs a client to completion within `limit`, killing it (by its pid) if it hangs. Asserts
+/// success and returns its output.
+#[track_caller]
+pub fn run_client(cmd: &mut Command, limit: Duration) -> Output {
+    let shown = format!("{cmd:?}");
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{shown}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("{shown} did not finish within {limit:?}");
+        }
+    };
+    assert!(
+        out.status.success(),
+        "{shown} failed: {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Every regular file under `root`, by path relative to it, with its contents.
+pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.is_file() {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
