@@ -92,6 +92,8 @@ pub struct Config {
     pub encoding: Encoding,
     /// Log every command and reply (passwords masked). Default: false.
     pub debug_commands: bool,
+    /// Callbacks for logins, transfers and file changes. Default: [`crate::NoHooks`].
+    pub hooks: Arc<dyn crate::Hooks>,
     /// Temporary bans after repeated failed logins from one IP. Default: disabled.
     pub bans: crate::state::BanPolicy,
     /// FTPS (AUTH TLS, PROT P, implicit TLS listeners). Default: none (plain FTP only).
@@ -135,6 +137,7 @@ impl Config {
             debug_commands: false,
             tls: None,
             bans: crate::state::BanPolicy::default(),
+            hooks: Arc::new(crate::NoHooks),
         }
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{ControlConn, Phase};
-use crate::data::{Job, Outcome, Start, TransferResult};
+use crate::data::{Job, Outcome, Progress, Start, TransferResult};
 use crate::handler::{Cx, Msg};
 use crate::ioloop::{ConnId, Flow};
 use crate::reply::{Reply, ReplyCode};
@@ -52,6 +52,8 @@ pub(super) struct PendingJob {
     pub path: String,
     /// STOR truncates the existing file only now, once the data connection is up.
     pub truncate_to: Option<u64>,
+    /// Bytes to send, when known (RETR), for progress reports.
+    pub total: Option<u64>,
 }
 
 /// A transfer in progress.
@@ -137,7 +139,7 @@ impl ControlConn {
         self.data.transfer = Some(Transfer {
             data: id,
             cmd: pj.cmd,
-            path: pj.path,
+            path: pj.path.clone(),
             started: cx.now,
         });
         let upload = matches!(pj.job, Job::Receive(_));
@@ -149,11 +151,20 @@ impl ControlConn {
             };
             (rate > 0).then(|| self.shared.user_bucket(&u.name, upload, rate, cx.now))
         });
+        let progress = (!pj.path.is_empty()).then(|| Progress {
+            hooks: std::sync::Arc::clone(&self.cfg.hooks),
+            peer: self.peer,
+            user: self.session.log_name().to_owned(),
+            path: pj.path.clone(),
+            total: pj.total,
+            last: None,
+        });
         cx.send(
             id,
             Msg::DataStart(Box::new(Start {
                 job: pj.job,
                 user_bucket,
+                progress,
             })),
         );
     }
@@ -240,6 +251,16 @@ impl ControlConn {
                 bytes,
                 elapsed.as_secs_f64()
             );
+        }
+        if !t.path.is_empty() {
+            let hooks = std::sync::Arc::clone(&self.cfg.hooks);
+            let info = self.info();
+            match (t.cmd == "RETR", completed) {
+                (true, true) => hooks.on_file_sent(&info, &t.path, bytes),
+                (true, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),
+                (false, true) => hooks.on_file_received(&info, &t.path, bytes),
+                (false, false) => hooks.on_incomplete_file_received(&info, &t.path, bytes),
+            }
         }
         match outcome {
             Outcome::Complete => {

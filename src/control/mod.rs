@@ -138,6 +138,14 @@ impl ControlConn {
         })
     }
 
+    /// Who this session is, for hooks.
+    fn info(&self) -> crate::SessionInfo<'_> {
+        crate::SessionInfo {
+            peer: self.peer,
+            user: self.session.log_name(),
+        }
+    }
+
     /// `ip:port-[user]`, the prefix of every log line about this session.
     fn tag(&self) -> String {
         format!(
@@ -242,6 +250,7 @@ impl ControlConn {
                 },
             );
             log::info!("{} disconnected", self.tag());
+            self.cfg.hooks.on_disconnect(self.peer);
         }
         let _ = self.sock.shutdown(Shutdown::Both);
     }
@@ -263,6 +272,7 @@ impl ControlConn {
             }
             None => {
                 log::info!("{} connected", self.tag());
+                self.cfg.hooks.on_connect(self.peer);
                 let banner = self.cfg.banner.clone();
                 self.respond(Reply::new(ReplyCode::Ready, banner));
             }

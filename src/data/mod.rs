@@ -53,6 +53,43 @@ pub struct Start {
     pub job: Job,
     /// The per-user aggregate limit (shared by all the user's data connections).
     pub user_bucket: Option<crate::state::SharedBucket>,
+    /// Where to report progress (file transfers only).
+    pub progress: Option<Progress>,
+}
+
+/// Reports a file transfer's progress to [`crate::Hooks::on_progress`], at most once a second.
+#[derive(Debug)]
+pub struct Progress {
+    /// The hooks to call.
+    pub hooks: Arc<dyn crate::Hooks>,
+    /// The control connection's peer.
+    pub peer: std::net::SocketAddr,
+    /// The user.
+    pub user: String,
+    /// The virtual path.
+    pub path: String,
+    /// Bytes to send, when known (downloads).
+    pub total: Option<u64>,
+    /// When the hook was last called.
+    pub last: Option<Instant>,
+}
+
+impl Progress {
+    /// Calls the hook if a second has passed since the last call.
+    fn report(&mut self, bytes: u64, now: Instant) {
+        if self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last = Some(now);
+        let info = crate::SessionInfo {
+            peer: self.peer,
+            user: &self.user,
+        };
+        self.hooks.on_progress(&info, &self.path, bytes, self.total);
+    }
 }
 
 /// What a data connection is asked to do.
@@ -141,6 +178,8 @@ pub struct DataConn {
     bucket: Option<TokenBucket>,
     /// The user's aggregate bucket, shared with their other data connections.
     user_bucket: Option<crate::state::SharedBucket>,
+    /// Progress reports for hooks.
+    progress_hook: Option<Progress>,
     /// Sleeping on the throttle timer.
     paused: bool,
     /// Set when the job ended; reported by `closed`.
@@ -209,6 +248,7 @@ impl DataConn {
             deadline: Deadline::default(),
             bucket: None,
             user_bucket: None,
+            progress_hook: None,
             paused: false,
             outcome: None,
         }
@@ -254,6 +294,7 @@ impl DataConn {
         match msg {
             Msg::DataStart(start) => {
                 self.user_bucket = start.user_bucket;
+                self.progress_hook = start.progress;
                 self.start(start.job, cx)
             }
             Msg::Start => {

@@ -106,6 +106,9 @@ impl DataConn {
         if let Some(Ok(mut b)) = self.user_bucket.as_ref().map(|b| b.lock()) {
             b.consume(n);
         }
+        if let Some(p) = self.progress_hook.as_mut() {
+            p.report(self.bytes, cx.now);
+        }
         self.touch(cx);
     }
 

@@ -45,6 +45,7 @@ impl ControlConn {
             Ok(user) => user,
             Err(e) => {
                 log::debug!("{} authentication failed: {e}", self.tag());
+                self.cfg.hooks.on_login_failed(&self.info());
                 if self.shared.record_failure(ip, &self.cfg.bans, cx.now) {
                     log::warn!(
                         "{} {ip} banned for {:.0} s after repeated failed logins reason=banned",
@@ -98,6 +99,7 @@ impl ControlConn {
         self.session.cwd = VirtualPath::root();
         self.session.failed_logins = 0;
         log::info!("{} USER '{name}' logged in.", self.tag());
+        self.cfg.hooks.on_login(&self.info());
         Some(Reply::new(ReplyCode::LoggedIn, msg))
     }
 
@@ -122,10 +124,12 @@ impl ControlConn {
         self.respond(Reply::new(ReplyCode::NotLoggedIn, msg));
     }
 
-    /// Releases this connection's slot in its user's session count.
+    /// The logged-in user leaves (QUIT, REIN, a new USER, disconnect): releases the slot in the
+    /// user's session count and calls `on_logout`, once.
     pub(in crate::control) fn end_user_session(&mut self) {
         if let Some(user) = self.user_session.take() {
             self.shared.remove_session(&user);
+            self.cfg.hooks.on_logout(&self.info());
         }
     }
 
@@ -140,6 +144,7 @@ impl ControlConn {
                 self.tag(),
                 self.session.log_name()
             );
+            self.end_user_session();
         }
         self.close_when_done();
         Reply::new(ReplyCode::Closing, msg)

@@ -46,10 +46,13 @@ impl ControlConn {
     pub(super) fn ftp_mkd(&mut self, arg: &str) -> Reply {
         let path = tri!(self.path_arg(arg, Perm::M));
         match tri!(self.fs()).mkdir(&path) {
-            Ok(()) => Reply::new(
-                ReplyCode::PathCreated,
-                format!("{} directory created.", quote_path(path.as_str())),
-            ),
+            Ok(()) => {
+                self.cfg.hooks.on_mkdir(&self.info(), path.as_str());
+                Reply::new(
+                    ReplyCode::PathCreated,
+                    format!("{} directory created.", quote_path(path.as_str())),
+                )
+            }
             Err(e) => fs_error(&e),
         }
     }
@@ -66,6 +69,7 @@ impl ControlConn {
                     // Never leave the session inside a directory that is gone.
                     self.session.cwd = path.parent();
                 }
+                self.cfg.hooks.on_rmdir(&self.info(), path.as_str());
                 Reply::new(ReplyCode::FileActionOk, "Directory removed.")
             }
             Err(e) => fs_error(&e),
@@ -75,7 +79,10 @@ impl ControlConn {
     pub(super) fn ftp_dele(&mut self, arg: &str) -> Reply {
         let path = tri!(self.path_arg(arg, Perm::D));
         match tri!(self.fs()).remove_file(&path) {
-            Ok(()) => Reply::new(ReplyCode::FileActionOk, "File removed."),
+            Ok(()) => {
+                self.cfg.hooks.on_delete(&self.info(), path.as_str());
+                Reply::new(ReplyCode::FileActionOk, "File removed.")
+            }
             Err(e) => fs_error(&e),
         }
     }
@@ -109,7 +116,12 @@ impl ControlConn {
             );
         }
         match tri!(self.fs()).rename(&from, &to) {
-            Ok(()) => Reply::new(ReplyCode::FileActionOk, "Renaming ok."),
+            Ok(()) => {
+                self.cfg
+                    .hooks
+                    .on_rename(&self.info(), from.as_str(), to.as_str());
+                Reply::new(ReplyCode::FileActionOk, "Renaming ok.")
+            }
             Err(e) => fs_error(&e),
         }
     }

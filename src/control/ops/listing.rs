@@ -241,6 +241,7 @@ impl ControlConn {
             cmd,
             path: String::new(),
             truncate_to: None,
+            total: None,
         };
         self.start_or_queue(
             pj,

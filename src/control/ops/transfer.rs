@@ -309,6 +309,7 @@ impl ControlConn {
             cmd: "RETR",
             path: path.as_str().to_owned(),
             truncate_to: None,
+            total: Some(size - rest),
         };
         self.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
     }
@@ -365,6 +366,7 @@ impl ControlConn {
             cmd: if append { "APPE" } else { "STOR" },
             path: path.as_str().to_owned(),
             truncate_to: (!append).then_some(rest),
+            total: None,
         };
         self.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
     }
@@ -428,6 +430,7 @@ impl ControlConn {
             cmd: "STOU",
             path: path.as_str().to_owned(),
             truncate_to: None,
+            total: None,
         };
         let text = format!("FILE: {name}");
         self.start_or_queue(pj, (&text, &text), cx)
