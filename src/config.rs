@@ -92,6 +92,16 @@ pub struct Config {
     pub encoding: Encoding,
     /// Log every command and reply (passwords masked). Default: false.
     pub debug_commands: bool,
+    /// Uploads go to a hidden temporary file in the target directory, renamed into place
+    /// only when the upload completes; an aborted or cut upload leaves the previous file
+    /// untouched. Default: false (pyftpdlib's in-place writes).
+    pub atomic_uploads: bool,
+    /// Remove what a failed upload left (vsftpd's `delete_failed_uploads`): a file the upload
+    /// created or was replacing entirely; never the original of a failed APPE. Default: false.
+    pub delete_incomplete_uploads: bool,
+    /// Makes each user's filesystem. Default: `None`, the OS filesystem jailed in the
+    /// user's home (with sendfile, and the two upload settings above).
+    pub filesystem: Option<Arc<dyn crate::fs::FilesystemFactory>>,
     /// Callbacks for logins, transfers and file changes. Default: [`crate::NoHooks`].
     pub hooks: Arc<dyn crate::Hooks>,
     /// Temporary bans after repeated failed logins from one IP. Default: disabled.
@@ -138,6 +148,9 @@ impl Config {
             tls: None,
             bans: crate::state::BanPolicy::default(),
             hooks: Arc::new(crate::NoHooks),
+            atomic_uploads: false,
+            delete_incomplete_uploads: false,
+            filesystem: None,
         }
     }
 

@@ -24,7 +24,6 @@ pub mod sendfile;
 pub mod throttle;
 mod transfer;
 
-use std::fs::File;
 use std::net::Shutdown;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -98,7 +97,7 @@ pub enum Job {
     /// Send a file from `offset` (RETR), converting line ends if `ascii`.
     SendFile {
         /// The open file, positioned at `offset`.
-        file: File,
+        file: Box<dyn crate::fs::ReadFile>,
         /// Where sending starts (the REST offset).
         offset: u64,
         /// TYPE A.
@@ -141,7 +140,7 @@ enum State {
     Idle,
     /// Zero-copy download; `first` until the first successful call (fallback allowed).
     Sendfile {
-        file: File,
+        file: Box<dyn crate::fs::ReadFile>,
         offset: u64,
         first: bool,
     },
@@ -355,7 +354,11 @@ impl DataConn {
             bytes: self.bytes,
             elapsed: cx.now.saturating_duration_since(t),
         });
-        // Drop the file before the owner replies 226 (completion order).
+        // An upload that did not complete is aborted (committed ones are already done); then
+        // the file is dropped before the owner replies (completion order).
+        if let State::Recv(sink) = &mut self.state {
+            sink.abort();
+        }
         self.state = State::Idle;
         let me = cx.me();
         cx.send(self.owner, Msg::DataClosed { id: me, result });
@@ -417,7 +420,12 @@ impl DataConn {
                 offset,
                 ascii,
             } => {
-                if !ascii && self.cfg.use_sendfile && sendfile::AVAILABLE && !self.sock.is_tls() {
+                if !ascii
+                    && self.cfg.use_sendfile
+                    && sendfile::AVAILABLE
+                    && !self.sock.is_tls()
+                    && file.as_file().is_some()
+                {
                     State::Sendfile {
                         file,
                         offset,

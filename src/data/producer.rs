@@ -9,8 +9,9 @@
 //! into CRLF on download and [`FileSink`] turns CRLF into LF on upload. Both remember the last
 //! byte of a chunk, so a CR and its LF split across two reads are still one line end.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+
+use crate::fs::{ReadFile, WriteFile};
 
 /// Something that produces the bytes of a transfer, chunk by chunk.
 pub trait Producer: Send + std::fmt::Debug {
@@ -21,7 +22,7 @@ pub trait Producer: Send + std::fmt::Debug {
 /// Reads a file in large chunks, converting line ends in ASCII mode.
 #[derive(Debug)]
 pub struct FileProducer {
-    file: File,
+    file: Box<dyn ReadFile>,
     ascii: bool,
     /// The last byte produced was a CR (ASCII mode).
     prev_cr: bool,
@@ -30,7 +31,7 @@ pub struct FileProducer {
 
 impl FileProducer {
     /// A producer for `file`, already positioned at the REST offset.
-    pub fn new(file: File, ascii: bool) -> FileProducer {
+    pub fn new(file: Box<dyn ReadFile>, ascii: bool) -> FileProducer {
         FileProducer {
             file,
             ascii,
@@ -38,15 +39,10 @@ impl FileProducer {
             scratch: Vec::new(),
         }
     }
-
-    /// Gives the file back (for the sendfile fallback).
-    pub fn into_file(self) -> File {
-        self.file
-    }
 }
 
 /// Reads once, retrying `Interrupted`.
-fn read_some(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_some(file: &mut dyn ReadFile, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match file.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -60,13 +56,13 @@ impl Producer for FileProducer {
         if !self.ascii {
             let start = out.len();
             out.resize(start + max, 0);
-            let n = read_some(&mut self.file, &mut out[start..]);
+            let n = read_some(self.file.as_mut(), &mut out[start..]);
             out.truncate(start + *n.as_ref().unwrap_or(&0));
             return n;
         }
         // Worst case every byte is a LF that becomes CRLF: read half of `max`.
         self.scratch.resize((max / 2).max(1), 0);
-        let n = read_some(&mut self.file, &mut self.scratch)?;
+        let n = read_some(self.file.as_mut(), &mut self.scratch)?;
         let before = out.len();
         for &b in &self.scratch[..n] {
             if b == b'\n' && !self.prev_cr {
@@ -142,7 +138,8 @@ impl Producer for LinesProducer {
 /// Writes an upload to its file, converting CRLF to LF in ASCII mode.
 #[derive(Debug)]
 pub struct FileSink {
-    file: File,
+    /// `None` once committed or aborted.
+    file: Option<Box<dyn WriteFile>>,
     ascii: bool,
     /// A CR ended the previous chunk; decide when the next byte arrives.
     pending_cr: bool,
@@ -151,9 +148,9 @@ pub struct FileSink {
 
 impl FileSink {
     /// A sink writing to `file` at its current position.
-    pub fn new(file: File, ascii: bool) -> FileSink {
+    pub fn new(file: Box<dyn WriteFile>, ascii: bool) -> FileSink {
         FileSink {
-            file,
+            file: Some(file),
             ascii,
             pending_cr: false,
             scratch: Vec::new(),
@@ -162,13 +159,19 @@ impl FileSink {
 
     /// Cuts the file to `len` bytes (STOR truncates only once its data connection is up).
     pub fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.file.set_len(len)
+        self.file_mut()?.set_len(len)
+    }
+
+    fn file_mut(&mut self) -> io::Result<&mut Box<dyn WriteFile>> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("upload already finished"))
     }
 
     /// Writes one received chunk.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
         if !self.ascii {
-            return self.file.write_all(data);
+            return self.file_mut()?.write_all(data);
         }
         self.scratch.clear();
         for &b in data {
@@ -184,23 +187,66 @@ impl FileSink {
                 self.scratch.push(b);
             }
         }
-        self.file.write_all(&self.scratch)
+        let scratch = std::mem::take(&mut self.scratch);
+        let r = self.file_mut()?.write_all(&scratch);
+        self.scratch = scratch;
+        r
     }
 
-    /// End of the upload: a lone CR at the very end is data, write it.
+    /// End of a complete upload: a lone CR at the very end is data; then the file is
+    /// committed (an atomic upload is renamed into place here).
     pub fn finish(&mut self) -> io::Result<()> {
         if self.pending_cr {
             self.pending_cr = false;
-            self.file.write_all(b"\r")?;
+            self.file_mut()?.write_all(b"\r")?;
         }
-        self.file.flush()
+        self.file_mut()?.flush()?;
+        match self.file.take() {
+            Some(f) => f.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// The upload failed: let the file decide what remains (see [`WriteFile::abort`]).
+    pub fn abort(&mut self) {
+        if let Some(f) = self.file.take() {
+            f.abort();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Seek, SeekFrom};
+    use std::fs::File;
+    use std::io::{Seek, SeekFrom, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// An in-memory upload target that records whether it was committed.
+    #[derive(Debug, Default, Clone)]
+    struct MemFile(Arc<Mutex<(Vec<u8>, bool)>>);
+
+    impl Write for MemFile {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl WriteFile for MemFile {
+        fn set_len(&mut self, len: u64) -> io::Result<()> {
+            self.0.lock().unwrap().0.truncate(len as usize);
+            Ok(())
+        }
+        fn commit(self: Box<Self>) -> io::Result<()> {
+            self.0.lock().unwrap().1 = true;
+            Ok(())
+        }
+        fn abort(self: Box<Self>) {}
+    }
 
     fn temp_file(data: &[u8]) -> File {
         let path = std::env::temp_dir().join(format!(
@@ -234,7 +280,7 @@ mod tests {
     #[test]
     fn binary_is_unchanged() {
         let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
-        let mut p = FileProducer::new(temp_file(&data), false);
+        let mut p = FileProducer::new(Box::new(temp_file(&data)), false);
         assert_eq!(drain(&mut p, 777), data);
     }
 
@@ -242,7 +288,7 @@ mod tests {
     fn ascii_lf_becomes_crlf_at_every_chunk_size() {
         let data = b"a\nb\r\nc\n\nd\r\n";
         for max in 2..20 {
-            let mut p = FileProducer::new(temp_file(data), true);
+            let mut p = FileProducer::new(Box::new(temp_file(data)), true);
             assert_eq!(drain(&mut p, max), b"a\r\nb\r\nc\r\n\r\nd\r\n", "max {max}");
         }
     }
@@ -251,14 +297,13 @@ mod tests {
     fn ascii_upload_crlf_becomes_lf_split_anywhere() {
         let wire = b"one\r\ntwo\r\n\r\nlone\rcr\r\n";
         for split in 0..wire.len() {
-            let mut sink = FileSink::new(temp_file(b""), true);
+            let target = MemFile::default();
+            let mut sink = FileSink::new(Box::new(target.clone()), true);
             sink.write(&wire[..split]).unwrap();
             sink.write(&wire[split..]).unwrap();
             sink.finish().unwrap();
-            let mut f = sink.file;
-            f.seek(SeekFrom::Start(0)).unwrap();
-            let mut got = Vec::new();
-            f.read_to_end(&mut got).unwrap();
+            let (got, committed) = target.0.lock().unwrap().clone();
+            assert!(committed);
             assert_eq!(got, b"one\ntwo\n\nlone\rcr\n", "split {split}");
         }
     }

@@ -197,7 +197,10 @@ impl DataConn {
                     return Flow::Continue;
                 };
                 let was_first = *first;
-                let result = sendfile::send(self.sock.tcp(), file, offset, allow);
+                let result = match file.as_file() {
+                    Some(f) => sendfile::send(self.sock.tcp(), f, offset, allow),
+                    None => Err(io::ErrorKind::Unsupported.into()),
+                };
                 if matches!(result, Ok(n) if n > 0) {
                     *first = false;
                 }
@@ -306,10 +309,8 @@ impl DataConn {
                     return Flow::Close;
                 }
                 Err(e) => {
-                    let State::Recv(sink) = &mut self.state else {
-                        return Flow::Continue;
-                    };
-                    let _ = sink.finish();
+                    // Not committed: `closed` aborts the upload (an atomic one leaves the
+                    // old file as it was).
                     return self.fail(client_gone(&e));
                 }
             }

@@ -20,13 +20,15 @@
 //!
 //! Methods return `std::fs::File` so that the data channel can use `sendfile`.
 
+pub mod file;
 pub mod listing;
 pub mod path;
 
+pub use file::{OsUpload, ReadFile, UploadPolicy, WriteFile};
 pub use path::{RootedPath, VirtualPath};
 
-use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, ErrorKind, Seek, SeekFrom};
+use std::fs::{self, File, Metadata};
+use std::io::{self, ErrorKind};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -151,15 +153,25 @@ pub trait Filesystem: Send + std::fmt::Debug {
     /// Sets the modification time of `p` (MFMT).
     fn set_mtime(&self, p: &VirtualPath, t: SystemTime) -> io::Result<()>;
     /// Opens regular file `p` for reading (RETR); directories and others are refused.
-    fn open_read(&self, p: &VirtualPath) -> io::Result<File>;
-    /// Opens `p` for writing as `mode` says (STOR, APPE, STOU, REST+STOR).
-    fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<File>;
+    fn open_read(&self, p: &VirtualPath) -> io::Result<Box<dyn ReadFile>>;
+    /// Opens `p` for an upload as `mode` says (STOR, APPE, STOU, REST+STOR). Never
+    /// truncates: the caller truncates with [`WriteFile::set_len`] once the transfer starts,
+    /// and ends with [`WriteFile::commit`] or [`WriteFile::abort`].
+    fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>>;
+}
+
+/// Makes the filesystem a user sees once logged in (pluggable: the default jails [`OsFs`] in
+/// the user's home; an embedder can serve users from memory, a database, object storage...).
+pub trait FilesystemFactory: Send + Sync + std::fmt::Debug {
+    /// The filesystem of `user` for one session.
+    fn open(&self, user: &crate::auth::User) -> io::Result<Box<dyn Filesystem>>;
 }
 
 /// The real filesystem, jailed in a root directory.
 #[derive(Clone, Debug)]
 pub struct OsFs {
     root: PathBuf,
+    uploads: UploadPolicy,
 }
 
 impl OsFs {
@@ -172,7 +184,16 @@ impl OsFs {
                 format!("root {} is not a directory", root.display()),
             ));
         }
-        Ok(OsFs { root })
+        Ok(OsFs {
+            root,
+            uploads: UploadPolicy::default(),
+        })
+    }
+
+    /// Sets what uploads do on completion and failure (atomic rename, delete on failure).
+    pub fn with_uploads(mut self, policy: UploadPolicy) -> OsFs {
+        self.uploads = policy;
+        self
     }
 
     /// Resolves following every symlink.
@@ -289,7 +310,7 @@ impl Filesystem for OsFs {
         File::open(real.as_path())?.set_modified(t)
     }
 
-    fn open_read(&self, p: &VirtualPath) -> io::Result<File> {
+    fn open_read(&self, p: &VirtualPath) -> io::Result<Box<dyn ReadFile>> {
         let real = self.follow(p)?;
         // Check before opening, so a FIFO never blocks `open`; re-check the handle.
         if !fs::metadata(real.as_path())?.is_file() {
@@ -299,10 +320,10 @@ impl Filesystem for OsFs {
         if !file.metadata()?.is_file() {
             return Err(not_regular(p));
         }
-        Ok(file)
+        Ok(Box::new(file))
     }
 
-    fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<File> {
+    fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>> {
         let real = self.follow(p)?;
         match fs::metadata(real.as_path()) {
             Ok(md) if !md.is_file() => return Err(not_regular(p)),
@@ -310,19 +331,14 @@ impl Filesystem for OsFs {
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let mut opts = OpenOptions::new();
-        opts.write(true);
-        match mode {
-            WriteMode::Truncate => opts.create(true).truncate(true),
-            WriteMode::Append => opts.create(true).append(true),
-            WriteMode::At(_) => opts.create(true).truncate(false),
-            WriteMode::CreateNew => opts.create_new(true),
+        let (append, at, create_new) = match mode {
+            WriteMode::Truncate => (false, None, false),
+            WriteMode::Append => (true, None, false),
+            WriteMode::At(n) => (false, Some(n), false),
+            WriteMode::CreateNew => (false, None, true),
         };
-        let mut file = opts.open(real.as_path())?;
-        if let WriteMode::At(offset) = mode {
-            file.seek(SeekFrom::Start(offset))?;
-        }
-        Ok(file)
+        let upload = OsUpload::open(real.as_path(), self.uploads, append, at, create_new)?;
+        Ok(Box::new(upload))
     }
 }
 

@@ -283,10 +283,10 @@ fn write_modes() {
         .write_all(b"XY")
         .unwrap();
     assert_eq!(read(), "abXYefgh");
-    fs.open_write(&p, WriteMode::Truncate)
-        .unwrap()
-        .write_all(b"z")
-        .unwrap();
+    let mut w = fs.open_write(&p, WriteMode::Truncate).unwrap();
+    assert_eq!(read(), "abXYefgh", "opening an upload never truncates");
+    w.set_len(0).unwrap();
+    w.write_all(b"z").unwrap();
     assert_eq!(read(), "z");
     let err = fs.open_write(&p, WriteMode::CreateNew).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists);

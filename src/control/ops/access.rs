@@ -8,7 +8,7 @@
 //! closed.
 
 use super::super::{ControlConn, Phase};
-use crate::fs::{OsFs, VirtualPath};
+use crate::fs::{Filesystem, OsFs, UploadPolicy, VirtualPath};
 use crate::handler::{Cx, TimerKind};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
@@ -58,7 +58,16 @@ impl ControlConn {
                 return None;
             }
         };
-        let fs = match OsFs::new(&user.home) {
+        let policy = UploadPolicy {
+            atomic: self.cfg.atomic_uploads,
+            delete_incomplete: self.cfg.delete_incomplete_uploads,
+        };
+        let opened = match &self.cfg.filesystem {
+            Some(factory) => factory.open(&user),
+            None => OsFs::new(&user.home)
+                .map(|fs| Box::new(fs.with_uploads(policy)) as Box<dyn Filesystem>),
+        };
+        let fs = match opened {
             Ok(fs) => fs,
             Err(e) => {
                 log::error!(
@@ -95,7 +104,7 @@ impl ControlConn {
             user.msg_login.clone()
         };
         self.session.user = Some(user);
-        self.session.fs = Some(Box::new(fs));
+        self.session.fs = Some(fs);
         self.session.cwd = VirtualPath::root();
         self.session.failed_logins = 0;
         log::info!("{} USER '{name}' logged in.", self.tag());

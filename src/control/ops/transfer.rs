@@ -287,7 +287,7 @@ impl ControlConn {
             Ok(f) => f,
             Err(e) => return Some(fs_error(&e)),
         };
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = file.size().unwrap_or(0);
         if rest > size {
             return Some(Reply::new(
                 ReplyCode::InvalidRest,

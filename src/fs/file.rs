@@ -1,0 +1,282 @@
+//! Open files as the transfer code sees them: a download reads a [`ReadFile`], an upload
+//! writes a [`WriteFile`] and then *commits* or *aborts* it.
+//!
+//! Making the end of an upload explicit is what allows safe uploads. [`OsUpload`] either writes
+//! in place (pyftpdlib's behaviour, optionally deleting what a failed upload left, like vsftpd's
+//! `delete_failed_uploads`), or writes a hidden temporary file next to the target and renames
+//! it into place only when the upload completed (`--atomic-uploads`): an aborted, cut or
+//! crashed upload then leaves the previous file untouched. A download keeps access to the
+//! underlying [`File`] when there is one, so the OS filesystem keeps its `sendfile(2)` path;
+//! a filesystem without real files (an in-memory one) simply returns `None` there.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A file opened for a download.
+pub trait ReadFile: Read + Seek + Send + std::fmt::Debug {
+    /// The file's size in bytes.
+    fn size(&self) -> io::Result<u64>;
+    /// The OS file, when there is one (enables `sendfile(2)`).
+    fn as_file(&self) -> Option<&File> {
+        None
+    }
+}
+
+impl ReadFile for File {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+    fn as_file(&self) -> Option<&File> {
+        Some(self)
+    }
+}
+
+/// A file opened for an upload.
+pub trait WriteFile: Write + Send + std::fmt::Debug {
+    /// Cuts the file to `len` bytes; STOR calls it once its data connection is up, so an
+    /// existing file is never truncated before the upload has actually started.
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// The upload completed: make it visible (rename a temporary file into place, ...).
+    fn commit(self: Box<Self>) -> io::Result<()>;
+    /// The upload failed or was aborted.
+    fn abort(self: Box<Self>);
+}
+
+/// What the OS filesystem does with uploads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadPolicy {
+    /// Write to a hidden temporary file and rename it into place on completion.
+    pub atomic: bool,
+    /// Remove what a failed upload left (files it created or replaced wholesale).
+    pub delete_incomplete: bool,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// Writing the final file directly; remove it on abort if `delete_on_abort`.
+    InPlace {
+        path: PathBuf,
+        delete_on_abort: bool,
+    },
+    /// Writing `temp`; rename it to `path` on commit, remove it on abort.
+    Atomic { temp: PathBuf, path: PathBuf },
+}
+
+/// An upload to the OS filesystem.
+#[derive(Debug)]
+pub struct OsUpload {
+    file: File,
+    target: Target,
+}
+
+/// A hidden name for the temporary file of an atomic upload, unique in this process.
+fn temp_name(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}-{n}.ftpdlib-part", std::process::id()))
+}
+
+impl OsUpload {
+    /// Opens an upload to `path` (already checked to be inside the root). `append` and `at`
+    /// keep existing bytes (APPE; REST+STOR from offset `at`); `create_new` is STOU.
+    pub fn open(
+        path: &Path,
+        policy: UploadPolicy,
+        append: bool,
+        at: Option<u64>,
+        create_new: bool,
+    ) -> io::Result<OsUpload> {
+        let existed = path.exists();
+        if policy.atomic && !create_new {
+            let temp = temp_name(path);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .read(true)
+                .create_new(true)
+                .open(&temp)?;
+            // Appending or resuming works on a copy of what is kept.
+            if existed && (append || at.is_some()) {
+                let mut old = File::open(path)?;
+                let copied = match at {
+                    Some(n) => io::copy(&mut (&mut old).take(n), &mut file),
+                    None => io::copy(&mut old, &mut file),
+                };
+                if let Err(e) = copied {
+                    let _ = fs::remove_file(&temp);
+                    return Err(e);
+                }
+            }
+            return Ok(OsUpload {
+                file,
+                target: Target::Atomic {
+                    temp,
+                    path: path.to_owned(),
+                },
+            });
+        }
+        let mut opts = OpenOptions::new();
+        opts.write(true);
+        if create_new {
+            opts.create_new(true);
+        } else if append {
+            opts.create(true).append(true);
+        } else {
+            // Never truncate here: STOR truncates through `set_len` once its data
+            // connection is up.
+            opts.create(true).truncate(false);
+        }
+        let mut file = opts.open(path)?;
+        if let Some(n) = at {
+            file.seek(SeekFrom::Start(n))?;
+        }
+        // Only remove what this upload created or was going to replace entirely.
+        let replaces = !append && at.unwrap_or(0) == 0;
+        let delete_on_abort =
+            (policy.delete_incomplete && (!existed || replaces)) || (policy.atomic && create_new);
+        Ok(OsUpload {
+            file,
+            target: Target::InPlace {
+                path: path.to_owned(),
+                delete_on_abort,
+            },
+        })
+    }
+}
+
+impl Write for OsUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl WriteFile for OsUpload {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    fn commit(self: Box<Self>) -> io::Result<()> {
+        match self.target {
+            Target::InPlace { .. } => Ok(()),
+            Target::Atomic { temp, path } => {
+                drop(self.file);
+                fs::rename(&temp, &path).inspect_err(|_| {
+                    let _ = fs::remove_file(&temp);
+                })
+            }
+        }
+    }
+
+    fn abort(self: Box<Self>) {
+        drop(self.file);
+        match self.target {
+            Target::InPlace {
+                path,
+                delete_on_abort: true,
+            }
+            | Target::Atomic { temp: path, .. } => {
+                if let Err(e) = fs::remove_file(&path) {
+                    log::warn!("cannot remove incomplete upload {}: {e}", path.display());
+                }
+            }
+            Target::InPlace { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ftpdlib-upload-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn upload(path: &Path, policy: UploadPolicy, data: &[u8]) -> Box<OsUpload> {
+        let mut u = Box::new(OsUpload::open(path, policy, false, None, false).unwrap());
+        u.set_len(0).unwrap();
+        u.write_all(data).unwrap();
+        u
+    }
+
+    #[test]
+    fn atomic_upload_replaces_only_on_commit() {
+        let d = dir("atomic");
+        let f = d.join("f.txt");
+        fs::write(&f, b"old").unwrap();
+        let policy = UploadPolicy {
+            atomic: true,
+            delete_incomplete: false,
+        };
+        let u = upload(&f, policy, b"new data");
+        assert_eq!(fs::read(&f).unwrap(), b"old", "untouched while uploading");
+        u.commit().unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"new data");
+        let u = upload(&f, policy, b"cut");
+        u.abort();
+        assert_eq!(fs::read(&f).unwrap(), b"new data");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "temporary removed");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn atomic_append_and_resume_keep_the_prefix() {
+        let d = dir("append");
+        let f = d.join("f.txt");
+        fs::write(&f, b"0123456789").unwrap();
+        let policy = UploadPolicy {
+            atomic: true,
+            delete_incomplete: false,
+        };
+        let mut u = Box::new(OsUpload::open(&f, policy, true, None, false).unwrap());
+        u.write_all(b"AB").unwrap();
+        u.commit().unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"0123456789AB");
+        let mut u = Box::new(OsUpload::open(&f, policy, false, Some(4), false).unwrap());
+        u.set_len(4).unwrap();
+        u.write_all(b"xy").unwrap();
+        u.commit().unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"0123xy");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn in_place_abort_deletes_only_with_the_policy() {
+        let d = dir("inplace");
+        let f = d.join("f.txt");
+        let keep = UploadPolicy::default();
+        upload(&f, keep, b"partial").abort();
+        assert_eq!(
+            fs::read(&f).unwrap(),
+            b"partial",
+            "pyftpdlib keeps partial uploads"
+        );
+        let delete = UploadPolicy {
+            atomic: false,
+            delete_incomplete: true,
+        };
+        upload(&f, delete, b"again").abort();
+        assert!(!f.exists(), "delete_incomplete removes a failed STOR");
+        fs::write(&f, b"base").unwrap();
+        let mut u = Box::new(OsUpload::open(&f, delete, true, None, false).unwrap());
+        u.write_all(b"+").unwrap();
+        u.abort();
+        assert_eq!(
+            fs::read(&f).unwrap(),
+            b"base+",
+            "a failed APPE never deletes the file"
+        );
+        let _ = fs::remove_dir_all(&d);
+    }
+}
