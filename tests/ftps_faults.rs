@@ -83,7 +83,10 @@ fn stalled_handshake_does_not_block_other_sessions() {
     let mut c = FtpsCtrl::connect_tls(srv.addr(), &client_config());
     c.login("user", "pass");
     c.expect("NOOP", 200);
-    assert!(silent_and_open(&stalled), "the stalled client got an answer");
+    assert!(
+        silent_and_open(&stalled),
+        "the stalled client got an answer"
+    );
 }
 
 #[test]
@@ -138,7 +141,10 @@ fn load_errors_name_the_file_and_the_problem() {
     let empty = dir.path().join("no-cert.pem");
     std::fs::write(&empty, "just some text, no PEM block\n").unwrap();
     let e = load_error(&empty, &key);
-    assert!(e.contains("no-cert.pem") && e.contains("no certificate"), "{e}");
+    assert!(
+        e.contains("no-cert.pem") && e.contains("no certificate"),
+        "{e}"
+    );
 
     let e = load_error(&cert, &data_path("ec-key.pem"));
     assert!(

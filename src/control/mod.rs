@@ -148,10 +148,10 @@ impl ControlConn {
 
     /// `ip:port-[user]`, the prefix of every log line about this session.
     fn tag(&self) -> String {
+        let addr = std::net::SocketAddr::new(canonical_ip(self.peer.ip()), self.peer.port());
         format!(
-            "{}:{}-[{}]",
-            canonical_ip(self.peer.ip()),
-            self.peer.port(),
+            "{}-[{}]",
+            crate::net::display_addr(addr),
             self.session.log_name()
         )
     }

@@ -160,6 +160,12 @@ impl ControlConn {
 
     /// CCC (RFC 4217 §6): refused by policy: once protected, the control channel stays so.
     pub(super) fn ftp_ccc(&mut self) -> Reply {
+        if !self.sock.is_tls() {
+            return Reply::new(
+                ReplyCode::BadSequence,
+                "CCC not allowed: the control connection is not encrypted.",
+            );
+        }
         Reply::new(
             ReplyCode::PolicyDenied,
             "CCC refused: the control connection stays encrypted.",

@@ -279,8 +279,8 @@ impl DataConn {
                     if let Err(e) = sink.finish() {
                         return self.fail(local_error(&e));
                     }
-                    self.outcome = Some(Outcome::Complete);
-                    return Flow::Close;
+                    // Under TLS, answer the client's close_notify with ours.
+                    return self.complete();
                 }
                 Ok(n) => {
                     let State::Recv(sink) = &mut self.state else {

@@ -2,6 +2,7 @@
 //! is read line by line (the addresses it listens on, and lines tests wait for).
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -29,7 +30,15 @@ impl FtpsDaemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ftpdlib"))
             .args(["-p", "0", "-i", "127.0.0.1", "-d"])
             .arg(root.path())
-            .args(["-u", "user", "-P", "pass", "-w", "--auth-failed-delay", "0.001"])
+            .args([
+                "-u",
+                "user",
+                "-P",
+                "pass",
+                "-w",
+                "--auth-failed-delay",
+                "0.001",
+            ])
             .args(["--tls", "--certfile"])
             .arg(cert)
             .arg("--keyfile")
@@ -79,6 +88,11 @@ impl FtpsDaemon {
     /// The explicit (AUTH TLS) control port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The explicit control address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// The implicit-FTPS port.

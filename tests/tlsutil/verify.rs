@@ -49,7 +49,9 @@ impl ServerCertVerifier for Pinned {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if server_name.to_str() != "localhost" {
-            return Err(rustls::Error::General(format!("unexpected name {server_name:?}")));
+            return Err(rustls::Error::General(format!(
+                "unexpected name {server_name:?}"
+            )));
         }
         if self.certs.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
             Ok(ServerCertVerified::assertion())
