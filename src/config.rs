@@ -102,6 +102,8 @@ pub struct Config {
     /// Makes each user's filesystem. Default: `None`, the OS filesystem jailed in the
     /// user's home (with sendfile, and the two upload settings above).
     pub filesystem: Option<Arc<dyn crate::fs::FilesystemFactory>>,
+    /// Custom SITE sub-commands, listed by SITE HELP. Default: none.
+    pub site_commands: Vec<crate::SiteCommand>,
     /// Callbacks for logins, transfers and file changes. Default: [`crate::NoHooks`].
     pub hooks: Arc<dyn crate::Hooks>,
     /// Temporary bans after repeated failed logins from one IP. Default: disabled.
@@ -151,7 +153,13 @@ impl Config {
             atomic_uploads: false,
             delete_incomplete_uploads: false,
             filesystem: None,
+            site_commands: Vec::new(),
         }
+    }
+
+    /// A builder starting from the defaults.
+    pub fn builder(authorizer: Arc<dyn Authorizer>) -> crate::ConfigBuilder {
+        crate::ConfigBuilder::new(authorizer)
     }
 
     /// Checks settings that cannot be expressed by types alone.

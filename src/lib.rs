@@ -49,6 +49,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
+mod builder;
 pub mod config;
 pub mod control;
 pub mod data;
@@ -66,9 +67,11 @@ pub mod state;
 pub mod stream;
 pub mod tls;
 
-pub use auth::{Authorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
+pub use auth::{Authorizer, FileAuthorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
+pub use builder::{ConfigBuilder, SiteCommand, SiteRequest};
 pub use config::{Config, Encoding};
 pub use error::Error;
 pub use hooks::{Hooks, NoHooks, SessionInfo};
 pub use ioloop::{IoLoop, StopHandle, TokenRange};
+pub use reply::{Reply, ReplyCode};
 pub use server::Server;

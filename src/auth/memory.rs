@@ -7,6 +7,10 @@
 //! * a wrong password and an unknown user give the same [`AuthError::BadCredentials`],
 //!   and passwords are compared in constant time (every byte is looked at), so neither
 //!   the reply nor its timing tells an attacker which names exist;
+//! * an account's secret is either a plaintext password ([`add_user`]) or a
+//!   [`PasswordHash`] ([`add_user_hashed`], what a users file gives). Checking a hash is
+//!   slow on purpose, so for an unknown name the first hash added is checked as a decoy
+//!   and the reply takes about as long as for a real account;
 //! * user names are case-sensitive; `anonymous` and `ftp` are reserved for the anonymous
 //!   user, who may give any password (RFC 1635) and should normally be read-only;
 //! * a home directory must exist when the user is added, and an override must name a
@@ -18,17 +22,20 @@
 //! symlinks resolved inside the home; the user gets the intersection, so a symlink can
 //! never be used to sidestep a restrictive override. Users without overrides need no
 //! disk access at all.
+//!
+//! [`add_user`]: MemoryAuthorizer::add_user
+//! [`add_user_hashed`]: MemoryAuthorizer::add_user_hashed
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AuthError, Authorizer, Perm, Perms, User};
+use super::{AuthError, Authorizer, PasswordHash, Perm, Perms, User, UserLimits};
 use crate::fs::path::{RootedPath, VirtualPath};
 
 /// The names that log in as the anonymous user.
-const ANONYMOUS_NAMES: [&str; 2] = ["anonymous", "ftp"];
+pub(crate) const ANONYMOUS_NAMES: [&str; 2] = ["anonymous", "ftp"];
 
 /// One per-directory permission override.
 #[derive(Clone, Debug)]
@@ -45,10 +52,28 @@ impl Override {
     }
 }
 
-/// A configured user: its public [`User`] record, password and overrides.
+/// How an account's password is checked.
+#[derive(Clone)]
+enum Secret {
+    /// A plaintext password given in code, compared in constant time.
+    Plain(String),
+    /// A crypt hash, e.g. from a users file.
+    Hashed(PasswordHash),
+}
+
+impl Secret {
+    fn matches(&self, pass: &str) -> bool {
+        match self {
+            Secret::Plain(password) => constant_time_eq(password.as_bytes(), pass.as_bytes()),
+            Secret::Hashed(hash) => hash.verify(pass),
+        }
+    }
+}
+
+/// A configured user: its public [`User`] record, secret and overrides.
 #[derive(Clone)]
 struct Account {
-    password: String,
+    secret: Secret,
     user: User,
     overrides: Vec<Override>,
 }
@@ -56,7 +81,7 @@ struct Account {
 impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Account")
-            .field("password", &"<redacted>")
+            .field("secret", &"<redacted>")
             .field("user", &self.user)
             .field("overrides", &self.overrides)
             .finish()
@@ -70,6 +95,8 @@ impl fmt::Debug for Account {
 pub struct MemoryAuthorizer {
     users: HashMap<String, Account>,
     anonymous: Option<Account>,
+    /// The first hash added: checked for unknown names so that they cost the same time.
+    decoy: Option<PasswordHash>,
 }
 
 fn invalid(why: String) -> AuthError {
@@ -127,6 +154,31 @@ impl MemoryAuthorizer {
         home: impl Into<PathBuf>,
         perms: &str,
     ) -> Result<(), AuthError> {
+        self.add_account(name, Secret::Plain(password.to_owned()), home.into(), perms)
+    }
+
+    /// Like [`add_user`](Self::add_user), but the password is checked against `hash`
+    /// (see [`PasswordHash`]) instead of being stored in plaintext.
+    pub fn add_user_hashed(
+        &mut self,
+        name: &str,
+        hash: PasswordHash,
+        home: impl Into<PathBuf>,
+        perms: &str,
+    ) -> Result<(), AuthError> {
+        let decoy = hash.clone();
+        self.add_account(name, Secret::Hashed(hash), home.into(), perms)?;
+        self.decoy.get_or_insert(decoy);
+        Ok(())
+    }
+
+    fn add_account(
+        &mut self,
+        name: &str,
+        secret: Secret,
+        home: PathBuf,
+        perms: &str,
+    ) -> Result<(), AuthError> {
         if name.is_empty() {
             return Err(invalid("user name must not be empty".to_owned()));
         }
@@ -139,9 +191,9 @@ impl MemoryAuthorizer {
             return Err(invalid(format!("user {name:?} already exists")));
         }
         let perms = Perms::parse(perms)?;
-        let home = check_home(name, home.into())?;
+        let home = check_home(name, home)?;
         let account = Account {
-            password: password.to_owned(),
+            secret,
             user: new_user(name, home, perms, false),
             overrides: Vec::new(),
         };
@@ -166,7 +218,7 @@ impl MemoryAuthorizer {
             log::warn!("anonymous user has write permissions ({perms}): anyone can modify files");
         }
         self.anonymous = Some(Account {
-            password: String::new(),
+            secret: Secret::Plain(String::new()),
             user: new_user("anonymous", home, perms, true),
             overrides: Vec::new(),
         });
@@ -176,6 +228,22 @@ impl MemoryAuthorizer {
     /// True if `name` can log in (either anonymous alias counts once anonymous exists).
     pub fn has_user(&self, name: &str) -> bool {
         self.account(name).is_some()
+    }
+
+    /// The record `name` gets when logging in (the anonymous record for its aliases).
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.account(name).map(|account| &account.user)
+    }
+
+    /// The names of the users added with `add_user`/`add_user_hashed` (not anonymous),
+    /// in no particular order.
+    pub fn user_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.users.keys().map(String::as_str)
+    }
+
+    /// How many users were added with `add_user`/`add_user_hashed` (not anonymous).
+    pub fn user_count(&self) -> usize {
+        self.users.len()
     }
 
     /// Gives user `name` the permissions `perms` in directory `dir` (and, if
@@ -236,6 +304,13 @@ impl MemoryAuthorizer {
         Ok(())
     }
 
+    /// Sets the per-user limits (sessions, aggregate bandwidth) of `name`.
+    pub fn set_limits(&mut self, name: &str, limits: UserLimits) -> Result<(), AuthError> {
+        let account = self.account_mut(name).ok_or(AuthError::UnknownUser)?;
+        account.user.limits = limits;
+        Ok(())
+    }
+
     fn account(&self, name: &str) -> Option<&Account> {
         if ANONYMOUS_NAMES.contains(&name) {
             self.anonymous.as_ref()
@@ -261,7 +336,7 @@ fn new_user(name: &str, home: PathBuf, perms: Perms, anonymous: bool) -> User {
         anonymous,
         msg_login: "Login successful.".to_owned(),
         msg_quit: "Goodbye.".to_owned(),
-        limits: super::UserLimits::default(),
+        limits: UserLimits::default(),
     }
 }
 
@@ -277,13 +352,14 @@ impl Authorizer for MemoryAuthorizer {
     fn authenticate(&self, user: &str, pass: &str, _peer: IpAddr) -> Result<User, AuthError> {
         match self.account(user) {
             Some(account) if account.user.anonymous => Ok(account.user.clone()),
-            Some(account) if constant_time_eq(account.password.as_bytes(), pass.as_bytes()) => {
-                Ok(account.user.clone())
-            }
+            Some(account) if account.secret.matches(pass) => Ok(account.user.clone()),
             Some(_) => Err(AuthError::BadCredentials),
             None => {
-                // Spend the same time as a real comparison would.
-                let _ = constant_time_eq(pass.as_bytes(), pass.as_bytes());
+                // Spend the same time as a real check would.
+                match &self.decoy {
+                    Some(hash) => std::hint::black_box(hash.verify(pass)),
+                    None => constant_time_eq(pass.as_bytes(), pass.as_bytes()),
+                };
                 Err(AuthError::BadCredentials)
             }
         }

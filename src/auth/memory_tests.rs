@@ -233,3 +233,57 @@ fn constant_time_comparison() {
     assert!(!constant_time_eq(b"abc", b"ab"));
     assert!(!constant_time_eq(b"ab\0", b"ab"));
 }
+
+#[test]
+fn hashed_accounts_and_limits() {
+    use crate::auth::test_util::{SECRET_BCRYPT, SECRET_SHA512};
+    let home = TempHome::new();
+    let mut auth = auth_with_alice(&home);
+    let hash = PasswordHash::parse(SECRET_SHA512).unwrap();
+    auth.add_user_hashed("bob", hash.clone(), &home.0, "elrw")
+        .unwrap();
+    let bcrypt = PasswordHash::parse(SECRET_BCRYPT).unwrap();
+    auth.add_user_hashed("carol", bcrypt, &home.0, "elr")
+        .unwrap();
+    let err = auth.add_user_hashed("bob", hash.clone(), &home.0, "elr");
+    assert!(matches!(err, Err(AuthError::InvalidConfig(_))));
+    assert!(auth.add_user_hashed("ftp", hash, &home.0, "elr").is_err());
+
+    let bob = auth.authenticate("bob", "secret", PEER).unwrap();
+    assert_eq!(bob.perms.to_string(), "elrw");
+    assert!(auth.authenticate("carol", "secret", PEER).is_ok());
+    assert!(
+        auth.authenticate("alice", "s3cret", PEER).is_ok(),
+        "plaintext still works"
+    );
+    for (name, pass) in [("bob", "s3cret"), ("bob", ""), ("nobody", "secret")] {
+        assert_eq!(
+            auth.authenticate(name, pass, PEER).unwrap_err(),
+            AuthError::BadCredentials
+        );
+    }
+    assert!(!format!("{auth:?}").contains("saltsalt"));
+
+    let limits = UserLimits {
+        max_sessions: Some(3),
+        read_limit: 1000,
+        write_limit: 0,
+    };
+    auth.set_limits("bob", limits.clone()).unwrap();
+    assert_eq!(
+        auth.authenticate("bob", "secret", PEER).unwrap().limits,
+        limits
+    );
+    assert_eq!(auth.user("bob").unwrap().limits, limits);
+    assert_eq!(auth.user("alice").unwrap().limits, UserLimits::default());
+    assert_eq!(
+        auth.set_limits("nobody", limits),
+        Err(AuthError::UnknownUser)
+    );
+    let mut names: Vec<&str> = auth.user_names().collect();
+    names.sort_unstable();
+    assert_eq!(
+        (names, auth.user_count()),
+        (vec!["alice", "bob", "carol"], 3)
+    );
+}

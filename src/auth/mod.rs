@@ -11,12 +11,30 @@
 //! code they are the [`Perm`] enum. Read permissions are `e` (change directory), `l`
 //! (list) and `r` (retrieve); write permissions are `a d f m w M T`.
 //!
+//! Where accounts come from:
+//! * [`MemoryAuthorizer`] (in [`memory`]): users configured in code, with a plaintext
+//!   password or a [`PasswordHash`];
+//! * [`users_file`]: the text format of a users file (`name:hash:perms:home[:options]`
+//!   plus `@override` lines), parsed into a `MemoryAuthorizer`;
+//! * [`FileAuthorizer`] (in [`file`](mod@file)): a users file that can be reloaded while the
+//!   server runs, plus fallback accounts configured in code (e.g. anonymous);
+//! * [`hash`]: the accepted password hash formats (`$6$`, `$5$`, `$2b$`) and
+//!   [`hash::hash_sha512`] to make one.
+//!
 //! Rules enforced here: a failed login never reveals whether the user name exists
 //! (both cases are [`AuthError::BadCredentials`]), and the answer depends only on the
 //! virtual path, so it is the same whatever symlinks exist on disk.
 
+pub mod file;
+pub mod hash;
 pub mod memory;
+pub mod users_file;
 
+#[cfg(test)]
+mod test_util;
+
+pub use file::FileAuthorizer;
+pub use hash::PasswordHash;
 pub use memory::MemoryAuthorizer;
 
 use std::fmt;

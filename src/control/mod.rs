@@ -421,6 +421,9 @@ impl ControlConn {
         // RFC 959: RNFR must be followed immediately by RNTO; any other line, even a rejected
         // one, cancels it.
         let rnfr = self.session.rnfr.take();
+        if let Some(reply) = self.custom_site(&line) {
+            return self.respond(reply);
+        }
         let cmd = match parser::parse(&line) {
             Ok(cmd) => cmd,
             Err(reply) => return self.respond(reply),

