@@ -102,6 +102,8 @@ pub struct Config {
     /// Makes each user's filesystem. Default: `None`, the OS filesystem jailed in the
     /// user's home (with sendfile, and the two upload settings above).
     pub filesystem: Option<Arc<dyn crate::fs::FilesystemFactory>>,
+    /// Receivers of machine-readable events (JSON log, xferlog). Default: none.
+    pub events: Vec<Arc<dyn crate::events::EventSink>>,
     /// Custom SITE sub-commands, listed by SITE HELP. Default: none.
     pub site_commands: Vec<crate::SiteCommand>,
     /// Callbacks for logins, transfers and file changes. Default: [`crate::NoHooks`].
@@ -154,6 +156,7 @@ impl Config {
             delete_incomplete_uploads: false,
             filesystem: None,
             site_commands: Vec::new(),
+            events: Vec::new(),
         }
     }
 

@@ -30,6 +30,9 @@ pub enum Msg {
     },
     /// The server is shutting down: say 421 and close.
     Shutdown,
+    /// Graceful shutdown: listeners close; sessions say 421 and close once their running
+    /// transfer (if any) has finished.
+    Drain,
     /// A data connection is up (to the control connection). `via` is the acceptor that
     /// accepted it (passive) or the connection itself (active).
     DataConnected {

@@ -54,6 +54,7 @@ pub mod config;
 pub mod control;
 pub mod data;
 pub mod error;
+pub mod events;
 pub mod fs;
 pub mod handler;
 pub mod hooks;

@@ -161,7 +161,7 @@ impl Listener {
                 }
                 Flow::Continue
             }
-            Msg::Shutdown => Flow::Close,
+            Msg::Shutdown | Msg::Drain => Flow::Close,
             _ => Flow::Continue,
         }
     }

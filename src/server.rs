@@ -159,6 +159,22 @@ impl Server {
         self.dispatcher.handle_timers(registry, now);
     }
 
+    /// Starts a graceful shutdown: listeners close at once, idle sessions get `421`, and
+    /// sessions with a running transfer get `421` when it ends. Keep running the loop until
+    /// [`Server::is_idle`] (or your grace period ends, then call [`Server::shutdown`]).
+    pub fn drain(&mut self, registry: &Registry) {
+        let now = Instant::now();
+        for id in self.dispatcher.ids() {
+            self.dispatcher.send(registry, now, id, Msg::Drain);
+        }
+        self.listener = None;
+    }
+
+    /// True when no connection (and no listener) is left.
+    pub fn is_idle(&self) -> bool {
+        self.dispatcher.is_empty()
+    }
+
     /// Stops accepting, says `421` to every session, and deregisters everything.
     pub fn shutdown(&mut self, registry: &Registry) {
         let now = Instant::now();
@@ -185,5 +201,11 @@ impl Hosted for Server {
     }
     fn shutdown(&mut self, registry: &Registry) {
         Server::shutdown(self, registry);
+    }
+    fn drain(&mut self, registry: &Registry) {
+        Server::drain(self, registry);
+    }
+    fn is_idle(&self) -> bool {
+        Server::is_idle(self)
     }
 }

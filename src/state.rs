@@ -52,12 +52,20 @@ struct Bans {
 /// What all connections of a server share.
 #[derive(Debug, Default)]
 pub struct Shared {
+    next_id: std::sync::atomic::AtomicU64,
     sessions: Mutex<HashMap<String, u32>>,
     buckets: Mutex<HashMap<(String, bool), SharedBucket>>,
     bans: Mutex<Bans>,
 }
 
 impl Shared {
+    /// A new connection number (1, 2, ...), for logs and events.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+
     /// Counts a login of `user` unless it already has `max` sessions. True when admitted.
     pub fn try_add_session(&self, user: &str, max: Option<u32>) -> bool {
         let Ok(mut map) = self.sessions.lock() else {

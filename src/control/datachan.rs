@@ -252,6 +252,22 @@ impl ControlConn {
                 elapsed.as_secs_f64()
             );
         }
+        if !t.path.is_empty() && !self.cfg.events.is_empty() {
+            let user = self.session.user.as_ref();
+            let event = crate::events::Event::Transfer(crate::events::TransferEvent {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                anonymous: user.is_some_and(|u| u.anonymous),
+                command: t.cmd,
+                path: &t.path,
+                bytes,
+                seconds: elapsed.as_secs_f64(),
+                completed,
+                ascii: self.session.ttype == super::session::TransferType::Ascii,
+            });
+            self.emit(&event);
+        }
         if !t.path.is_empty() {
             let hooks = std::sync::Arc::clone(&self.cfg.hooks);
             let info = self.info();
@@ -291,6 +307,8 @@ impl ControlConn {
         if self.data.quit_pending {
             let reply = self.ftp_quit();
             self.respond(reply);
+        } else if self.draining {
+            self.say_goodbye_for_shutdown();
         }
     }
 

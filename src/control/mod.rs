@@ -32,6 +32,7 @@ use mio::Interest;
 use std::io::Write;
 
 use crate::config::Config;
+use crate::fs::VirtualPath;
 use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
 use crate::listener::Refusal;
@@ -93,6 +94,13 @@ pub struct ControlConn {
     shared: Arc<Shared>,
     /// The user whose session count this connection holds.
     user_session: Option<String>,
+    /// Graceful shutdown: close after the running transfer.
+    draining: bool,
+    /// Per-server connection number, for machine-readable events.
+    conn_id: u64,
+    /// Replies queued so far and the last code (for command events).
+    replies_sent: u64,
+    last_code: Option<u16>,
 }
 
 impl ControlConn {
@@ -109,6 +117,7 @@ impl ControlConn {
         sock.set_nodelay(true)?;
         // Telnet "Synch" before ABOR arrives as TCP urgent data: keep it in the stream.
         socket2::SockRef::from(&sock).set_out_of_band_inline(true)?;
+        let conn_id = shared.next_conn_id();
         let mut sec = security::SecState::new(&cfg);
         let sock = match (implicit_tls, sec.config.clone()) {
             (true, Some(config)) => {
@@ -135,6 +144,10 @@ impl ControlConn {
             sec,
             shared,
             user_session: None,
+            draining: false,
+            conn_id,
+            replies_sent: 0,
+            last_code: None,
         })
     }
 
@@ -197,6 +210,13 @@ impl ControlConn {
             Msg::DataConnected { .. } | Msg::DataFailed { .. } | Msg::DataClosed { .. } => {
                 self.data_message(msg, cx)
             }
+            Msg::Drain => {
+                self.draining = true;
+                if self.data.transfer.is_none() {
+                    self.say_goodbye_for_shutdown();
+                }
+                self.pump(cx)
+            }
             Msg::ControlClosed { .. } | Msg::DataStart(_) | Msg::Abort => Flow::Continue,
         }
     }
@@ -251,6 +271,11 @@ impl ControlConn {
             );
             log::info!("{} disconnected", self.tag());
             self.cfg.hooks.on_disconnect(self.peer);
+            self.emit(&crate::events::Event::Disconnect {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+            });
         }
         let _ = self.sock.shutdown(Shutdown::Both);
     }
@@ -273,6 +298,10 @@ impl ControlConn {
             None => {
                 log::info!("{} connected", self.tag());
                 self.cfg.hooks.on_connect(self.peer);
+                self.emit(&crate::events::Event::Connect {
+                    conn: self.conn_id,
+                    peer: self.peer,
+                });
                 let banner = self.cfg.banner.clone();
                 self.respond(Reply::new(ReplyCode::Ready, banner));
             }
@@ -289,12 +318,25 @@ impl ControlConn {
 
     /// Queues a reply (logging it with `-D`).
     fn respond(&mut self, reply: Reply) {
+        self.replies_sent += 1;
+        self.last_code = Some(reply.code().as_u16());
         if self.cfg.debug_commands {
             log::debug!("{} -> {}", self.tag(), reply.to_string().trim_end());
         }
         let mut wire = Vec::new();
         reply.write_to(&mut wire);
         self.cfg.encoding.encode_into(&wire, self.out.buf_mut());
+    }
+
+    /// The 421 of a server shutdown, then close once it is sent.
+    fn say_goodbye_for_shutdown(&mut self) {
+        if self.phase != Phase::Closing {
+            self.respond(Reply::new(
+                ReplyCode::NotAvailable,
+                "Server is shutting down.",
+            ));
+            self.close_when_done();
+        }
     }
 
     /// Asks to close once everything queued is sent.
@@ -421,15 +463,44 @@ impl ControlConn {
         // RFC 959: RNFR must be followed immediately by RNTO; any other line, even a rejected
         // one, cancels it.
         let rnfr = self.session.rnfr.take();
-        if let Some(reply) = self.custom_site(&line) {
-            return self.respond(reply);
+        let replies_before = self.replies_sent;
+        let reply = self.run_line(&line, rnfr, cx);
+        let code = reply.as_ref().map(|r| r.code().as_u16());
+        if !self.cfg.events.is_empty() {
+            let masked = crate::log::mask_password(&line);
+            // A command whose reply came out already (e.g. 125 before a transfer) or later.
+            let code = code.or(self
+                .last_code
+                .filter(|_| self.replies_sent > replies_before));
+            self.emit(&crate::events::Event::Command {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                command: &masked,
+                code,
+            });
         }
-        let cmd = match parser::parse(&line) {
+        if let Some(reply) = reply {
+            self.respond(reply);
+        }
+    }
+
+    /// Parses, gates and dispatches one line; the immediate reply, if any.
+    fn run_line(
+        &mut self,
+        line: &str,
+        rnfr: Option<VirtualPath>,
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
+        if let Some(reply) = self.custom_site(line) {
+            return Some(reply);
+        }
+        let cmd = match parser::parse(line) {
             Ok(cmd) => cmd,
-            Err(reply) => return self.respond(reply),
+            Err(reply) => return Some(reply),
         };
         if let Err(reply) = gate::check_command(cmd.spec, self.session.logged_in()) {
-            return self.respond(reply);
+            return Some(reply);
         }
         if let Err(reply) = gate::check_tls(
             cmd.spec,
@@ -437,10 +508,15 @@ impl ControlConn {
             self.sock.is_tls(),
             self.sec.prot_private,
         ) {
-            return self.respond(reply);
+            return Some(reply);
         }
-        if let Some(reply) = self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx) {
-            self.respond(reply);
+        self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx)
+    }
+
+    /// Reports an event to every configured sink.
+    fn emit(&self, event: &crate::events::Event<'_>) {
+        for sink in &self.cfg.events {
+            sink.event(event);
         }
     }
 }

@@ -228,7 +228,7 @@ impl PassiveAcceptor {
                 // Edge-triggered: a client may have connected before we were registered.
                 self.readable(cx)
             }
-            Msg::Abort | Msg::Shutdown => Flow::Close,
+            Msg::Abort | Msg::Shutdown | Msg::Drain => Flow::Close,
             _ => Flow::Continue,
         }
     }

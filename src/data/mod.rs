@@ -300,6 +300,7 @@ impl DataConn {
                 self.arm_connect_timeout(cx);
                 Flow::Continue
             }
+            Msg::Drain => Flow::Continue,
             Msg::Abort | Msg::Shutdown => {
                 if self.started.is_some() {
                     self.outcome = Some(Outcome::Aborted);

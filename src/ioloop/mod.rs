@@ -187,6 +187,7 @@ pub struct IoLoop {
     poll: Poll,
     waker: Arc<Waker>,
     flag: Arc<std::sync::atomic::AtomicBool>,
+    grace: Duration,
 }
 
 /// Stops a running [`IoLoop`] from another thread or a signal-handling thread.
@@ -221,6 +222,12 @@ pub trait Hosted {
     fn handle_timers(&mut self, registry: &Registry, now: Instant);
     /// Closes everything.
     fn shutdown(&mut self, registry: &Registry);
+    /// Starts a graceful shutdown (stop accepting, finish running work). Default: nothing.
+    fn drain(&mut self, _registry: &Registry) {}
+    /// True when a drain has completed. Default: true.
+    fn is_idle(&self) -> bool {
+        true
+    }
 }
 
 impl IoLoop {
@@ -232,7 +239,14 @@ impl IoLoop {
             poll,
             waker,
             flag: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            grace: Duration::ZERO,
         })
+    }
+
+    /// On stop, let running work (transfers) finish for up to `grace` before closing
+    /// everything. Default: zero (close at once).
+    pub fn set_shutdown_grace(&mut self, grace: Duration) {
+        self.grace = grace;
     }
 
     /// The registry, to build servers that this loop will run.
@@ -248,15 +262,34 @@ impl IoLoop {
         }
     }
 
-    /// Runs `server` until `stop` is triggered; then shuts it down and returns.
+    /// Runs `server` until stopped through a [`StopHandle`]; then drains it for up to the
+    /// shutdown grace, shuts it down and returns.
     pub fn run<S: Hosted>(&mut self, server: &mut S) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
+        let mut drain_until: Option<Instant> = None;
         loop {
             if self.flag.load(std::sync::atomic::Ordering::SeqCst) {
-                server.shutdown(self.poll.registry());
-                return Ok(());
+                let now = Instant::now();
+                match drain_until {
+                    None if !self.grace.is_zero() => {
+                        server.drain(self.poll.registry());
+                        drain_until = Some(now + self.grace);
+                    }
+                    Some(until) if now < until && !server.is_idle() => {}
+                    _ => {
+                        server.shutdown(self.poll.registry());
+                        return Ok(());
+                    }
+                }
             }
-            let timeout = server.next_timeout(Instant::now());
+            let mut timeout = server.next_timeout(Instant::now());
+            if let Some(until) = drain_until {
+                // Wake up at the end of the grace period, and often enough to notice idleness.
+                let left = until
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100));
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -138,6 +138,22 @@ pub struct Args {
     /// Remove what a failed upload left (a file it created or was replacing).
     #[arg(long)]
     pub delete_incomplete_uploads: bool,
+    /// Write the log to this file instead of stderr.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// Log format: text, or json (one object per event, with a connection id).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value = "text")]
+    pub log_format: crate::logging::LogFormat,
+    /// Append one wu-ftpd xferlog line per transfer to this file.
+    #[arg(long, value_name = "PATH")]
+    pub xferlog: Option<PathBuf>,
+    /// On SIGTERM/SIGINT, let running transfers finish for up to this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = seconds)]
+    pub shutdown_grace: Duration,
+    /// Check the configuration (directory, accounts, TLS, every listener and passive port),
+    /// print the PASV/EPSV replies clients will see, and exit 0 (ok) or 2 (error).
+    #[arg(long)]
+    pub check: bool,
     /// A subcommand instead of running the server.
     #[command(subcommand)]
     pub command: Option<Command>,

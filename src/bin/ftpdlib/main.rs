@@ -9,6 +9,8 @@
 //! [`IoLoop::run`]: ftpdlib::IoLoop::run
 
 mod args;
+mod check;
+mod logging;
 mod setup;
 
 use std::net::SocketAddr;
@@ -20,20 +22,6 @@ use ftpdlib::{IoLoop, Server, TokenRange};
 
 use args::Args;
 
-fn init_logging(debug: bool) {
-    let level = if debug {
-        simplelog::LevelFilter::Debug
-    } else {
-        simplelog::LevelFilter::Info
-    };
-    let config = simplelog::ConfigBuilder::new()
-        .set_target_level(simplelog::LevelFilter::Off)
-        .set_thread_level(simplelog::LevelFilter::Off)
-        .build();
-    // Only fails if a logger is already set, which cannot happen here.
-    let _ = simplelog::WriteLogger::init(level, config, std::io::stderr());
-}
-
 fn run(args: Args) -> Result<(), String> {
     let (cfg, accounts) = setup::build_config(&args)?;
     let users = accounts.users.clone();
@@ -42,9 +30,20 @@ fn run(args: Args) -> Result<(), String> {
         None => default_listen_addr(args.port),
     };
     let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
+    ioloop.set_shutdown_grace(args.shutdown_grace);
     let tls = cfg.tls.clone();
-    let mut server = Server::bind(cfg, addr, ioloop.registry(), TokenRange::default())
-        .map_err(|e| e.to_string())?;
+    // systemd socket activation: the control listener arrives as LISTEN_FDS.
+    let activated = listenfd::ListenFd::from_env()
+        .take_tcp_listener(0)
+        .map_err(|e| format!("socket activation: {e}"))?;
+    let mut server = match activated {
+        Some(l) => {
+            log::info!("using the control socket passed by systemd (LISTEN_FDS)");
+            Server::new(cfg, l, ioloop.registry(), TokenRange::default())
+        }
+        None => Server::bind(cfg, addr, ioloop.registry(), TokenRange::default()),
+    }
+    .map_err(|e| e.to_string())?;
     let implicit = match args.tls_implicit_port {
         Some(port) => {
             let iaddr = SocketAddr::new(addr.ip(), port);
@@ -116,6 +115,19 @@ fn run(args: Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.check {
+        return match check::run(&args) {
+            Ok(warnings) => {
+                println!("check passed ({warnings} warning(s))");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                println!("error: {e}");
+                eprintln!("ftpdlib: error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(args::Command::HashPassword) = args.command {
         return match setup::hash_password() {
             Ok(line) => {
@@ -128,7 +140,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    init_logging(args.debug);
+    if let Err(e) = logging::init(args.debug, args.log_file.as_deref(), args.log_format) {
+        eprintln!("ftpdlib: error: {e}");
+        return ExitCode::from(2);
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

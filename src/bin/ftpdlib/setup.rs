@@ -115,6 +115,14 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
         time: args.ban_time,
     };
     cfg.tls = tls_settings(args)?;
+    if args.log_format == crate::logging::LogFormat::Json {
+        cfg.events.push(Arc::new(ftpdlib::events::JsonEvents));
+    }
+    if let Some(path) = &args.xferlog {
+        let log = ftpdlib::events::XferLog::open(path)
+            .map_err(|e| format!("xferlog {}: {e}", path.display()))?;
+        cfg.events.push(Arc::new(log));
+    }
     cfg.validate().map_err(|e| e.to_string())?;
     let production = users.is_some();
     Ok((

@@ -46,6 +46,11 @@ impl ControlConn {
             Err(e) => {
                 log::debug!("{} authentication failed: {e}", self.tag());
                 self.cfg.hooks.on_login_failed(&self.info());
+                self.emit(&crate::events::Event::LoginFailed {
+                    conn: self.conn_id,
+                    peer: self.peer,
+                    user: &name,
+                });
                 if self.shared.record_failure(ip, &self.cfg.bans, cx.now) {
                     log::warn!(
                         "{} {ip} banned for {:.0} s after repeated failed logins reason=banned",
@@ -109,6 +114,11 @@ impl ControlConn {
         self.session.failed_logins = 0;
         log::info!("{} USER '{name}' logged in.", self.tag());
         self.cfg.hooks.on_login(&self.info());
+        self.emit(&crate::events::Event::Login {
+            conn: self.conn_id,
+            peer: self.peer,
+            user: &name,
+        });
         Some(Reply::new(ReplyCode::LoggedIn, msg))
     }
 

@@ -20,6 +20,9 @@ use crate::fs::{FileKind, FileStat, VirtualPath};
 use crate::handler::Cx;
 use crate::reply::{Reply, ReplyCode};
 
+/// Most entries STAT <dir> sends over the control connection.
+const STAT_MAX_ENTRIES: usize = 10_000;
+
 /// Which listing a data-connection listing command produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::control) enum ListKind {
@@ -281,11 +284,22 @@ impl ControlConn {
         let mut lines = vec![format!("Status of \"{}\":", path.as_str())];
         match fs.stat(&path) {
             Ok(st) if st.kind == FileKind::Dir => match fs.read_dir(&path) {
-                Ok(entries) => lines.extend(
-                    entries
-                        .take(100_000)
-                        .map(|e| format!(" {}", ls_line(&e.name, &e.stat, now, localtime))),
-                ),
+                Ok(entries) => {
+                    // The reply is built in memory: cap it (a listing over the data
+                    // connection is produced lazily and has no cap).
+                    let mut entries = entries.peekable();
+                    lines.extend(
+                        entries
+                            .by_ref()
+                            .take(STAT_MAX_ENTRIES)
+                            .map(|e| format!(" {}", ls_line(&e.name, &e.stat, now, localtime))),
+                    );
+                    if entries.peek().is_some() {
+                        lines.push(format!(
+                            " (truncated after {STAT_MAX_ENTRIES} entries: use LIST or MLSD)"
+                        ));
+                    }
+                }
                 Err(e) => return fs_error(&e),
             },
             Ok(st) => lines.push(format!(

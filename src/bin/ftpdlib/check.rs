@@ -1,0 +1,138 @@
+//! `ftpdlib --check`: validate a configuration without serving, and answer the most common FTP
+//! support question before a client fails: "what will passive mode tell clients?".
+//!
+//! With the same flags as a real start it loads the directory, users file and TLS pair, binds
+//! every listener and every passive port (then releases them), prints the exact `227`/`229`
+//! replies clients will see, and warns about a passive range smaller than `--max-cons` and
+//! about `-n` naming an address that clients outside a private network cannot reach.
+//! Exit status 0 when everything works (warnings included), 2 on any error.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ftpdlib::control::addr::pasv_tuple;
+use ftpdlib::net::{canonical_ip, default_listen_addr, display_addr, listen};
+
+use crate::args::Args;
+
+/// True for addresses that only a local network can reach.
+fn is_private(ip: IpAddr) -> bool {
+    match canonical_ip(ip) {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// Runs the check, printing a report; `Ok(warnings)` or the first error.
+pub fn run(args: &Args) -> Result<usize, String> {
+    let mut warnings = 0;
+    let (cfg, _accounts) = crate::setup::build_config(args)?;
+    println!("ok: configuration, directory, accounts and TLS settings load");
+    let addr = match args.interface {
+        Some(ip) => SocketAddr::new(ip, args.port),
+        None => default_listen_addr(args.port),
+    };
+    let control = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = control.local_addr().map_err(|e| e.to_string())?;
+    println!("ok: control connection listens on {}", display_addr(bound));
+    if let Some(port) = args.tls_implicit_port {
+        let iaddr = SocketAddr::new(addr.ip(), port);
+        let l = listen(iaddr).map_err(|e| format!("cannot listen on {iaddr}: {e}"))?;
+        let a = l.local_addr().map_err(|e| e.to_string())?;
+        println!("ok: implicit FTPS listens on {}", display_addr(a));
+    }
+    let ip = addr.ip();
+    let (free, total, example) = match &cfg.passive_ports {
+        Some(range) => {
+            let mut free = 0usize;
+            let mut example = None;
+            for port in range.clone() {
+                if listen(SocketAddr::new(ip, port)).is_ok() {
+                    free += 1;
+                    example.get_or_insert(port);
+                }
+            }
+            (free, range.len(), example)
+        }
+        None => {
+            let l = listen(SocketAddr::new(ip, 0)).map_err(|e| e.to_string())?;
+            let p = l.local_addr().map_err(|e| e.to_string())?.port();
+            (usize::MAX, usize::MAX, Some(p))
+        }
+    };
+    drop(control);
+    if total != usize::MAX {
+        println!("passive ports: {free} of {total} free in the range");
+        if free == 0 {
+            return Err("no passive port of the range can be bound".into());
+        }
+        if cfg.max_cons > 0 && total < cfg.max_cons {
+            warnings += 1;
+            println!(
+                "warning: the passive range has {total} ports but --max-cons is {}: with more \
+                 simultaneous transfers than ports, clients get 425",
+                cfg.max_cons
+            );
+        }
+    } else {
+        println!("passive ports: any free port (set -r FROM-TO to open a range in a firewall/NAT)");
+    }
+    let port = example.unwrap_or(0);
+    let shown = cfg.masquerade_address.or_else(|| match ip {
+        IpAddr::V4(v4) if !v4.is_unspecified() => Some(IpAddr::V4(v4)),
+        IpAddr::V6(v6) if !v6.is_unspecified() => Some(IpAddr::V6(v6)),
+        _ => None,
+    });
+    match shown.map(canonical_ip) {
+        Some(IpAddr::V4(v4)) => println!(
+            "clients will see: 227 Entering passive mode ({}).",
+            pasv_tuple(v4, port)
+        ),
+        Some(IpAddr::V6(_)) => {
+            println!("clients will see: 425 for PASV on IPv6 (clients must use EPSV)")
+        }
+        None => println!(
+            "clients will see: 227 Entering passive mode (<address they connected to>,{},{}).",
+            port >> 8,
+            port & 0xff
+        ),
+    }
+    println!("clients will see: 229 Entering extended passive mode (|||{port}|).");
+    if let Some(nat) = cfg.masquerade_address {
+        if is_private(nat) {
+            warnings += 1;
+            println!(
+                "warning: -n {nat} is a private address: clients outside that network cannot \
+                 reach it (use the public address of the NAT)"
+            );
+        }
+        if cfg.passive_ports.is_none() {
+            warnings += 1;
+            println!(
+                "warning: -n is set without -r: forward a fixed passive range through the NAT"
+            );
+        }
+    }
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_private;
+
+    #[test]
+    fn private_addresses() {
+        for ip in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.9",
+            "127.0.0.1",
+            "::1",
+            "fd00::1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["203.0.113.7", "8.8.8.8", "2001:db8::1"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}
