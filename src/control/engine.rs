@@ -1,0 +1,223 @@
+//! The control connection's engine: reading command lines, running them, writing replies.
+//!
+//! `pump` is the one function every callback ends in: flush replies, read what the socket
+//! has (until `WouldBlock`, or until the input buffer is at its cap), run complete lines in
+//! order, flush again. It runs commands only in the `Ready` phase and only while the reply
+//! buffer is under its cap (backpressure), and since mio is edge-triggered it returns
+//! `Flow::Yield` whenever it stopped reading with data possibly left in the socket.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+
+use super::{gate, parser, ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
+use crate::fs::VirtualPath;
+use crate::handler::Cx;
+use crate::ioloop::Flow;
+use crate::reply::{Reply, ReplyCode};
+use crate::stream::Line;
+
+impl ControlConn {
+    /// Queues a reply (logging it with `-D`).
+    pub(super) fn respond(&mut self, reply: Reply) {
+        self.replies_sent += 1;
+        self.last_code = Some(reply.code().as_u16());
+        if self.cfg.debug_commands {
+            log::debug!("{} -> {}", self.tag(), reply.to_string().trim_end());
+        }
+        let mut wire = Vec::new();
+        reply.write_to(&mut wire);
+        self.cfg.encoding.encode_into(&wire, self.out.buf_mut());
+    }
+
+    /// The 421 of a server shutdown, then close once it is sent.
+    pub(super) fn say_goodbye_for_shutdown(&mut self) {
+        if self.phase != Phase::Closing {
+            self.respond(Reply::new(
+                ReplyCode::NotAvailable,
+                "Server is shutting down.",
+            ));
+            self.close_when_done();
+        }
+    }
+
+    /// Asks to close once everything queued is sent.
+    pub(super) fn close_when_done(&mut self) {
+        self.phase = Phase::Closing;
+    }
+
+    /// Reads what the socket has into the line reader, until `WouldBlock`, EOF or the cap.
+    pub(super) fn fill(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 4096];
+        self.read_pending = false;
+        while !self.peer_eof {
+            if self.reader.pending() >= IN_CAP {
+                self.read_pending = true;
+                return Ok(());
+            }
+            match self.sock.read(&mut chunk) {
+                Ok(0) => self.peer_eof = true,
+                Ok(n) => self.reader.feed(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection's engine: flush, read, run commands, flush. See the module docs.
+    pub(super) fn pump(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if self.phase == Phase::New {
+            return Flow::Continue;
+        }
+        for _ in 0..COMMAND_BUDGET {
+            if let Err(e) = self.flush() {
+                log::debug!("{} write error: {e}", self.tag());
+                return Flow::Close;
+            }
+            if self.phase == Phase::TlsUpgrade && self.all_sent() {
+                if let Err(e) = self.start_tls() {
+                    log::warn!("{} cannot start TLS: {e}", self.tag());
+                    return Flow::Close;
+                }
+            }
+            if self.phase == Phase::Closing {
+                return if self.all_sent() {
+                    self.sock.send_close_notify();
+                    let _ = self.sock.flush_tls();
+                    let _ = self.sock.shutdown(Shutdown::Write);
+                    Flow::Close
+                } else {
+                    Flow::Continue
+                };
+            }
+            if let Err(e) = self.fill() {
+                log::debug!("{} read error: {e}", self.tag());
+                return Flow::Close;
+            }
+            self.log_tls_once();
+            if self.phase != Phase::Ready {
+                // A client that left during the password delay or the TLS switch is gone; one
+                // waiting for a transfer still gets its replies.
+                let gone = matches!(self.phase, Phase::AuthDelay | Phase::TlsUpgrade);
+                return if self.peer_eof && gone {
+                    Flow::Close
+                } else {
+                    Flow::Continue
+                };
+            }
+            if self.out.len() >= OUT_CAP {
+                // Backpressure: the writable event will call us again.
+                return Flow::Continue;
+            }
+            match self.reader.next_line() {
+                Some(Line::TooLong) => {
+                    self.touch(cx);
+                    self.respond(Reply::new(ReplyCode::SyntaxError, "Command too long."));
+                }
+                Some(Line::Complete(bytes)) => {
+                    self.touch(cx);
+                    self.on_line(&bytes, cx);
+                }
+                None => {
+                    if self.peer_eof {
+                        // Half-closed client: send every queued reply, then close.
+                        self.phase = Phase::Closing;
+                        continue;
+                    }
+                    if let Err(e) = self.flush() {
+                        log::debug!("{} write error: {e}", self.tag());
+                        return Flow::Close;
+                    }
+                    if self.phase == Phase::Closing && self.all_sent() {
+                        return Flow::Close;
+                    }
+                    return if self.read_pending {
+                        Flow::Yield
+                    } else {
+                        Flow::Continue
+                    };
+                }
+            }
+        }
+        let _ = self.flush();
+        Flow::Yield
+    }
+
+    /// Writes queued replies, then any TLS records.
+    pub(super) fn flush(&mut self) -> io::Result<()> {
+        self.out.flush_to(&mut self.sock)?;
+        self.sock.flush()
+    }
+
+    /// Every reply byte is on the wire (or in the kernel's buffer).
+    pub(super) fn all_sent(&self) -> bool {
+        self.out.is_empty() && !self.sock.wants_write()
+    }
+
+    /// Parses, gates and runs one command line.
+    pub(super) fn on_line(&mut self, bytes: &[u8], cx: &mut Cx<'_>) {
+        let line = self.cfg.encoding.decode(bytes);
+        if self.cfg.debug_commands {
+            log::debug!("{} <- {}", self.tag(), crate::log::mask_password(&line));
+        }
+        // RFC 959: RNFR must be followed immediately by RNTO; any other line, even a rejected
+        // one, cancels it.
+        let rnfr = self.session.rnfr.take();
+        let replies_before = self.replies_sent;
+        let reply = self.run_line(&line, rnfr, cx);
+        let code = reply.as_ref().map(|r| r.code().as_u16());
+        if !self.cfg.events.is_empty() {
+            let masked = crate::log::mask_password(&line);
+            // A command whose reply came out already (e.g. 125 before a transfer) or later.
+            let code = code.or(self
+                .last_code
+                .filter(|_| self.replies_sent > replies_before));
+            self.emit(&crate::events::Event::Command {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                command: &masked,
+                code,
+            });
+        }
+        if let Some(reply) = reply {
+            self.respond(reply);
+        }
+    }
+
+    /// Parses, gates and dispatches one line; the immediate reply, if any.
+    pub(super) fn run_line(
+        &mut self,
+        line: &str,
+        rnfr: Option<VirtualPath>,
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
+        if let Some(reply) = self.custom_site(line) {
+            return Some(reply);
+        }
+        let cmd = match parser::parse(line) {
+            Ok(cmd) => cmd,
+            Err(reply) => return Some(reply),
+        };
+        if let Err(reply) = gate::check_command(cmd.spec, self.session.logged_in()) {
+            return Some(reply);
+        }
+        if let Err(reply) = gate::check_tls(
+            cmd.spec,
+            self.cfg.tls.as_deref(),
+            self.sock.is_tls(),
+            self.sec.prot_private,
+        ) {
+            return Some(reply);
+        }
+        self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx)
+    }
+
+    /// Reports an event to every configured sink.
+    pub(super) fn emit(&self, event: &crate::events::Event<'_>) {
+        for sink in &self.cfg.events {
+            sink.event(event);
+        }
+    }
+}
