@@ -136,6 +136,9 @@ impl Handler for FtpHandler {
     fn closed(&mut self, cx: &mut Context<'_, Self>) {
         delegate!(self, h => h.closed(cx))
     }
+    fn state(&self) -> &'static str {
+        delegate!(self, h => h.state())
+    }
 }
 
 /// The context type every FTP handler callback receives.

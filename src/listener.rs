@@ -168,6 +168,14 @@ impl Listener {
 
     pub(crate) fn closed(&mut self, _cx: &mut Cx<'_>) {}
 
+    pub(crate) fn state(&self) -> &'static str {
+        if self.paused {
+            "listener:paused"
+        } else {
+            "listener:accepting"
+        }
+    }
+
     /// Decides whether a new connection is served or told `421`, and spawns its handler.
     fn admit(&mut self, stream: TcpStream, peer: SocketAddr, cx: &mut Cx<'_>) {
         let ip = canonical_ip(peer.ip());

@@ -168,6 +168,19 @@ impl ControlConn {
         )
     }
 
+    pub(crate) fn state(&self) -> &'static str {
+        match self.phase {
+            Phase::New => "control:new",
+            Phase::Ready if self.sock.is_handshaking() => "control:tls-handshake",
+            Phase::Ready if self.data.transfer.is_some() => "control:ready+transfer",
+            Phase::Ready => "control:ready",
+            Phase::AuthDelay => "control:auth-delay",
+            Phase::Waiting => "control:waiting-for-data",
+            Phase::TlsUpgrade => "control:tls-upgrade",
+            Phase::Closing => "control:closing",
+        }
+    }
+
     pub(crate) fn source(&mut self) -> &mut dyn Source {
         self.sock.tcp_mut()
     }

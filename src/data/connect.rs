@@ -234,6 +234,10 @@ impl PassiveAcceptor {
     }
 
     pub(crate) fn closed(&mut self, _cx: &mut Cx<'_>) {}
+
+    pub(crate) fn state(&self) -> &'static str {
+        "passive:waiting"
+    }
 }
 
 #[cfg(test)]

@@ -170,6 +170,19 @@ impl DataConn {
         }
     }
 
+    pub(crate) fn state(&self) -> &'static str {
+        match (&self.state, self.finishing, self.paused) {
+            (_, true, _) => "data:closing",
+            (_, _, true) => "data:throttled",
+            (State::Connecting, ..) => "data:connecting",
+            (State::Idle, ..) if self.sock.is_handshaking() => "data:tls-handshake",
+            (State::Idle, ..) => "data:idle",
+            (State::Sendfile { .. }, ..) => "data:sendfile",
+            (State::Send(_), ..) => "data:sending",
+            (State::Recv(_), ..) => "data:receiving",
+        }
+    }
+
     pub(crate) fn source(&mut self) -> &mut dyn Source {
         self.sock.tcp_mut()
     }

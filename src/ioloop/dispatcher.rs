@@ -33,6 +33,8 @@ struct Slot<H> {
     interest: Interest,
     /// Already in the yield queue.
     queued: bool,
+    /// The handler's state name after its last callback (for `--trace`).
+    state: &'static str,
 }
 
 /// State shared by the dispatcher and the [`Context`] given to callbacks.
@@ -98,11 +100,14 @@ impl<H: Handler> Core<H> {
         let gen = self.next_gen;
         let interest = handler.interest();
         registry.register(handler.source(), Token(self.range.base + key), interest)?;
+        let state = handler.state();
+        log::trace!("conn {key}.{gen}: new, state {state}, interest {interest:?}");
         entry.insert(Slot {
             gen,
             handler: Some(handler),
             interest,
             queued: false,
+            state,
         });
         Ok(ConnId { key, gen })
     }
@@ -285,7 +290,23 @@ impl<H: Handler> Dispatcher<H> {
                 let Some(slot) = self.core.slab.get_mut(id.key) else {
                     return;
                 };
+                let state = handler.state();
+                if state != slot.state {
+                    log::trace!(
+                        "conn {}.{}: state {} -> {state}",
+                        id.key,
+                        id.gen,
+                        slot.state
+                    );
+                    slot.state = state;
+                }
                 if want != slot.interest {
+                    log::trace!(
+                        "conn {}.{}: interest {:?} -> {want:?}",
+                        id.key,
+                        id.gen,
+                        slot.interest
+                    );
                     if let Err(e) = registry.reregister(handler.source(), token, want) {
                         log::error!("reregister failed: {e}");
                         self.remove(registry, now, id, handler);
@@ -307,6 +328,7 @@ impl<H: Handler> Dispatcher<H> {
             core: &mut self.core,
         };
         handler.closed(&mut cx);
+        log::trace!("conn {}.{}: closed", id.key, id.gen);
         if let Err(e) = registry.deregister(handler.source()) {
             log::debug!("deregister: {e}");
         }

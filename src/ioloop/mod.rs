@@ -106,6 +106,11 @@ pub trait Handler: Sized {
     fn resume(&mut self, cx: &mut Context<'_, Self>) -> Flow;
     /// Final hook before the slot is freed: notify the owner, close files.
     fn closed(&mut self, cx: &mut Context<'_, Self>);
+    /// A short name of the handler's state, logged at trace level when it changes (`--trace`
+    /// lets a student watch the state machines work). Default: "".
+    fn state(&self) -> &'static str {
+        ""
+    }
 }
 
 /// What a callback may do besides its own I/O: learn the time and its id, schedule timers,

@@ -138,6 +138,10 @@ pub struct Args {
     /// Remove what a failed upload left (a file it created or was replacing).
     #[arg(long)]
     pub delete_incomplete_uploads: bool,
+    /// Trace the event loop: each connection's state and interest changes, next to the FTP
+    /// dialogue (implies --debug).
+    #[arg(long)]
+    pub trace: bool,
     /// Write the log to this file instead of stderr.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

@@ -70,11 +70,16 @@ impl log::Log for JsonLogger {
 }
 
 /// Installs the logger.
-pub fn init(debug: bool, file: Option<&Path>, format: LogFormat) -> Result<(), String> {
-    let level = if debug {
-        log::LevelFilter::Debug
-    } else {
-        log::LevelFilter::Info
+pub fn init(
+    debug: bool,
+    trace: bool,
+    file: Option<&Path>,
+    format: LogFormat,
+) -> Result<(), String> {
+    let level = match (debug, trace) {
+        (_, true) => log::LevelFilter::Trace,
+        (true, false) => log::LevelFilter::Debug,
+        (false, false) => log::LevelFilter::Info,
     };
     let sink = open_sink(file)?;
     match format {
@@ -82,6 +87,8 @@ pub fn init(debug: bool, file: Option<&Path>, format: LogFormat) -> Result<(), S
             let config = simplelog::ConfigBuilder::new()
                 .set_target_level(simplelog::LevelFilter::Off)
                 .set_thread_level(simplelog::LevelFilter::Off)
+                // rustls' own trace output would drown the loop's.
+                .add_filter_ignore_str("rustls")
                 .build();
             // Only fails if a logger is already set, which cannot happen here.
             let _ = simplelog::WriteLogger::init(level, config, sink);

@@ -140,7 +140,12 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Err(e) = logging::init(args.debug, args.log_file.as_deref(), args.log_format) {
+    if let Err(e) = logging::init(
+        args.debug,
+        args.trace,
+        args.log_file.as_deref(),
+        args.log_format,
+    ) {
         eprintln!("ftpdlib: error: {e}");
         return ExitCode::from(2);
     }

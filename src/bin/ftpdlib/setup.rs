@@ -106,7 +106,7 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
     cfg.read_limit = args.read_limit;
     cfg.write_limit = args.write_limit;
     cfg.encoding = args.encoding;
-    cfg.debug_commands = args.debug;
+    cfg.debug_commands = args.debug || args.trace;
     cfg.atomic_uploads = args.atomic_uploads;
     cfg.delete_incomplete_uploads = args.delete_incomplete_uploads;
     cfg.bans = BanPolicy {
