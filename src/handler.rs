@@ -7,8 +7,6 @@
 //! one another: a control connection knows its listener's [`ConnId`] and talks to it with
 //! [`Msg`]s, which the dispatcher delivers after the current callback returns.
 
-use std::net::IpAddr;
-
 use mio::event::Source;
 use mio::Interest;
 
@@ -23,11 +21,6 @@ use crate::listener::Listener;
 pub enum Msg {
     /// Sent by the listener right after spawning a control connection: greet and arm timers.
     Start,
-    /// A counted control connection from `ip` is gone (to the listener).
-    ControlClosed {
-        /// The client's address.
-        ip: IpAddr,
-    },
     /// The server is shutting down: say 421 and close.
     Shutdown,
     /// Graceful shutdown: listeners close; sessions say 421 and close once their running

@@ -1,27 +1,56 @@
 //! # ftpdlib
 //!
-//! A fast, secure FTP server on one single-threaded [mio] event loop, in the spirit of Python's
-//! pyftpdlib: usable as a daemon (`ftpdlib -w -d /srv/ftp`) and as a library that lives inside
-//! your own `mio::Poll`.
+//! A fast, secure FTP and FTPS server on one single-threaded [mio] event loop, in the spirit of
+//! Python's pyftpdlib: usable as a daemon (`ftpdlib -w -d /srv/ftp`) and as a library that lives
+//! inside your own `mio::Poll`. (The daemon's `--workers N` runs N such loops on N threads; they
+//! share the port and the [`state::Shared`] limits, nothing else.) It is written to be read:
+//! each module's documentation says what FTP does at that point and why, and
+//! `docs/ARCHITECTURE.md` follows one download and one upload through the code, function by
+//! function.
 //!
 //! ```text
 //! host Poll or IoLoop ──Event(token)──▶ Dispatcher = slab[ConnId] + Timers + outbox(Msg) + yield queue
-//!    ▲ next_timeout() / handle_timers()      │ routes to
-//!    │   Listener ──spawn──▶ ControlConn: LineReader → table/gate → ops → Reply → OutBuf
-//!    │                         │ (data connections: next milestone)
+//!    ▲ next_timeout() / handle_timers()      │ routes events, timers and messages to the handlers
+//!    │
+//!    │   Listener ──spawn, Start──▶ ControlConn ──DataStart(Job), Abort───────────────────┐
+//!    │   (limits in Shared)              │   ▲                                            ▼
+//!    │                                   │   └──DataConnected, DataFailed, DataClosed─ DataConn
+//!    │                                   │ PASV: spawn                                     ▲
+//!    │                                   ▼                                                 │
+//!    │                           PassiveAcceptor ──accept (client's IP only), spawn────────┘
+//!    │
+//!    │   ControlConn: LineReader → parser/table → gate → ops → Reply → OutBuf
+//!    │   PORT/EPRT: ControlConn spawns a DataConn that starts in `Connecting`
+//!    └── DataConn: file | listing → Producer → sendfile | buffer → [rustls] → socket   (RETR, LIST)
+//!                  socket → [rustls] → FileSink → file, then commit | abort          (STOR, APPE)
 //! ```
+//!
+//! `Listener`, `ControlConn`, `PassiveAcceptor` and `DataConn` are the four kinds of handler in
+//! the dispatcher's slab. They never hold references to one another: they know each other's
+//! [`ConnId`](ioloop::ConnId) and exchange [`Msg`](handler::Msg)s, which the dispatcher delivers
+//! after the current callback returns.
 //!
 //! ## Layout
 //! | module | role |
 //! |---|---|
-//! | [`ioloop`] | `Handler` trait, dispatcher (slab + tokens + messages + yield queue), timers, `IoLoop` |
-//! | [`server`] | [`Server`], the embedding API; `listener` accepts and enforces connection limits |
-//! | [`control`] | the control connection: command table, parser, gate, session, commands by RFC |
-//! | [`stream`] | line reader (CRLF, 2048-byte cap, Telnet IAC) and bounded output buffer |
+//! | [`ioloop`] | the `Handler` trait and `Flow`, the `Dispatcher` (slab, tokens, messages, yield queue), `Timers` and `Deadline`, [`IoLoop`] |
+//! | [`server`] | [`Server`], the embedding API (with the private `listener`: accept loop, `421` over the limits) |
+//! | [`handler`] | the closed `FtpHandler` enum, the `Msg`s handlers exchange, the `TimerKind`s |
+//! | [`control`] | the control connection (pyftpdlib's `FTPHandler`): engine, command table, parser, gate, session, data-channel bookkeeping, commands by topic |
+//! | [`data`] | data connections (pyftpdlib's `DTPHandler`): passive acceptor and active connect, send and receive loops, producers, `sendfile`, throttling |
+//! | [`stream`] | the command line reader (CRLF, 2048-byte cap, Telnet IAC) and the bounded reply buffer |
 //! | [`reply`] | reply codes and the multi-line wire format, CR/LF-injection safe |
-//! | [`fs`] | virtual paths, the jail, the `Filesystem` trait and `OsFs`, listing formats |
-//! | [`auth`] | `Authorizer` trait, permission letters `elradfmwMT`, `MemoryAuthorizer` |
+//! | [`tls`] | FTPS with rustls: certificates, the session cache, the session-reuse check, `Stream` (a plain or TLS socket) |
+//! | [`fs`] | virtual and rooted paths (the jail), the `Filesystem` trait and `OsFs`, uploads that commit or abort, listing formats |
+//! | [`auth`] | `Authorizer`, `User`, permission letters `elradfmwMT`, `MemoryAuthorizer`, `FileAuthorizer`, users file, crypt hashes |
+//! | [`state`] | what one server's connections (and workers) share: connection counts, sessions per user, per-user bandwidth buckets, IP bans |
 //! | [`config`] | [`Config`]: every setting with its default |
+//! | [`ConfigBuilder`], [`SiteCommand`], [`SiteRequest`] | re-exported from the private `builder` module: a builder for `Config`, custom `SITE` commands |
+//! | [`hooks`] | [`Hooks`]: pyftpdlib's `on_*` callbacks for embedders |
+//! | [`events`] | machine-readable session events: `EventSink`, JSON lines, wu-ftpd `xferlog` |
+//! | [`log`] | logging conventions: the `ip:port-[user]` prefix, PASS masking |
+//! | [`net`] | socket set-up with socket2: dual-stack listeners, IPv4-mapped addresses |
+//! | [`error`] | [`Error`]: what stops a server from starting; errors while serving become replies |
 //!
 //! ## Quick start
 //! ```no_run
@@ -42,7 +71,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What is simplified: file I/O is synchronous (as in pyftpdlib): a slow disk stalls the loop.
+//! ## What is simplified
+//!
+//! - **File I/O is synchronous**, as in pyftpdlib: `open`, `read`, `write`, `stat` and `readdir`
+//!   run on the loop thread, so a slow disk (or a network filesystem) stalls every session.
+//!   Password hash checks, [`Hooks`] and event sinks run there too. Everything else (sockets,
+//!   connects, TLS, timers) never blocks.
+//! - **`sendfile(2)` is Linux-only** (feature `sendfile`). Elsewhere, and for ASCII or TLS
+//!   transfers, downloads go through a 64 KiB buffer.
+//! - **The TLS session-reuse check is weaker with TLS 1.2.** With TLS 1.3 a protected data
+//!   connection must resume a ticket carrying its own control connection's random token. With
+//!   TLS 1.2 rustls does not expose that data, so the check only proves that the data connection
+//!   resumed *a* session this server issued.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]

@@ -6,11 +6,10 @@
 //! cannot starve established sessions). Limits (RFC 2577 recommends a per-IP one against
 //! parallel password guessing): a client over `max_cons` or `max_cons_per_ip` still gets a
 //! handler, but one that only says `421` and closes once that reply is flushed. The listener
-//! keeps the counts itself; control connections report their end with `Msg::ControlClosed`.
+//! counts in the server-wide [`Shared`] state, so the limits hold across listeners and workers.
 
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,36 +24,7 @@ use crate::ioloop::Flow;
 use crate::net::canonical_ip;
 use crate::state::Shared;
 
-/// Why a new connection is told `421` and closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The client's IP is temporarily banned after failed logins.
-    Banned,
-    /// `max_cons` reached.
-    TooManyConnections,
-    /// `max_cons_per_ip` reached.
-    TooManyFromIp,
-}
-
-impl Refusal {
-    /// The text of the 421 reply (pyftpdlib's wording where it has one).
-    pub fn text(self) -> &'static str {
-        match self {
-            Refusal::Banned => "Too many failed logins from your address; try again later.",
-            Refusal::TooManyConnections => "Too many connections.",
-            Refusal::TooManyFromIp => "Too many connections from the same IP address.",
-        }
-    }
-
-    /// The machine-readable reason code for logs.
-    pub fn code(self) -> &'static str {
-        match self {
-            Refusal::Banned => "banned",
-            Refusal::TooManyConnections => "too-many-connections",
-            Refusal::TooManyFromIp => "too-many-per-ip",
-        }
-    }
-}
+pub use crate::state::Refusal;
 
 /// Connections accepted per turn before yielding.
 pub const ACCEPT_BUDGET: usize = 128;
@@ -64,8 +34,6 @@ pub const ACCEPT_BUDGET: usize = 128;
 pub struct Listener {
     sock: TcpListener,
     cfg: Arc<Config>,
-    total: usize,
-    per_ip: HashMap<IpAddr, usize>,
     /// Paused after EMFILE/ENFILE until a retry timer fires.
     paused: bool,
     /// TLS starts at once on accepted connections (implicit FTPS, port 990 style).
@@ -84,8 +52,6 @@ impl Listener {
         Listener {
             sock,
             cfg,
-            total: 0,
-            per_ip: HashMap::new(),
             paused: false,
             implicit_tls,
             shared,
@@ -97,9 +63,9 @@ impl Listener {
         self.sock.local_addr()
     }
 
-    /// Control connections currently counted.
+    /// Control connections currently counted (server-wide).
     pub fn connections(&self) -> usize {
-        self.total
+        self.shared.connections()
     }
 
     pub(crate) fn source(&mut self) -> &mut dyn Source {
@@ -151,16 +117,6 @@ impl Listener {
 
     pub(crate) fn message(&mut self, msg: Msg, _cx: &mut Cx<'_>) -> Flow {
         match msg {
-            Msg::ControlClosed { ip } => {
-                self.total = self.total.saturating_sub(1);
-                if let Some(n) = self.per_ip.get_mut(&ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.per_ip.remove(&ip);
-                    }
-                }
-                Flow::Continue
-            }
             Msg::Shutdown | Msg::Drain => Flow::Close,
             _ => Flow::Continue,
         }
@@ -179,16 +135,13 @@ impl Listener {
     /// Decides whether a new connection is served or told `421`, and spawns its handler.
     fn admit(&mut self, stream: TcpStream, peer: SocketAddr, cx: &mut Cx<'_>) {
         let ip = canonical_ip(peer.ip());
+        // Counted in the server-wide state, so limits hold across listeners and workers.
         let refusal = if self.shared.is_banned(ip, cx.now) {
             Some(Refusal::Banned)
-        } else if self.cfg.max_cons > 0 && self.total >= self.cfg.max_cons {
-            Some(Refusal::TooManyConnections)
-        } else if self.cfg.max_cons_per_ip > 0
-            && self.per_ip.get(&ip).copied().unwrap_or(0) >= self.cfg.max_cons_per_ip
-        {
-            Some(Refusal::TooManyFromIp)
         } else {
-            None
+            self.shared
+                .try_admit(ip, self.cfg.max_cons, self.cfg.max_cons_per_ip)
+                .err()
         };
         let counted = refusal.is_none();
         let conn = match ControlConn::new(
@@ -196,25 +149,26 @@ impl Listener {
             peer,
             Arc::clone(&self.cfg),
             Arc::clone(&self.shared),
-            cx.me(),
             refusal,
             self.implicit_tls,
         ) {
             Ok(c) => c,
             Err(e) => {
                 log::warn!("{peer}: cannot set up connection: {e}");
+                if counted {
+                    self.shared.release(ip);
+                }
                 return;
             }
         };
         match cx.spawn(FtpHandler::Control(Box::new(conn))) {
-            Ok(id) => {
+            Ok(id) => cx.send(id, Msg::Start),
+            Err(e) => {
+                log::warn!("{peer}: connection dropped: {e}");
                 if counted {
-                    self.total += 1;
-                    *self.per_ip.entry(ip).or_insert(0) += 1;
+                    self.shared.release(ip);
                 }
-                cx.send(id, Msg::Start);
             }
-            Err(e) => log::warn!("{peer}: connection dropped: {e}"),
         }
     }
 }

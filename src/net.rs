@@ -15,8 +15,21 @@ pub const BACKLOG: i32 = 1024;
 /// Creates a non-blocking listening socket on `addr`. An unspecified IPv6 address (`::`) is made
 /// dual-stack so that IPv4 clients are served too.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    listen_with(addr, false)
+}
+
+/// Like [`listen`] with `SO_REUSEPORT`: several sockets (one per worker loop) share the port
+/// and the kernel spreads new connections across them.
+pub fn listen_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+    listen_with(addr, true)
+}
+
+fn listen_with(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     if let SocketAddr::V6(v6) = addr {
         // Dual-stack only on the wildcard address; ::1 stays IPv6-only.
         socket.set_only_v6(!v6.ip().is_unspecified())?;

@@ -65,14 +65,31 @@ impl Server {
         registry: &Registry,
         tokens: TokenRange,
     ) -> Result<Server, Error> {
+        Server::with_shared(
+            Arc::new(cfg),
+            Arc::new(Shared::default()),
+            listener,
+            registry,
+            tokens,
+        )
+    }
+
+    /// Like [`Server::new`], with a configuration and server-wide state shared with other
+    /// servers: several event loops (threads) sharing one `Shared` enforce `max_cons`,
+    /// per-IP and per-user limits and bans together (the daemon's `--workers`).
+    pub fn with_shared(
+        cfg: Arc<Config>,
+        shared: Arc<Shared>,
+        listener: std::net::TcpListener,
+        registry: &Registry,
+        tokens: TokenRange,
+    ) -> Result<Server, Error> {
         cfg.validate()?;
         if tokens.len < 2 {
             return Err(Error::Config("token range needs at least 2 tokens".into()));
         }
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
-        let cfg = Arc::new(cfg);
-        let shared = Arc::new(Shared::default());
         let mut dispatcher = Dispatcher::new(tokens);
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),

@@ -49,10 +49,43 @@ struct Bans {
     banned: HashMap<IpAddr, Instant>,
 }
 
+/// Why a new connection is told `421` and closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client's IP is temporarily banned after failed logins.
+    Banned,
+    /// `max_cons` reached.
+    TooManyConnections,
+    /// `max_cons_per_ip` reached.
+    TooManyFromIp,
+}
+
+impl Refusal {
+    /// The text of the 421 reply (pyftpdlib's wording where it has one).
+    pub fn text(self) -> &'static str {
+        match self {
+            Refusal::Banned => "Too many failed logins from your address; try again later.",
+            Refusal::TooManyConnections => "Too many connections.",
+            Refusal::TooManyFromIp => "Too many connections from the same IP address.",
+        }
+    }
+
+    /// The machine-readable reason code for logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Banned => "banned",
+            Refusal::TooManyConnections => "too-many-connections",
+            Refusal::TooManyFromIp => "too-many-per-ip",
+        }
+    }
+}
+
 /// What all connections of a server share.
 #[derive(Debug, Default)]
 pub struct Shared {
     next_id: std::sync::atomic::AtomicU64,
+    /// Counted control connections: in total and per client IP.
+    conns: Mutex<(usize, HashMap<IpAddr, usize>)>,
     sessions: Mutex<HashMap<String, u32>>,
     buckets: Mutex<HashMap<(String, bool), SharedBucket>>,
     bans: Mutex<Bans>,
@@ -64,6 +97,43 @@ impl Shared {
         self.next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1
+    }
+
+    /// Counts a new control connection from `ip` unless a limit is reached (0 = unlimited).
+    pub fn try_admit(&self, ip: IpAddr, max_cons: usize, max_per_ip: usize) -> Result<(), Refusal> {
+        let Ok(mut guard) = self.conns.lock() else {
+            return Ok(());
+        };
+        let (total, per_ip) = &mut *guard;
+        if max_cons > 0 && *total >= max_cons {
+            return Err(Refusal::TooManyConnections);
+        }
+        let n = per_ip.entry(ip).or_insert(0);
+        if max_per_ip > 0 && *n >= max_per_ip {
+            return Err(Refusal::TooManyFromIp);
+        }
+        *n += 1;
+        *total += 1;
+        Ok(())
+    }
+
+    /// Forgets a counted control connection from `ip`.
+    pub fn release(&self, ip: IpAddr) {
+        if let Ok(mut guard) = self.conns.lock() {
+            let (total, per_ip) = &mut *guard;
+            *total = total.saturating_sub(1);
+            if let Some(n) = per_ip.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per_ip.remove(&ip);
+                }
+            }
+        }
+    }
+
+    /// Counted control connections.
+    pub fn connections(&self) -> usize {
+        self.conns.lock().map(|g| g.0).unwrap_or(0)
     }
 
     /// Counts a login of `user` unless it already has `max` sessions. True when admitted.

@@ -33,7 +33,7 @@ use mio::Interest;
 
 use crate::config::Config;
 use crate::handler::{Cx, Msg, TimerKind};
-use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::ioloop::{Deadline, Fired, Flow};
 use crate::listener::Refusal;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
@@ -72,7 +72,6 @@ pub struct ControlConn {
     sock: Stream,
     peer: SocketAddr,
     cfg: Arc<Config>,
-    listener: ConnId,
     /// Counted by the listener (false for connections refused with 421).
     counted: bool,
     refusal: Option<Refusal>,
@@ -109,7 +108,6 @@ impl ControlConn {
         peer: SocketAddr,
         cfg: Arc<Config>,
         shared: Arc<Shared>,
-        listener: ConnId,
         refusal: Option<Refusal>,
         implicit_tls: bool,
     ) -> io::Result<ControlConn> {
@@ -129,7 +127,6 @@ impl ControlConn {
             sock,
             peer,
             cfg,
-            listener,
             counted: refusal.is_none(),
             refusal,
             reader: LineReader::default(),
@@ -229,7 +226,7 @@ impl ControlConn {
                 }
                 self.pump(cx)
             }
-            Msg::ControlClosed { .. } | Msg::DataStart(_) | Msg::Abort => Flow::Continue,
+            Msg::DataStart(_) | Msg::Abort => Flow::Continue,
         }
     }
 
@@ -275,12 +272,7 @@ impl ControlConn {
         self.close_channel(cx);
         self.end_user_session();
         if self.counted {
-            cx.send(
-                self.listener,
-                Msg::ControlClosed {
-                    ip: canonical_ip(self.peer.ip()),
-                },
-            );
+            self.shared.release(canonical_ip(self.peer.ip()));
             log::info!("{} disconnected", self.tag());
             self.cfg.hooks.on_disconnect(self.peer);
             self.emit(&crate::events::Event::Disconnect {

@@ -160,6 +160,11 @@ impl Write for OsUpload {
 
 impl WriteFile for OsUpload {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
+        // Skip a no-op truncation: on ext4 a truncate to 0 marks the file for a forced flush
+        // at close (auto_da_alloc), which makes every small new upload wait for the disk.
+        if self.file.metadata()?.len() == len {
+            return Ok(());
+        }
         self.file.set_len(len)
     }
 

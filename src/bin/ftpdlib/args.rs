@@ -154,6 +154,10 @@ pub struct Args {
     /// On SIGTERM/SIGINT, let running transfers finish for up to this many seconds.
     #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = seconds)]
     pub shutdown_grace: Duration,
+    /// Independent event loops (threads) sharing the port through SO_REUSEPORT; connection,
+    /// per-IP and per-user limits and bans stay global.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub workers: usize,
     /// Check the configuration (directory, accounts, TLS, every listener and passive port),
     /// print the PASV/EPSV replies clients will see, and exit 0 (ok) or 2 (error).
     #[arg(long)]

@@ -3,7 +3,7 @@
 //! session events of [`ftpdlib::events`] (target `ftpdlib::event`) are printed as they are.
 
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{LineWriter, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -20,15 +20,17 @@ pub enum LogFormat {
 
 type Sink = Box<dyn Write + Send>;
 
+/// The log destination, line-buffered: the logger formats a record in many small pieces,
+/// and on the loop thread each would otherwise be its own `write(2)`.
 fn open_sink(file: Option<&Path>) -> Result<Sink, String> {
     match file {
         Some(path) => OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map(|f| Box::new(f) as Sink)
+            .map(|f| Box::new(LineWriter::new(f)) as Sink)
             .map_err(|e| format!("log file {}: {e}", path.display())),
-        None => Ok(Box::new(std::io::stderr())),
+        None => Ok(Box::new(LineWriter::new(std::io::stderr()))),
     }
 }
 

@@ -15,56 +15,90 @@ mod setup;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use ftpdlib::net::{default_listen_addr, display_addr};
+use ftpdlib::state::Shared;
 use ftpdlib::{IoLoop, Server, TokenRange};
 
 use args::Args;
 
+/// Binds a control (or implicit TLS) listener: shared with SO_REUSEPORT when several
+/// workers serve the same port.
+fn bind(addr: SocketAddr, shared_port: bool) -> Result<std::net::TcpListener, String> {
+    let bound = if shared_port {
+        ftpdlib::net::listen_reuseport(addr)
+    } else {
+        ftpdlib::net::listen(addr)
+    };
+    bound.map_err(|source| ftpdlib::Error::Bind { addr, source }.to_string())
+}
+
+/// One event loop with its server, ready to run on a thread.
+struct Worker {
+    ioloop: IoLoop,
+    server: Server,
+}
+
 fn run(args: Args) -> Result<(), String> {
     let (cfg, accounts) = setup::build_config(&args)?;
     let users = accounts.users.clone();
+    let tls = cfg.tls.clone();
+    let cfg = Arc::new(cfg);
+    let shared = Arc::new(Shared::default());
+    let workers = args.workers.max(1);
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
     };
-    let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
-    ioloop.set_shutdown_grace(args.shutdown_grace);
-    let tls = cfg.tls.clone();
     // systemd socket activation: the control listener arrives as LISTEN_FDS.
     let activated = listenfd::ListenFd::from_env()
         .take_tcp_listener(0)
         .map_err(|e| format!("socket activation: {e}"))?;
-    let mut server = match activated {
-        Some(l) => {
-            log::info!("using the control socket passed by systemd (LISTEN_FDS)");
-            Server::new(cfg, l, ioloop.registry(), TokenRange::default())
-        }
-        None => Server::bind(cfg, addr, ioloop.registry(), TokenRange::default()),
+    if activated.is_some() {
+        log::info!("using the control socket passed by systemd (LISTEN_FDS)");
     }
-    .map_err(|e| e.to_string())?;
-    let implicit = match args.tls_implicit_port {
-        Some(port) => {
-            let iaddr = SocketAddr::new(addr.ip(), port);
-            let l = ftpdlib::net::listen(iaddr).map_err(|e| {
-                ftpdlib::Error::Bind {
-                    addr: iaddr,
-                    source: e,
-                }
-                .to_string()
-            })?;
-            Some(
-                server
-                    .add_implicit_tls_listener(l, ioloop.registry())
-                    .map_err(|e| e.to_string())?,
-            )
-        }
-        None => None,
+    let first = match activated {
+        Some(l) => l,
+        None => bind(addr, workers > 1)?,
     };
+    let local = first.local_addr().map_err(|e| e.to_string())?;
+    let mut first = Some(first);
+    let mut implicit_addr = None;
+    let mut pool = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let listener = match first.take() {
+            Some(l) => l,
+            None => bind(local, true)?,
+        };
+        let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
+        ioloop.set_shutdown_grace(args.shutdown_grace);
+        let mut server = Server::with_shared(
+            Arc::clone(&cfg),
+            Arc::clone(&shared),
+            listener,
+            ioloop.registry(),
+            TokenRange::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(port) = args.tls_implicit_port {
+            // With several workers, the first one fixes the port (0 = any) for the others.
+            let iaddr = SocketAddr::new(
+                local.ip(),
+                implicit_addr.map_or(port, |a: SocketAddr| a.port()),
+            );
+            let l = bind(iaddr, workers > 1)?;
+            let a = server
+                .add_implicit_tls_listener(l, ioloop.registry())
+                .map_err(|e| e.to_string())?;
+            implicit_addr.get_or_insert(a);
+        }
+        pool.push(Worker { ioloop, server });
+    }
     // Everything privileged is done: ports bound, keys and users loaded.
     setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
-    let stop = ioloop.stop_handle();
+    let stops: Vec<_> = pool.iter().map(|w| w.ioloop.stop_handle()).collect();
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -80,7 +114,8 @@ fn run(args: Args) -> Result<(), String> {
                     Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old certificate"),
                     None => {}
                 }
-                // New logins see the new accounts; sessions already logged in continue.
+                // New logins see the new accounts; permission checks of sessions already
+                // logged in follow the new file; their home, messages and limits stay.
                 match users.as_ref().map(|u| u.reload()) {
                     Some(Ok(n)) => log::info!("SIGHUP: users file reloaded ({n} accounts)"),
                     Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old accounts"),
@@ -89,26 +124,47 @@ fn run(args: Args) -> Result<(), String> {
                 continue;
             }
             log::info!("received signal {sig}, shutting down");
-            stop.stop();
+            for stop in &stops {
+                stop.stop();
+            }
             break;
         }
     });
     log::info!(
-        "ftpdlib {} (pid {}) serving {}: listening on {}",
+        "ftpdlib {} (pid {}, {} worker{}) serving {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
+        workers,
+        if workers == 1 { "" } else { "s" },
         args.directory
             .as_deref()
             .unwrap_or(std::path::Path::new("."))
             .display(),
-        display_addr(server.local_addr())
+        display_addr(local)
     );
-    if let Some(a) = implicit {
+    if let Some(a) = implicit_addr {
         log::info!("implicit FTPS listening on {}", display_addr(a));
     }
-    ioloop
-        .run(&mut server)
-        .map_err(|e| format!("event loop failed: {e}"))?;
+    let mut main_worker = pool.remove(0);
+    let threads: Vec<_> = pool
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut w)| {
+            std::thread::Builder::new()
+                .name(format!("ftpdlib-worker-{}", i + 1))
+                .spawn(move || w.ioloop.run(&mut w.server))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot start worker thread: {e}"))?;
+    let result = main_worker.ioloop.run(&mut main_worker.server);
+    for t in threads {
+        match t.join() {
+            Ok(Err(e)) => log::error!("worker loop failed: {e}"),
+            Err(_) => log::error!("worker thread panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    result.map_err(|e| format!("event loop failed: {e}"))?;
     log::info!("server stopped");
     Ok(())
 }
