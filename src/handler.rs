@@ -4,8 +4,8 @@
 //! later owns passive acceptors, active connectors and data connections (its `DTPHandler`s).
 //! They are variants of one enum rather than `Box<dyn Handler>`: each keeps its own type, and the
 //! dispatcher stays generic and testable with a toy handler. Handlers never hold references to
-//! one another: a control connection knows its listener's [`ConnId`] and talks to it with
-//! [`Msg`]s, which the dispatcher delivers after the current callback returns.
+//! one another: a control connection knows the [`ConnId`]s of its data connections and talks to
+//! them with [`Msg`]s, which the dispatcher delivers after the current callback returns.
 
 use mio::event::Source;
 use mio::Interest;

@@ -44,7 +44,8 @@ pub trait Hooks: Send + Sync + fmt::Debug {
     fn on_file_received(&self, s: &SessionInfo<'_>, path: &str, bytes: u64) {}
     /// A download stopped early (ABOR, client gone, error).
     fn on_incomplete_file_sent(&self, s: &SessionInfo<'_>, path: &str, bytes: u64) {}
-    /// An upload stopped early; the file keeps what arrived.
+    /// An upload stopped early. The file keeps what arrived, unless atomic uploads (the old
+    /// file stays) or delete-incomplete-uploads (the partial file is removed) are on.
     fn on_incomplete_file_received(&self, s: &SessionInfo<'_>, path: &str, bytes: u64) {}
     /// DELE succeeded.
     fn on_delete(&self, s: &SessionInfo<'_>, path: &str) {}

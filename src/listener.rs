@@ -133,8 +133,14 @@ impl Listener {
     }
 
     /// Decides whether a new connection is served or told `421`, and spawns its handler.
-    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, cx: &mut Cx<'_>) {
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, cx: &mut Cx<'_>) {
         let ip = canonical_ip(peer.ip());
+        if !cx.has_room() {
+            // No token left for a handler: answer on the spot (best effort) and drop.
+            log::warn!("{peer}: refused: token range full reason=too-many-connections");
+            let _ = std::io::Write::write(&mut stream, b"421 Too many connections.\r\n");
+            return;
+        }
         // Counted in the server-wide state, so limits hold across listeners and workers.
         let refusal = if self.shared.is_banned(ip, cx.now) {
             Some(Refusal::Banned)

@@ -3,9 +3,9 @@
 //!
 //! Most per-connection facts travel as messages, but these are questions a connection must
 //! answer *now* ("may this user log in a third time?", "is this IP banned?"), so they live in
-//! one small structure the server hands to each handler. The loop is single-threaded, so the
-//! locks are never contended; they are there so that a `Server` stays `Send` and can be built
-//! on one thread and run on another.
+//! one small structure the server hands to each handler. Within one loop the locks are never
+//! contended; with `--workers` several loops share one `Shared`, which is how connection,
+//! per-IP and per-user limits and bans stay global. Each lock is held for a few instructions.
 //!
 //! **Bans** follow ProFTPD's mod_ban and libunftp's failed-logins policy: after `ban_after`
 //! failed logins from one IP within `ban_window`, that IP is refused with `421` at connect for

@@ -3,7 +3,7 @@
 //! FTP uses two connections (RFC 959 §2.3): this one carries commands and replies as lines of
 //! text for the whole session; separate data connections carry file contents and listings.
 //! This module holds the handler mechanics: reading lines, writing replies, timers and the
-//! connection's phase. What each command does lives in [`ops`], grouped by RFC; which commands
+//! connection's phase. What each command does lives in `ops/`, grouped by RFC; which commands
 //! exist and what they need lives in [`table`]; the checks before dispatch in [`gate`].
 //!
 //! The handler is driven by one function, `pump`: flush replies, read what the socket has (until

@@ -5,7 +5,7 @@
 //! client cannot guess it and steal the transfer ("port stealing"). The acceptor takes the first
 //! connection that comes *from the control connection's IP* (a connection from elsewhere is
 //! dropped, logged, and the acceptor keeps waiting), hands the socket to a new
-//! [`DataConn`](super::DataConn), and closes. PASV is per transfer (RFC 1123 §4.1.2.6): a second
+//! [`DataConn`], and closes. PASV is per transfer (RFC 1123 §4.1.2.6): a second
 //! PASV replaces the first acceptor.
 //!
 //! **Active.** A non-blocking connect from the control connection's local address to the

@@ -16,6 +16,8 @@ use crate::reply::{Reply, ReplyCode};
 
 /// Chunks moved per turn before yielding (8 × 64 KiB buffered, 8 × 512 KiB with sendfile).
 const BUDGET: usize = 8;
+/// Bytes read from the socket per call during an upload.
+const RECV_CHUNK: usize = 256 * 1024;
 /// Bytes asked of one sendfile call.
 const SENDFILE_CHUNK: usize = 512 * 1024;
 
@@ -263,11 +265,12 @@ impl DataConn {
     }
 
     fn recv(&mut self, cx: &mut Cx<'_>) -> Flow {
-        if self.buf.len() < CHUNK {
-            self.buf.resize(CHUNK, 0);
+        // Uploads read in large slices: fewer read/write pairs per MiB (Pure-FTPd's lesson).
+        if self.buf.len() < RECV_CHUNK {
+            self.buf.resize(RECV_CHUNK, 0);
         }
         for _ in 0..BUDGET {
-            let allow = self.allowance(cx, CHUNK);
+            let allow = self.allowance(cx, RECV_CHUNK);
             if allow == 0 {
                 return Flow::Continue;
             }

@@ -108,7 +108,8 @@ pub struct DirEntry {
 /// How STOR, APPE and REST+STOR open their target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteMode {
-    /// Create or truncate (STOR).
+    /// Create, or replace the contents (STOR): the caller truncates with
+    /// [`WriteFile::set_len`] once the transfer starts; opening never truncates.
     Truncate,
     /// Create or append (APPE).
     Append,

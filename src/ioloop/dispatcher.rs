@@ -90,6 +90,10 @@ impl<H: Handler> Core<H> {
         self.slab.remove(id.key);
     }
 
+    pub(crate) fn has_room(&self) -> bool {
+        self.slab.vacant_key() < self.range.len
+    }
+
     pub(crate) fn insert(&mut self, registry: &Registry, mut handler: H) -> io::Result<ConnId> {
         let entry = self.slab.vacant_entry();
         let key = entry.key();

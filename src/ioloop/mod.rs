@@ -55,7 +55,7 @@ pub struct ConnId {
 ///
 /// An embedding host keeps its own tokens outside the range and routes events with
 /// [`TokenRange::contains`]. When the range is full, new connections are refused (the listener
-/// answers `421`); the dispatcher never spills into the host's tokens.
+/// answers `421` and closes); the dispatcher never spills into the host's tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenRange {
     /// First token of the range.
@@ -177,6 +177,11 @@ impl<H: Handler> Context<'_, H> {
         if id != self.me {
             self.core.remove_now(self.registry, self.now, id);
         }
+    }
+
+    /// True if the token range has room for one more handler.
+    pub fn has_room(&self) -> bool {
+        self.core.has_room()
     }
 
     /// Registers a new handler and returns its id, or an error when the token range is full or
