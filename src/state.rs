@@ -16,10 +16,24 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::data::throttle::TokenBucket;
+/// A user's aggregate bandwidth limit in one direction, shared by that user's data
+/// connections. Each connection holds a clone; the number of holders is the number of
+/// transfers splitting the rate, so each gets an equal share (no transfer can starve another
+/// by waking first) and the sum stays at the limit.
+#[derive(Debug)]
+pub struct UserRate {
+    rate: std::sync::atomic::AtomicU64,
+}
 
-/// A token bucket shared by all data connections of one user in one direction.
-pub type SharedBucket = Arc<Mutex<TokenBucket>>;
+impl UserRate {
+    /// The user's limit in bytes per second.
+    pub fn rate(&self) -> u64 {
+        self.rate.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A handle on a [`UserRate`].
+pub type SharedBucket = Arc<UserRate>;
 
 /// Temporary bans after repeated failed logins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,15 +184,20 @@ impl Shared {
             .unwrap_or(0)
     }
 
-    /// The bucket shared by `user`'s uploads (`upload == true`) or downloads, at `rate` bytes/s.
-    pub fn user_bucket(&self, user: &str, upload: bool, rate: u64, now: Instant) -> SharedBucket {
-        let Ok(mut map) = self.buckets.lock() else {
-            return Arc::new(Mutex::new(TokenBucket::new(rate, now)));
+    /// The limit shared by `user`'s uploads (`upload == true`) or downloads, at `rate`
+    /// bytes/s (updated if the users file changed the rate since).
+    pub fn user_bucket(&self, user: &str, upload: bool, rate: u64) -> SharedBucket {
+        let fresh = || {
+            Arc::new(UserRate {
+                rate: std::sync::atomic::AtomicU64::new(rate),
+            })
         };
-        Arc::clone(
-            map.entry((user.to_owned(), upload))
-                .or_insert_with(|| Arc::new(Mutex::new(TokenBucket::new(rate, now)))),
-        )
+        let Ok(mut map) = self.buckets.lock() else {
+            return fresh();
+        };
+        let entry = map.entry((user.to_owned(), upload)).or_insert_with(fresh);
+        entry.rate.store(rate, std::sync::atomic::Ordering::Relaxed);
+        Arc::clone(entry)
     }
 
     /// Records a failed login from `ip`; true if it now gets banned.
@@ -261,13 +280,15 @@ mod tests {
     }
 
     #[test]
-    fn user_buckets_are_shared() {
+    fn user_buckets_are_shared_and_follow_reloads() {
         let s = Shared::default();
-        let now = Instant::now();
-        let a = s.user_bucket("u", false, 1000, now);
-        let b = s.user_bucket("u", false, 1000, now);
+        let a = s.user_bucket("u", false, 1000);
+        let b = s.user_bucket("u", false, 1000);
         assert!(Arc::ptr_eq(&a, &b));
-        let up = s.user_bucket("u", true, 1000, now);
+        let up = s.user_bucket("u", true, 1000);
         assert!(!Arc::ptr_eq(&a, &up));
+        // A reloaded users file changes the rate for the transfers already sharing it.
+        let _c = s.user_bucket("u", false, 5000);
+        assert_eq!(a.rate(), 5000);
     }
 }

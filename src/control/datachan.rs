@@ -149,7 +149,7 @@ impl ControlConn {
             } else {
                 u.limits.write_limit
             };
-            (rate > 0).then(|| self.shared.user_bucket(&u.name, upload, rate, cx.now))
+            (rate > 0).then(|| self.shared.user_bucket(&u.name, upload, rate))
         });
         let progress = (!pj.path.is_empty()).then(|| Progress {
             hooks: std::sync::Arc::clone(&self.cfg.hooks),

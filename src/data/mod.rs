@@ -92,8 +92,9 @@ pub struct DataConn {
     /// Connect timeout (Connecting) or stall timeout (transferring).
     deadline: Deadline,
     bucket: Option<TokenBucket>,
-    /// The user's aggregate bucket, shared with their other data connections.
-    user_bucket: Option<crate::state::SharedBucket>,
+    /// The user's aggregate limit (shared with their other data connections) and this
+    /// connection's bucket for its share of it.
+    user_bucket: Option<(crate::state::SharedBucket, TokenBucket)>,
     /// Progress reports for hooks.
     progress_hook: Option<Progress>,
     /// Sleeping on the throttle timer.
@@ -222,7 +223,10 @@ impl DataConn {
     pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
             Msg::DataStart(start) => {
-                self.user_bucket = start.user_bucket;
+                self.user_bucket = start.user_bucket.map(|shared| {
+                    let share = TokenBucket::new(shared.rate(), cx.now);
+                    (shared, share)
+                });
                 self.progress_hook = start.progress;
                 self.start(start.job, cx)
             }

@@ -35,6 +35,17 @@ impl TokenBucket {
         self.tokens = (self.tokens + dt * self.rate as f64).min(self.rate as f64);
     }
 
+    /// Changes the rate (e.g. a user's share when another of their transfers starts or ends);
+    /// the tokens already saved are kept, up to the new bucket size.
+    pub fn set_rate(&mut self, rate: u64, now: Instant) {
+        let rate = rate.max(1);
+        if rate != self.rate {
+            self.refill(now);
+            self.rate = rate;
+            self.tokens = self.tokens.min(rate as f64);
+        }
+    }
+
     /// Bytes that may be moved now.
     pub fn allowance(&mut self, now: Instant) -> usize {
         self.refill(now);

@@ -83,13 +83,14 @@ impl DataConn {
                 wait = wait.max(b.wait(cx.now, chunk));
             }
         }
-        if let Some(shared) = &self.user_bucket {
-            if let Ok(mut b) = shared.lock() {
-                let allowed = b.allowance(cx.now);
-                n = n.min(allowed);
-                if allowed == 0 {
-                    wait = wait.max(b.wait(cx.now, chunk));
-                }
+        if let Some((shared, share)) = self.user_bucket.as_mut() {
+            // An equal share of the user's limit among the transfers holding it.
+            let sharers = (std::sync::Arc::strong_count(shared) - 1).max(1) as u64;
+            share.set_rate((shared.rate() / sharers).max(1), cx.now);
+            let allowed = share.allowance(cx.now);
+            n = n.min(allowed);
+            if allowed == 0 {
+                wait = wait.max(share.wait(cx.now, chunk));
             }
         }
         if n == 0 {
@@ -105,8 +106,8 @@ impl DataConn {
         if let Some(b) = self.bucket.as_mut() {
             b.consume(n);
         }
-        if let Some(Ok(mut b)) = self.user_bucket.as_ref().map(|b| b.lock()) {
-            b.consume(n);
+        if let Some((_, share)) = self.user_bucket.as_mut() {
+            share.consume(n);
         }
         if let Some(p) = self.progress_hook.as_mut() {
             p.report(self.bytes, cx.now);
@@ -185,7 +186,8 @@ impl DataConn {
     fn send(&mut self, cx: &mut Cx<'_>) -> Flow {
         for _ in 0..BUDGET {
             if matches!(self.state, State::Sendfile { .. }) {
-                let want = self.bucket.as_ref().map_or(SENDFILE_CHUNK, |_| CHUNK);
+                let throttled = self.bucket.is_some() || self.user_bucket.is_some();
+                let want = if throttled { CHUNK } else { SENDFILE_CHUNK };
                 let allow = self.allowance(cx, want);
                 if allow == 0 {
                     return Flow::Continue;
