@@ -102,6 +102,10 @@ pub struct Config {
     /// Makes each user's filesystem. Default: `None`, the OS filesystem jailed in the
     /// user's home (with sendfile, and the two upload settings above).
     pub filesystem: Option<Arc<dyn crate::fs::FilesystemFactory>>,
+    /// Expect HAProxy's PROXY protocol (v1 or v2) header on every control connection and use
+    /// the client address it names; connections without a valid header are closed.
+    /// Default: false.
+    pub proxy_protocol: bool,
     /// Receivers of machine-readable events (JSON log, xferlog). Default: none.
     pub events: Vec<Arc<dyn crate::events::EventSink>>,
     /// Custom SITE sub-commands, listed by SITE HELP. Default: none.
@@ -157,6 +161,7 @@ impl Config {
             filesystem: None,
             site_commands: Vec::new(),
             events: Vec::new(),
+            proxy_protocol: false,
         }
     }
 

@@ -102,6 +102,7 @@ pub mod ioloop;
 mod listener;
 pub mod log;
 pub mod net;
+pub mod proxy;
 pub mod reply;
 pub mod server;
 pub mod state;

@@ -142,12 +142,14 @@ impl Listener {
             return;
         }
         // Counted in the server-wide state, so limits hold across listeners and workers.
-        let refusal = if self.shared.is_banned(ip, cx.now) {
+        // With the PROXY protocol the peer is the load balancer: bans and per-IP limits wait
+        // for the header that names the real client.
+        let proxied = self.cfg.proxy_protocol;
+        let per_ip = if proxied { 0 } else { self.cfg.max_cons_per_ip };
+        let refusal = if !proxied && self.shared.is_banned(ip, cx.now) {
             Some(Refusal::Banned)
         } else {
-            self.shared
-                .try_admit(ip, self.cfg.max_cons, self.cfg.max_cons_per_ip)
-                .err()
+            self.shared.try_admit(ip, self.cfg.max_cons, per_ip).err()
         };
         let counted = refusal.is_none();
         let conn = match ControlConn::new(

@@ -131,6 +131,27 @@ impl Shared {
         Ok(())
     }
 
+    /// Moves a counted connection from `from` to `to` (the PROXY protocol's real client),
+    /// applying the per-IP limit to `to`. On refusal the connection stays counted under `from`.
+    pub fn move_ip(&self, from: IpAddr, to: IpAddr, max_per_ip: usize) -> Result<(), Refusal> {
+        let Ok(mut guard) = self.conns.lock() else {
+            return Ok(());
+        };
+        let (_, per_ip) = &mut *guard;
+        let n = per_ip.get(&to).copied().unwrap_or(0);
+        if max_per_ip > 0 && n >= max_per_ip {
+            return Err(Refusal::TooManyFromIp);
+        }
+        per_ip.insert(to, n + 1);
+        if let Some(m) = per_ip.get_mut(&from) {
+            *m = m.saturating_sub(1);
+            if *m == 0 {
+                per_ip.remove(&from);
+            }
+        }
+        Ok(())
+    }
+
     /// Forgets a counted control connection from `ip`.
     pub fn release(&self, ip: IpAddr) {
         if let Ok(mut guard) = self.conns.lock() {

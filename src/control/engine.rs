@@ -70,6 +70,9 @@ impl ControlConn {
         if self.phase == Phase::New {
             return Flow::Continue;
         }
+        if self.phase == Phase::ProxyHeader {
+            return self.read_proxy_header(cx);
+        }
         for _ in 0..COMMAND_BUDGET {
             if let Err(e) = self.flush() {
                 log::debug!("{} write error: {e}", self.tag());
@@ -212,6 +215,62 @@ impl ControlConn {
             return Some(reply);
         }
         self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx)
+    }
+
+    /// Reads and applies the PROXY header (see [`crate::proxy`]), then greets the real client
+    /// or refuses it (ban, per-IP limit). A connection without a valid header is closed.
+    fn read_proxy_header(&mut self, cx: &mut Cx<'_>) -> Flow {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match crate::proxy::parse(&self.proxy_buf) {
+                Ok(Some(header)) => {
+                    let rest = self.proxy_buf.split_off(header.len);
+                    self.proxy_buf = Vec::new();
+                    self.reader.feed(&rest);
+                    return self.proxy_header_done(header.source, cx);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    log::warn!("{} refused: {e} reason=bad-proxy-header", self.tag());
+                    return Flow::Close;
+                }
+            }
+            if self.proxy_buf.len() > 1024 {
+                log::warn!(
+                    "{} refused: PROXY header too long reason=bad-proxy-header",
+                    self.tag()
+                );
+                return Flow::Close;
+            }
+            match self.sock.read(&mut chunk) {
+                Ok(0) => return Flow::Close,
+                Ok(n) => self.proxy_buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Flow::Close,
+            }
+        }
+    }
+
+    fn proxy_header_done(&mut self, source: Option<std::net::SocketAddr>, cx: &mut Cx<'_>) -> Flow {
+        let Some(client) = source else {
+            // LOCAL/UNKNOWN (a health check from the balancer): serve with the real address.
+            return self.greet(cx);
+        };
+        log::debug!("{} PROXY header: client is {client}", self.tag());
+        let ip = crate::net::canonical_ip(client.ip());
+        self.peer = client;
+        if self.shared.is_banned(ip, cx.now) {
+            self.refusal = Some(crate::listener::Refusal::Banned);
+        } else if let Err(why) = self
+            .shared
+            .move_ip(self.counted_ip, ip, self.cfg.max_cons_per_ip)
+        {
+            self.refusal = Some(why);
+        } else {
+            self.counted_ip = ip;
+        }
+        self.greet(cx)
     }
 
     /// Reports an event to every configured sink.

@@ -62,6 +62,8 @@ enum Phase {
     Waiting,
     /// `234` to AUTH TLS is being sent; the TLS handshake starts once it is out.
     TlsUpgrade,
+    /// `--proxy-protocol`: waiting for the load balancer's PROXY header.
+    ProxyHeader,
     /// Sending the last replies, then closing.
     Closing,
 }
@@ -92,6 +94,12 @@ pub struct ControlConn {
     shared: Arc<Shared>,
     /// The user whose session count this connection holds.
     user_session: Option<String>,
+    /// The address this connection is counted under for per-IP limits.
+    counted_ip: std::net::IpAddr,
+    /// Bytes of a PROXY header received so far.
+    proxy_buf: Vec<u8>,
+    /// Greeted with 220 (hooks and events saw `connect`).
+    connected: bool,
     /// Graceful shutdown: close after the running transfer.
     draining: bool,
     /// Per-server connection number, for machine-readable events.
@@ -140,6 +148,9 @@ impl ControlConn {
             sec,
             shared,
             user_session: None,
+            counted_ip: canonical_ip(peer.ip()),
+            proxy_buf: Vec::new(),
+            connected: false,
             draining: false,
             conn_id,
             replies_sent: 0,
@@ -174,6 +185,7 @@ impl ControlConn {
             Phase::AuthDelay => "control:auth-delay",
             Phase::Waiting => "control:waiting-for-data",
             Phase::TlsUpgrade => "control:tls-upgrade",
+            Phase::ProxyHeader => "control:proxy-header",
             Phase::Closing => "control:closing",
         }
     }
@@ -272,7 +284,9 @@ impl ControlConn {
         self.close_channel(cx);
         self.end_user_session();
         if self.counted {
-            self.shared.release(canonical_ip(self.peer.ip()));
+            self.shared.release(self.counted_ip);
+        }
+        if self.connected {
             log::info!("{} disconnected", self.tag());
             self.cfg.hooks.on_disconnect(self.peer);
             self.emit(&crate::events::Event::Disconnect {
@@ -286,8 +300,18 @@ impl ControlConn {
 
     /// Greets the client (or refuses it) and arms the idle timer.
     fn start(&mut self, cx: &mut Cx<'_>) -> Flow {
-        self.phase = Phase::Ready;
         self.touch(cx);
+        if self.cfg.proxy_protocol && self.refusal.is_none() {
+            // Behind a load balancer: the client's real address comes first, as a header.
+            self.phase = Phase::ProxyHeader;
+            return self.pump(cx);
+        }
+        self.greet(cx)
+    }
+
+    /// Greets the client with 220, or refuses it with 421.
+    fn greet(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.phase = Phase::Ready;
         match self.refusal {
             Some(why) => {
                 log::warn!(
@@ -300,6 +324,7 @@ impl ControlConn {
                 self.phase = Phase::Closing;
             }
             None => {
+                self.connected = true;
                 log::info!("{} connected", self.tag());
                 self.cfg.hooks.on_connect(self.peer);
                 self.emit(&crate::events::Event::Connect {

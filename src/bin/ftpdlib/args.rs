@@ -158,6 +158,10 @@ pub struct Args {
     /// per-IP and per-user limits and bans stay global.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub workers: usize,
+    /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
+    /// balancer); connections without one are closed.
+    #[arg(long)]
+    pub proxy_protocol: bool,
     /// Check the configuration (directory, accounts, TLS, every listener and passive port),
     /// print the PASV/EPSV replies clients will see, and exit 0 (ok) or 2 (error).
     #[arg(long)]

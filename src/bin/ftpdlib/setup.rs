@@ -108,6 +108,7 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
     cfg.encoding = args.encoding;
     cfg.debug_commands = args.debug || args.trace;
     cfg.atomic_uploads = args.atomic_uploads;
+    cfg.proxy_protocol = args.proxy_protocol;
     cfg.delete_incomplete_uploads = args.delete_incomplete_uploads;
     cfg.bans = BanPolicy {
         after: args.ban_after,
