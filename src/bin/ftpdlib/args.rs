@@ -142,6 +142,10 @@ pub struct Args {
     /// dialogue (implies --debug).
     #[arg(long)]
     pub trace: bool,
+    /// Least severe messages logged: error, warn, info, debug or trace (-D and --trace
+    /// raise it to debug and trace).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: log::LevelFilter,
     /// Write the log to this file instead of stderr.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

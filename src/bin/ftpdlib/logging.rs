@@ -73,6 +73,7 @@ impl log::Log for JsonLogger {
 
 /// Installs the logger.
 pub fn init(
+    base: log::LevelFilter,
     debug: bool,
     trace: bool,
     file: Option<&Path>,
@@ -80,8 +81,8 @@ pub fn init(
 ) -> Result<(), String> {
     let level = match (debug, trace) {
         (_, true) => log::LevelFilter::Trace,
-        (true, false) => log::LevelFilter::Debug,
-        (false, false) => log::LevelFilter::Info,
+        (true, false) => base.max(log::LevelFilter::Debug),
+        (false, false) => base,
     };
     let sink = open_sink(file)?;
     match format {

@@ -130,7 +130,13 @@ fn run(args: Args) -> Result<(), String> {
             break;
         }
     });
-    log::info!(
+    // Tools wait for this line: log it even when --log-level hides ordinary info lines.
+    let startup = args
+        .log_level
+        .to_level()
+        .map_or(log::Level::Error, |l| l.min(log::Level::Info));
+    log::log!(
+        startup,
         "ftpdlib {} (pid {}, {} worker{}) serving {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
@@ -143,7 +149,7 @@ fn run(args: Args) -> Result<(), String> {
         display_addr(local)
     );
     if let Some(a) = implicit_addr {
-        log::info!("implicit FTPS listening on {}", display_addr(a));
+        log::log!(startup, "implicit FTPS listening on {}", display_addr(a));
     }
     let mut main_worker = pool.remove(0);
     let threads: Vec<_> = pool
@@ -197,6 +203,7 @@ fn main() -> ExitCode {
         };
     }
     if let Err(e) = logging::init(
+        args.log_level,
         args.debug,
         args.trace,
         args.log_file.as_deref(),
