@@ -7,6 +7,7 @@
 //! [`fs_error`] is the single place where a filesystem error becomes a reply.
 
 mod access;
+mod dataconn;
 mod files;
 mod info;
 mod listing;
