@@ -65,18 +65,18 @@ impl<H: Handler> Core<H> {
         }
     }
 
-    /// Takes handler `id` out of its slot, runs its `closed` hook, deregisters it and frees the
-    /// slot. Used by [`Context::close`] for a handler other than the one being called.
-    pub(crate) fn remove_now(&mut self, registry: &Registry, now: std::time::Instant, id: ConnId) {
-        let Some(slot) = self.slab.get_mut(id.key) else {
-            return;
-        };
+    /// Takes handler `id` out of its slot (the slot stays reserved), if it is alive and not
+    /// already being called.
+    fn take(&mut self, id: ConnId) -> Option<H> {
+        let slot = self.slab.get_mut(id.key)?;
         if slot.gen != id.gen {
-            return;
+            return None;
         }
-        let Some(mut handler) = slot.handler.take() else {
-            return;
-        };
+        slot.handler.take()
+    }
+
+    /// Runs `closed` on a handler taken out of slot `id`, deregisters it and frees the slot.
+    fn finish_close(&mut self, registry: &Registry, now: Instant, id: ConnId, mut handler: H) {
         let mut cx = Context {
             registry,
             now,
@@ -84,10 +84,21 @@ impl<H: Handler> Core<H> {
             core: self,
         };
         handler.closed(&mut cx);
+        log::trace!("conn {}.{}: closed", id.key, id.gen);
         if let Err(e) = registry.deregister(handler.source()) {
             log::debug!("deregister: {e}");
         }
-        self.slab.remove(id.key);
+        if self.alive(id) {
+            self.slab.remove(id.key);
+        }
+    }
+
+    /// Closes handler `id` now (for [`Context::close`], on a handler other than the one
+    /// being called).
+    pub(crate) fn remove_now(&mut self, registry: &Registry, now: Instant, id: ConnId) {
+        if let Some(handler) = self.take(id) {
+            self.finish_close(registry, now, id, handler);
+        }
     }
 
     pub(crate) fn has_room(&self) -> bool {
@@ -267,13 +278,7 @@ impl<H: Handler> Dispatcher<H> {
         id: ConnId,
         f: impl FnOnce(&mut H, &mut Context<'_, H>) -> Flow,
     ) {
-        let Some(slot) = self.core.slab.get_mut(id.key) else {
-            return;
-        };
-        if slot.gen != id.gen {
-            return;
-        }
-        let Some(mut handler) = slot.handler.take() else {
+        let Some(mut handler) = self.core.take(id) else {
             return;
         };
         let mut cx = Context {
@@ -324,22 +329,8 @@ impl<H: Handler> Dispatcher<H> {
     }
 
     /// Runs `closed`, deregisters and frees the slot of a handler already taken out of it.
-    fn remove(&mut self, registry: &Registry, now: Instant, id: ConnId, mut handler: H) {
-        let mut cx = Context {
-            registry,
-            now,
-            me: id,
-            core: &mut self.core,
-        };
-        handler.closed(&mut cx);
-        log::trace!("conn {}.{}: closed", id.key, id.gen);
-        if let Err(e) = registry.deregister(handler.source()) {
-            log::debug!("deregister: {e}");
-        }
-        if self.core.alive(id) {
-            self.core.slab.remove(id.key);
-        }
-        drop(handler);
+    fn remove(&mut self, registry: &Registry, now: Instant, id: ConnId, handler: H) {
+        self.core.finish_close(registry, now, id, handler);
     }
 
     /// Delivers queued messages until none is left.
