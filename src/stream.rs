@@ -58,6 +58,7 @@ impl LineReader {
         self.buf.clear();
         self.start = 0;
         self.scanned = 0;
+        self.discarding = false;
     }
 
     /// Returns the next complete line, if any.

@@ -59,11 +59,14 @@ fn to_utc(t: SystemTime) -> DateTime<Utc> {
             }
         }
     };
-    DateTime::from_timestamp(secs, nanos).unwrap_or(if secs > 0 {
-        DateTime::<Utc>::MAX_UTC
-    } else {
-        DateTime::<Utc>::MIN_UTC
-    })
+    // Keep two days inside chrono's range, so that adding a local-time offset can never
+    // overflow (a file with an absurd mtime must not panic the loop).
+    let margin = 2 * 86_400;
+    let lo = DateTime::<Utc>::MIN_UTC.timestamp() + margin;
+    let hi = DateTime::<Utc>::MAX_UTC.timestamp() - margin;
+    let clamped = secs.clamp(lo, hi);
+    let nanos = if clamped == secs { nanos } else { 0 };
+    DateTime::from_timestamp(clamped, nanos).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 /// The wall-clock time to display: UTC, or the server's local zone (honours `TZ`).

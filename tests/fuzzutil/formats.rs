@@ -12,10 +12,6 @@ use super::Input;
 /// Seconds since the epoch of 9999-12-31T23:59:59Z, the last MDTM-representable second.
 pub const MAX_MDTM_SECS: i64 = 253_402_300_799;
 
-/// Seconds where `localtime` formatting is checked by the always-on tests: far beyond any
-/// real file, yet clear of chrono's limit (about year 262143) where the known bug panics.
-pub const LOCALTIME_SAFE_SECS: i64 = 8_000_000_000_000;
-
 /// `UNIX_EPOCH + secs + nanos`, or `None` where `SystemTime` cannot hold it.
 pub fn time_at(secs: i64, nanos: u32) -> Option<SystemTime> {
     let base = if secs >= 0 {
@@ -39,7 +35,9 @@ pub fn check_users(text: &str) {
     };
     match parse_users(text, "fuzz.users") {
         Ok(auth) => {
-            let accounts = lines.iter().filter(|l| significant(l) && !l.trim().starts_with('@'));
+            let accounts = lines
+                .iter()
+                .filter(|l| significant(l) && !l.trim().starts_with('@'));
             let mut count = 0;
             for line in accounts {
                 count += 1;
@@ -50,11 +48,21 @@ pub fn check_users(text: &str) {
         }
         Err(e) => {
             assert_eq!(e.file, "fuzz.users");
-            assert!((1..=lines.len()).contains(&e.line), "line {} of {}: {e}", e.line, lines.len());
+            assert!(
+                (1..=lines.len()).contains(&e.line),
+                "line {} of {}: {e}",
+                e.line,
+                lines.len()
+            );
             let bad = lines[e.line - 1];
-            assert!(significant(bad), "error on a blank or comment line {bad:?}: {e}");
+            assert!(
+                significant(bad),
+                "error on a blank or comment line {bad:?}: {e}"
+            );
             assert!(!e.problem.is_empty() && !e.problem.contains('\n'), "{e}");
-            let upto = |n: usize| lines[..n].join("\n");
+            // Keep the original byte-order mark: a second one is content, not a mark.
+            let bom = &text[..text.len() - body.len()];
+            let upto = |n: usize| format!("{bom}{}", lines[..n].join("\n"));
             if let Err(early) = parse_users(&upto(e.line - 1), "fuzz.users") {
                 panic!("lines before {} fail alone: {early}", e.line);
             }
@@ -79,9 +87,15 @@ pub fn check_listing(name: &str, st: &FileStat, now: SystemTime, localtime: bool
     }
     let mode = mode_string(st.kind, st.mode);
     assert_eq!(mode.chars().count(), 10, "{mode:?}");
-    for line in [ls_line(name, st, now, localtime), ls_line(name, st, now, false)] {
+    for line in [
+        ls_line(name, st, now, localtime),
+        ls_line(name, st, now, false),
+    ] {
         assert!(!line.contains(['\r', '\n']), "{line:?}");
-        assert!(line.starts_with(&mode) && line.ends_with(&format!(" {escaped}")), "{line:?}");
+        assert!(
+            line.starts_with(&mode) && line.ends_with(&format!(" {escaped}")),
+            "{line:?}"
+        );
     }
     for kind in [None, Some("cdir"), Some("pdir")] {
         let line = mlsx_line(name, st, &facts, "adfr", kind);
@@ -105,7 +119,9 @@ pub fn check_mdtm(t: SystemTime, localtime: bool) {
     let local = mdtm(t, localtime);
     assert!(!local.contains(['\r', '\n']), "{local:?}");
     let utc = mdtm(t, false);
-    let Ok(since) = t.duration_since(UNIX_EPOCH) else { return };
+    let Ok(since) = t.duration_since(UNIX_EPOCH) else {
+        return;
+    };
     let secs = since.as_secs() as i64;
     if secs <= MAX_MDTM_SECS {
         assert_eq!(utc.len(), 14, "{utc:?}");
@@ -119,19 +135,28 @@ pub fn check_mdtm(t: SystemTime, localtime: bool) {
 pub fn check_parse_mdtm(s: &str) {
     let Some(t) = parse_mdtm(s) else { return };
     let (main, frac) = s.split_once('.').map_or((s, None), |(m, f)| (m, Some(f)));
-    assert!(main.len() == 14 && main.bytes().all(|b| b.is_ascii_digit()), "{s:?}");
+    assert!(
+        main.len() == 14 && main.bytes().all(|b| b.is_ascii_digit()),
+        "{s:?}"
+    );
     let mut want = main.to_owned();
     if &main[12..] == "60" {
         want.replace_range(12.., "59");
     }
     assert_eq!(mdtm(t, false), want, "{s:?}");
-    let nanos = t.duration_since(UNIX_EPOCH).map_or_else(|e| e.duration(), |d| d).subsec_nanos();
-    let digits: String = frac.unwrap_or("").chars().chain(std::iter::repeat('0')).take(9).collect();
-    let want_nanos: u32 = digits.parse().expect("nine digits");
-    let before = t.duration_since(UNIX_EPOCH).is_err();
-    if !before {
-        assert_eq!(nanos, want_nanos, "{s:?}");
-    }
+    let digits: String = frac
+        .unwrap_or("")
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(9)
+        .collect();
+    let nanos: u64 = digits.parse().expect("nine digits");
+    let whole = parse_mdtm(main).expect("parses without its fraction too");
+    assert_eq!(
+        t.duration_since(whole).ok(),
+        Some(Duration::from_nanos(nanos)),
+        "fraction of {s:?}"
+    );
 }
 
 /// The facts whose bit is set in `bits` (bit 0 = type ... bit 7 = unix.gid).
@@ -157,7 +182,12 @@ pub fn facts_from_bits(bits: u8) -> Facts {
 
 /// A `FileStat` from fuzzer bytes (mtime may be anywhere `SystemTime` reaches).
 pub fn stat_from(input: &mut Input<'_>) -> FileStat {
-    let kind = [FileKind::File, FileKind::Dir, FileKind::Symlink, FileKind::Other][usize::from(input.u8() % 4)];
+    let kind = [
+        FileKind::File,
+        FileKind::Dir,
+        FileKind::Symlink,
+        FileKind::Other,
+    ][usize::from(input.u8() % 4)];
     let (secs, nanos) = (input.u64() as i64, input.u32());
     FileStat {
         kind,
@@ -173,19 +203,20 @@ pub fn stat_from(input: &mut Input<'_>) -> FileStat {
 }
 
 /// The `listing` target: a `FileStat`, `now`, flags and facts, then the name (also tried
-/// as an MFMT time-val). `localtime` is used only within [`LOCALTIME_SAFE_SECS`].
+/// as an MFMT time-val).
 pub fn run_listing(data: &[u8]) {
     let mut input = Input::new(data);
     let st = stat_from(&mut input);
     let now = time_at(input.u64() as i64, input.u32()).unwrap_or(UNIX_EPOCH);
     let flags = input.u8();
-    let facts = if flags & 2 != 0 { facts_from_bits(input.u8()) } else { Facts::all() };
-    let name = String::from_utf8_lossy(input.rest()).into_owned();
-    let safe = |t: SystemTime| match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() < LOCALTIME_SAFE_SECS as u64,
-        Err(e) => e.duration().as_secs() < LOCALTIME_SAFE_SECS as u64,
+    let fact_bits = input.u8();
+    let facts = if flags & 2 != 0 {
+        facts_from_bits(fact_bits)
+    } else {
+        Facts::all()
     };
-    let localtime = flags & 1 != 0 && safe(st.mtime);
+    let name = String::from_utf8_lossy(input.rest()).into_owned();
+    let localtime = flags & 1 != 0;
     check_listing(&name, &st, now, localtime, facts);
     check_parse_mdtm(&name);
     check_parse_mdtm(name.trim());

@@ -6,37 +6,115 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ftpdlib::stream::MAX_LINE;
 
-use super::{Rng, JAIL_NAMES};
+use super::{Rng, JAIL_NAMES, JAIL_PATHS};
 
 const VERBS: &[&str] = &[
-    "USER", "PASS", "CWD", "CDUP", "XCUP", "PWD", "XPWD", "LIST", "NLST", "MLSD", "MLST", "RETR",
-    "STOR", "APPE", "STOU", "DELE", "RNFR", "RNTO", "MKD", "RMD", "SIZE", "MDTM", "MFMT", "PORT",
-    "EPRT", "PASV", "EPSV", "TYPE", "MODE", "STRU", "REST", "ABOR", "QUIT", "NOOP", "SYST",
-    "FEAT", "OPTS", "HELP", "STAT", "AUTH", "PBSZ", "PROT", "SITE", "SITE CHMOD", "SITE HELP",
-    "site chmod", "ALLO", "REIN", "noop", "Cwd", "XMKD", "FOO",
+    "USER",
+    "PASS",
+    "CWD",
+    "CDUP",
+    "XCUP",
+    "PWD",
+    "XPWD",
+    "LIST",
+    "NLST",
+    "MLSD",
+    "MLST",
+    "RETR",
+    "STOR",
+    "APPE",
+    "STOU",
+    "DELE",
+    "RNFR",
+    "RNTO",
+    "MKD",
+    "RMD",
+    "SIZE",
+    "MDTM",
+    "MFMT",
+    "PORT",
+    "EPRT",
+    "PASV",
+    "EPSV",
+    "TYPE",
+    "MODE",
+    "STRU",
+    "REST",
+    "ABOR",
+    "QUIT",
+    "NOOP",
+    "SYST",
+    "FEAT",
+    "OPTS",
+    "HELP",
+    "STAT",
+    "AUTH",
+    "PBSZ",
+    "PROT",
+    "SITE",
+    "SITE CHMOD",
+    "SITE HELP",
+    "site chmod",
+    "ALLO",
+    "REIN",
+    "noop",
+    "Cwd",
+    "XMKD",
+    "FOO",
 ];
+
+/// One of several byte strings.
+fn one_of(rng: &mut Rng, items: &[&'static [u8]]) -> &'static [u8] {
+    rng.pick(items)
+}
 
 /// Bytes of one small piece of FTP-ish input.
 fn piece(rng: &mut Rng, out: &mut Vec<u8>) {
     match rng.below(20) {
-        0..=4 => out.push(*rng.pick(b"abcxyzABCXYZ019")),
-        5 => out.push(*rng.pick(b" ,|/.-_:;=%\\\"'*?")),
-        6 => out.extend_from_slice(rng.pick(&[&b"\r"[..], b"\n", b"\r\n", b"\r\n", b"\n\r"])),
-        7 => out.extend_from_slice(rng.pick(&[&b"\xff"[..], b"\xff\xff", b"\xff\xf4", b"\xff\xf2", b"\xff\xfb\x01", b"\xff\xfd"])),
+        0..=4 => out.push(rng.pick(b"abcxyzABCXYZ019")),
+        5 => out.push(rng.pick(b" ,|/.-_:;=%\\\"'*?")),
+        6 => out.extend_from_slice(one_of(rng, &[b"\r", b"\n", b"\r\n", b"\r\n", b"\n\r"])),
+        7 => out.extend_from_slice(one_of(
+            rng,
+            &[
+                b"\xff",
+                b"\xff\xff",
+                b"\xff\xf4",
+                b"\xff\xf2",
+                b"\xff\xfb\x01",
+                b"\xff\xfd",
+            ],
+        )),
         8 => out.push(0),
-        9 => out.extend_from_slice(rng.pick(&["é", "€", "日本", "😀", "\u{feff}", "ß"]).as_bytes()),
-        10 => out.extend_from_slice(rng.pick(&[&b"\xc3"[..], b"\x80", b"\xe2\x82", b"\xf0\x9f\x98", b"\xfe"])),
+        9 => out.extend_from_slice(
+            rng.pick(&["é", "€", "日本", "😀", "\u{feff}", "ß"])
+                .as_bytes(),
+        ),
+        10 => out.extend_from_slice(one_of(
+            rng,
+            &[b"\xc3", b"\x80", b"\xe2\x82", b"\xf0\x9f\x98", b"\xfe"],
+        )),
         11 => out.push(rng.next_u64() as u8),
         12..=14 => {
             out.extend_from_slice(rng.pick(VERBS).as_bytes());
             out.push(b' ');
         }
-        15 => out.extend_from_slice(rng.pick(&["..", "../..", "/", "//", "./", "%2e%2e"]).as_bytes()),
-        16 => out.extend_from_slice(rng.pick(&["127,0,0,1,4,1", "|1|10.0.0.1|21|", "|2|::1|2121|", "ALL"]).as_bytes()),
+        15 => out.extend_from_slice(
+            rng.pick(&["..", "../..", "/", "//", "./", "%2e%2e"])
+                .as_bytes(),
+        ),
+        16 => out.extend_from_slice(
+            rng.pick(&["127,0,0,1,4,1", "|1|10.0.0.1|21|", "|2|::1|2121|", "ALL"])
+                .as_bytes(),
+        ),
         17 => {
             // Right around the length cap, or just long.
-            let len = if rng.one_in(2) { rng.range(MAX_LINE - 3, MAX_LINE + 3) } else { rng.range(1, 5000) };
-            let b = *rng.pick(b"A\r\xff ");
+            let len = if rng.one_in(2) {
+                rng.range(MAX_LINE - 3, MAX_LINE + 3)
+            } else {
+                rng.range(1, 5000)
+            };
+            let b = rng.pick(b"A\r\xff ");
             out.extend(std::iter::repeat_n(b, len));
         }
         _ => out.extend_from_slice(b"\r\n"),
@@ -59,9 +137,14 @@ pub fn command_line(rng: &mut Rng) -> String {
         bytes.extend_from_slice(rng.pick(VERBS).as_bytes());
     }
     if rng.one_in(3) {
-        bytes.extend_from_slice(rng.pick(&[&b" "[..], b"  ", b"\t", b""]));
+        bytes.extend_from_slice(one_of(rng, &[b" ", b"  ", b"\t", b""]));
     }
-    bytes.extend(ftp_bytes(rng, 6).into_iter().filter(|&b| b != b'\n').take(300));
+    bytes.extend(
+        ftp_bytes(rng, 6)
+            .into_iter()
+            .filter(|&b| b != b'\n')
+            .take(300),
+    );
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -75,8 +158,9 @@ pub fn path_arg(rng: &mut Rng) -> String {
         if i > 0 {
             s.push_str(rng.pick(&["/", "/", "/", "//", "/./"]));
         }
-        match rng.below(10) {
+        match rng.below(12) {
             0..=4 => s.push_str(rng.pick(JAIL_NAMES)),
+            10 | 11 => s.push_str(rng.pick(JAIL_PATHS)),
             5 | 6 => s.push_str(rng.pick(&["..", ".", "", "..."])),
             7 => s.push_str(rng.pick(&["a\0b", "\0", "a\nb", "a\rb", " x ", "é", "ⅰ/..", "%00"])),
             8 => s.push_str(&String::from_utf8_lossy(&ftp_bytes(rng, 3)).replace(['\r', '\n'], "")),
@@ -104,7 +188,10 @@ pub fn port_arg(rng: &mut Rng) -> (String, Option<SocketAddr>) {
         s.push_str(rng.pick(&["", "", " "]));
     }
     if rng.one_in(2) {
-        return (format!("{}{s}{}", rng.pick(&["", " ", "  "]), rng.pick(&["", " "])), Some(SocketAddr::new(IpAddr::V4(ip), port)));
+        return (
+            format!("{}{s}{}", rng.pick(&["", " ", "  "]), rng.pick(&["", " "])),
+            Some(SocketAddr::new(IpAddr::V4(ip), port)),
+        );
     }
     // Mutate: cut, insert a piece, or swap a separator.
     let mut b = s.into_bytes();
@@ -116,7 +203,11 @@ pub fn port_arg(rng: &mut Rng) -> (String, Option<SocketAddr>) {
             piece(rng, &mut extra);
             b.splice(at..at, extra);
         }
-        _ => b.iter_mut().filter(|c| **c == b',').take(rng.below(6)).for_each(|c| *c = b'.'),
+        _ => b
+            .iter_mut()
+            .filter(|c| **c == b',')
+            .take(rng.below(6))
+            .for_each(|c| *c = b'.'),
     }
     (String::from_utf8_lossy(&b).into_owned(), None)
 }
@@ -126,7 +217,9 @@ pub fn eprt_arg(rng: &mut Rng) -> (String, SocketAddr) {
     let ip = if rng.one_in(2) {
         IpAddr::V4(Ipv4Addr::from(rng.next_u64() as u32))
     } else {
-        let v6 = Ipv6Addr::from(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64() & rng.next_u64()));
+        let v6 = Ipv6Addr::from(
+            u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64() & rng.next_u64()),
+        );
         IpAddr::V6(v6)
     };
     let sa = SocketAddr::new(ip, rng.next_u64() as u16);
@@ -138,7 +231,10 @@ pub fn eprt_arg(rng: &mut Rng) -> (String, SocketAddr) {
             break c;
         }
     };
-    (format!("{delim}{proto}{delim}{ip}{delim}{}{delim}", sa.port()), sa)
+    (
+        format!("{delim}{proto}{delim}{ip}{delim}{}{delim}", sa.port()),
+        sa,
+    )
 }
 
 /// Valid password hashes of each accepted kind.
@@ -149,34 +245,120 @@ pub const HASHES: &[&str] = &[
     "$2b$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0i",
 ];
 
-/// A users file of up to 8 lines, mostly well-formed with one field perturbed.
+/// A users file of up to 8 lines: half the files well-formed (accounts, then overrides of
+/// existing users and directories), the others with perturbed fields and stray lines.
 pub fn users_text(rng: &mut Rng, home: &str) -> String {
-    let names = ["alice", "bob", "carol", "anonymous", "ftp", "", "a b", "é", "x\u{7}", "Alice"];
+    let clean = rng.one_in(2);
+    let names = [
+        "alice",
+        "bob",
+        "carol",
+        "anonymous",
+        "ftp",
+        "",
+        "a b",
+        "é",
+        "x\u{7}",
+        "Alice",
+    ];
+    let mut defined: Vec<&str> = Vec::new();
     let mut text = String::new();
     if rng.one_in(10) {
         text.push('\u{feff}');
     }
-    for _ in 0..rng.range(0, 8) {
-        let name = *rng.pick(&names);
-        let line = match rng.below(10) {
-            0 => rng.pick(&["", "   ", "# comment", "  # x:y:z", "\t"]).to_string(),
-            1 | 2 => {
-                let dir = rng.pick(&["/sub", "/incoming", "/pub", "/", "/sub/", "/../x", "/nothere", "/up", "/out_rel", "/in_link", "sub", "/file.txt", "//pub"]);
-                let perms = rng.pick(&["elr", "elrw", "", "xyz", "elradfmwMT"]);
-                let tail = rng.pick(&["", ":recursive", ":Recursive", ":x", "::"]);
-                format!("{}{name}:{dir}:{perms}{tail}", rng.pick(&["@override ", "@override\t", "@overide ", "@ ", "@override  "]))
-            }
-            3 => String::from_utf8_lossy(&ftp_bytes(rng, 8)).replace(['\r', '\n'], ""),
-            _ => {
-                let hash = if rng.one_in(8) { rng.pick(&["secret", "$6$x$short", "$1$abc$def", ""]) } else { rng.pick(HASHES) };
-                let perms = rng.pick(&["elradfmwMT", "elr", "", "w", "elrz", "E"]);
-                let h = rng.pick(&[home, home, "/tmp", "/", "relative", "/nonexistent-ftpdlib-fuzz", ""]);
+    for i in 0..rng.range(0, 8) {
+        let line = if clean {
+            let fresh = [
+                "alice", "bob", "carol", "dave", "erin", "frank", "gus", "hal",
+            ][i];
+            let dirs = ["/sub", "/incoming", "/pub", "/sub/deeper", "/%2e%2e"];
+            if defined.is_empty() || rng.one_in(2) {
+                defined.push(fresh);
                 let opts = rng.pick(&[
-                    "", ":", ":max_sessions=2", ":max_sessions=0", ":read_limit=64k,write_limit=2M",
-                    ":write_limit=1m", ":msg_login=Hi there,msg_quit=Bye", ":msg_login=", ":foo=1",
-                    ":max_sessions=1,max_sessions=2", ":read_limit=99999999999999999999k", ":x:y",
+                    "",
+                    ":max_sessions=3",
+                    ":read_limit=64k,write_limit=2M",
+                    ":msg_login=Hi,msg_quit=Bye",
                 ]);
-                format!("{name}:{hash}:{perms}:{h}{opts}")
+                format!(
+                    "{fresh}:{}:{}:{home}{opts}",
+                    rng.pick(HASHES),
+                    rng.pick(&["elradfmwMT", "elr", ""])
+                )
+            } else {
+                format!(
+                    "@override {}:{}:elrw{}",
+                    defined[i % defined.len()],
+                    dirs[i % dirs.len()],
+                    rng.pick(&["", ":recursive"])
+                )
+            }
+        } else {
+            let name = rng.pick(&names);
+            match rng.below(10) {
+                0 => rng
+                    .pick(&["", "   ", "# comment", "  # x:y:z", "\t"])
+                    .to_string(),
+                1 | 2 => {
+                    let dir = rng.pick(&[
+                        "/sub",
+                        "/incoming",
+                        "/pub",
+                        "/",
+                        "/sub/",
+                        "/../x",
+                        "/nothere",
+                        "/up",
+                        "/out_rel",
+                        "/in_link",
+                        "sub",
+                        "/file.txt",
+                        "//pub",
+                    ]);
+                    let perms = rng.pick(&["elr", "elrw", "", "xyz", "elradfmwMT"]);
+                    let tail = rng.pick(&["", ":recursive", ":Recursive", ":x", "::"]);
+                    let directive = rng.pick(&[
+                        "@override ",
+                        "@override\t",
+                        "@overide ",
+                        "@ ",
+                        "@override  ",
+                    ]);
+                    format!("{directive}{name}:{dir}:{perms}{tail}")
+                }
+                3 => String::from_utf8_lossy(&ftp_bytes(rng, 8)).replace(['\r', '\n'], ""),
+                _ => {
+                    let hash = if rng.one_in(8) {
+                        rng.pick(&["secret", "$6$x$short", "$1$abc$def", ""])
+                    } else {
+                        rng.pick(HASHES)
+                    };
+                    let perms = rng.pick(&["elradfmwMT", "elr", "", "w", "elrz", "E"]);
+                    let h = rng.pick(&[
+                        home,
+                        home,
+                        "/tmp",
+                        "/",
+                        "relative",
+                        "/nonexistent-ftpdlib-fuzz",
+                        "",
+                    ]);
+                    let opts = rng.pick(&[
+                        "",
+                        ":",
+                        ":max_sessions=2",
+                        ":max_sessions=0",
+                        ":read_limit=64k,write_limit=2M",
+                        ":write_limit=1m",
+                        ":msg_login=Hi there,msg_quit=Bye",
+                        ":msg_login=",
+                        ":foo=1",
+                        ":max_sessions=1,max_sessions=2",
+                        ":read_limit=99999999999999999999k",
+                        ":x:y",
+                    ]);
+                    format!("{name}:{hash}:{perms}:{h}{opts}")
+                }
             }
         };
         text.push_str(rng.pick(&["", " ", "\t"]));
@@ -193,7 +375,16 @@ pub fn seconds(rng: &mut Rng) -> i64 {
         1 => rng.range(0, 253_402_300_799) as i64,
         2 => 1_700_000_000 + rng.range(0, 400 * 86_400) as i64 - 200 * 86_400,
         3 => -(rng.range(0, 100_000_000_000) as i64),
-        4 => *rng.pick(&[0, -1, 1, 253_402_300_799, 253_402_300_800, i64::MAX, i64::MIN, 2_147_483_647]),
+        4 => rng.pick(&[
+            0,
+            -1,
+            1,
+            253_402_300_799,
+            253_402_300_800,
+            i64::MAX,
+            i64::MIN,
+            2_147_483_647,
+        ]),
         _ => (rng.next_u64() >> rng.range(1, 63)) as i64,
     }
 }

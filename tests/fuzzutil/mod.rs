@@ -59,8 +59,8 @@ impl Rng {
     }
 
     /// One element of a non-empty slice.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -111,10 +111,10 @@ pub fn hash(data: &[u8]) -> u64 {
     })
 }
 
-/// Runs one case; if it panics, prints what is needed to replay it, then re-panics.
-pub fn case<T: Debug + ?Sized>(area: &str, seed: u64, iteration: u64, input: &T, f: impl FnOnce()) {
+/// Runs one case; if it panics, prints the input (to replay it), then re-panics.
+pub fn case<T: Debug + ?Sized>(area: &str, input: &T, f: impl FnOnce()) {
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
-        eprintln!("{area}: failing input (seed {seed:#x}, iteration {iteration}): {input:?}");
+        eprintln!("{area}: failing input: {input:?}");
         panic::resume_unwind(payload);
     }
 }
@@ -122,18 +122,25 @@ pub fn case<T: Debug + ?Sized>(area: &str, seed: u64, iteration: u64, input: &T,
 /// Iterations for an area whose default is `default`: `FTPDLIB_FUZZ_ITERS=N` scales every
 /// area by `N / 20000` (20000 being the default of the cheapest areas); at least 1.
 pub fn iterations(default: u64) -> u64 {
-    match std::env::var("FTPDLIB_FUZZ_ITERS").ok().and_then(|v| v.parse::<u64>().ok()) {
-        Some(n) => (u128::from(default) * u128::from(n) / 20_000).clamp(1, u128::from(u64::MAX)) as u64,
+    match std::env::var("FTPDLIB_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(n) => {
+            (u128::from(default) * u128::from(n) / 20_000).clamp(1, u128::from(u64::MAX)) as u64
+        }
         None => default,
     }
 }
 
 /// The base seed: `FTPDLIB_FUZZ_SEED` (decimal or 0x-hex) or a fixed default.
 pub fn base_seed() -> u64 {
-    let parsed = std::env::var("FTPDLIB_FUZZ_SEED").ok().and_then(|v| match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    });
+    let parsed = std::env::var("FTPDLIB_FUZZ_SEED")
+        .ok()
+        .and_then(|v| match v.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => v.parse().ok(),
+        });
     parsed.unwrap_or(0x00f7_d11b_f022)
 }
 
@@ -158,19 +165,72 @@ pub struct Jail {
 
 /// Names that exist in the jail (or are interesting near it), for path generators.
 pub const JAIL_NAMES: &[&str] = &[
-    "file.txt", "sub", "inner.txt", "deeper", "up", "out_abs", "out_rel", "secret_link",
-    "dangling_out", "deep_dangle", "dangling_in", "loop_a", "loop_b", "in_link", "back", "self",
-    "chain", "tricky", "etc_link", "%2e%2e", "%2E%2E", "..%2f", "x", "fifo", "nothere", "...",
-    " ", ". .", "..\\..", "incoming", "pub",
+    "file.txt",
+    "sub",
+    "inner.txt",
+    "deeper",
+    "up",
+    "out_abs",
+    "out_rel",
+    "secret_link",
+    "dangling_out",
+    "deep_dangle",
+    "dangling_in",
+    "loop_a",
+    "loop_b",
+    "in_link",
+    "back",
+    "self",
+    "chain",
+    "tricky",
+    "etc_link",
+    "%2e%2e",
+    "%2E%2E",
+    "..%2f",
+    "x",
+    "fifo",
+    "nothere",
+    "...",
+    " ",
+    ". .",
+    "..\\..",
+    "incoming",
+    "pub",
+];
+
+/// Multi-component paths through the jail's tree and links (inside and escaping).
+pub const JAIL_PATHS: &[&str] = &[
+    "sub/inner.txt",
+    "pub/x",
+    "%2e%2e/x",
+    "sub/deeper",
+    "in_link/inner.txt",
+    "self/sub/inner.txt",
+    "out_abs/secret.txt",
+    "out_rel/dir/x",
+    "up/outside/secret.txt",
+    "up/root/file.txt",
+    "in_link/back/outside/dir/x",
+    "sub/back/root/pub/x",
+    "chain/secret.txt",
+    "etc_link/passwd",
+    "deep_dangle/..",
 ];
 
 impl Jail {
     /// Builds the tree under the system temp directory; `tag` keeps parallel tests apart.
     pub fn new(tag: &str) -> Jail {
+        remove_stale_jails();
         let base = std::env::temp_dir().join(format!("ftpdlib-fuzz-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&base);
         let (root, out) = (base.join("root"), base.join("outside"));
-        for dir in [root.join("sub/deeper"), root.join("%2e%2e"), root.join("incoming"), root.join("pub"), out.join("dir")] {
+        for dir in [
+            root.join("sub/deeper"),
+            root.join("%2e%2e"),
+            root.join("incoming"),
+            root.join("pub"),
+            out.join("dir"),
+        ] {
             fs::create_dir_all(dir).expect("create fixture dirs");
         }
         for file in ["file.txt", "sub/inner.txt", "%2e%2e/x", "pub/x"] {
@@ -200,11 +260,19 @@ impl Jail {
             symlink(target, root.join(name)).expect("create fixture symlink");
         }
         // A FIFO: opening it for reading would block the event loop. Best effort.
-        let _ = std::process::Command::new("mkfifo").arg(root.join("fifo")).status();
+        let _ = std::process::Command::new("mkfifo")
+            .arg(root.join("fifo"))
+            .status();
         let root = fs::canonicalize(&root).expect("canonical root");
         let fs = OsFs::new(&root).expect("OsFs::new");
         let mut forbidden = Vec::new();
-        for p in [base.clone(), out.clone(), out.join("secret.txt"), out.join("dir"), out.join("dir/x")] {
+        for p in [
+            base.clone(),
+            out.clone(),
+            out.join("secret.txt"),
+            out.join("dir"),
+            out.join("dir/x"),
+        ] {
             forbidden.push(dev_ino(&p));
         }
         for p in ["/", "/etc", "/etc/passwd"] {
@@ -212,7 +280,12 @@ impl Jail {
                 forbidden.push(dev_ino(Path::new(p)));
             }
         }
-        Jail { base, root, fs, forbidden }
+        Jail {
+            base,
+            root,
+            fs,
+            forbidden,
+        }
     }
 
     /// True if the fixture still looks as built (nothing was created outside).
@@ -222,6 +295,24 @@ impl Jail {
             .unwrap_or_default();
         names.sort();
         names == ["dir", "secret.txt"]
+    }
+}
+
+/// Removes the jails of fuzzing processes that are gone (libFuzzer exits without running
+/// destructors, so the fuzz targets cannot clean up after themselves).
+fn remove_stale_jails() {
+    let Ok(dir) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in dir.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("ftpdlib-fuzz-") else {
+            continue;
+        };
+        let pid = rest.rsplit('-').next().unwrap_or("");
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -237,14 +328,23 @@ impl Drop for Jail {
     }
 }
 
-/// Every file of `fuzz/corpus/<target>/`, sorted by name.
+/// Every file of `fuzz/corpus/<target>/`, sorted by name (for the tests: the path is taken
+/// relative to the main crate's manifest).
 pub fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    files.into_iter().map(|p| { let data = fs::read(&p).expect("read corpus file"); (p, data) }).collect()
+    files
+        .into_iter()
+        .map(|p| {
+            let data = fs::read(&p).expect("read corpus file");
+            (p, data)
+        })
+        .collect()
 }

@@ -46,7 +46,9 @@ pub fn check_resolve(cwd: &VirtualPath, arg: &str) -> VirtualPath {
     if !arg.starts_with('/') && !arg.split('/').any(|c| c == "..") {
         assert!(p.starts_with(cwd), "{cwd} + {arg:?} = {p}");
     }
-    let parts = arg.split('/').filter(|c| !c.is_empty() && *c != "." && *c != "..");
+    let parts = arg
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != "." && *c != "..");
     assert!(p.components().count() <= cwd.components().count() + parts.count());
     p
 }
@@ -61,7 +63,10 @@ pub fn check_osfs(jail: &Jail, p: &VirtualPath) {
             assert!(!nul, "NUL accepted in {p:?}");
             assert!(rp.as_path().starts_with(&jail.root), "{p:?} -> {rp:?}");
             if let Ok(canon) = std::fs::canonicalize(rp.as_path()) {
-                assert!(canon.starts_with(&jail.root), "{p:?} -> {rp:?} really is {canon:?}");
+                assert!(
+                    canon.starts_with(&jail.root),
+                    "{p:?} -> {rp:?} really is {canon:?}"
+                );
             }
         }
         Err(e) if nul => assert_eq!(e.kind(), ErrorKind::InvalidInput, "{p:?}"),
@@ -70,30 +75,58 @@ pub fn check_osfs(jail: &Jail, p: &VirtualPath) {
     let stat = fs.stat(p);
     if let Ok(st) = &stat {
         assert!(real.is_ok(), "stat succeeded where realpath failed: {p:?}");
-        assert!(!jail.forbidden.contains(&(st.dev, st.ino)), "stat of {p:?} is outside: {st:?}");
+        assert!(
+            !jail.forbidden.contains(&(st.dev, st.ino)),
+            "stat of {p:?} is outside: {st:?}"
+        );
         assert_ne!(st.kind, FileKind::Symlink, "stat follows links: {p:?}");
     }
     if let Ok(st) = fs.lstat(p) {
-        assert!(!jail.forbidden.contains(&(st.dev, st.ino)), "lstat of {p:?} is outside: {st:?}");
+        assert!(
+            !jail.forbidden.contains(&(st.dev, st.ino)),
+            "lstat of {p:?} is outside: {st:?}"
+        );
     }
-    assert_eq!(fs.is_dir(p), matches!(&stat, Ok(st) if st.kind == FileKind::Dir), "{p:?}");
-    assert_eq!(fs.is_file(p), matches!(&stat, Ok(st) if st.kind == FileKind::File), "{p:?}");
+    assert_eq!(
+        fs.is_dir(p),
+        matches!(&stat, Ok(st) if st.kind == FileKind::Dir),
+        "{p:?}"
+    );
+    assert_eq!(
+        fs.is_file(p),
+        matches!(&stat, Ok(st) if st.kind == FileKind::File),
+        "{p:?}"
+    );
     if let Ok(mut file) = fs.open_read(p) {
-        assert!(matches!(&stat, Ok(st) if st.kind == FileKind::File), "opened a non-file {p:?}");
+        assert!(
+            matches!(&stat, Ok(st) if st.kind == FileKind::File),
+            "opened a non-file {p:?}"
+        );
         let mut head = Vec::new();
         let _ = Read::by_ref(&mut file).take(64).read_to_end(&mut head);
-        assert_eq!(head, INSIDE_MARK, "{p:?} opened a file that is not inside the jail");
+        assert_eq!(
+            head, INSIDE_MARK,
+            "{p:?} opened a file that is not inside the jail"
+        );
     }
     if matches!(&stat, Ok(st) if st.kind == FileKind::Dir) {
-        let entries = fs.read_dir(p).expect("a directory that stats can be listed");
+        let entries = fs
+            .read_dir(p)
+            .expect("a directory that stats can be listed");
         for entry in entries.take(100) {
-            assert!(!entry.name.contains('/') && !entry.name.is_empty(), "{entry:?}");
+            assert!(
+                !entry.name.contains('/') && !entry.name.is_empty(),
+                "{entry:?}"
+            );
         }
     }
     if let Ok(rp) = &real {
         // A real path inside the jail never maps to an outside inode when it exists.
         if let Ok(md) = std::fs::metadata(rp.as_path()) {
-            assert!(!jail.forbidden.contains(&(md.dev(), md.ino())), "{p:?} -> {rp:?}");
+            assert!(
+                !jail.forbidden.contains(&(md.dev(), md.ino())),
+                "{p:?} -> {rp:?}"
+            );
         }
     }
 }
@@ -107,7 +140,10 @@ pub fn check_path_chain(jail: &Jail, args: &[&str]) {
         check_osfs(jail, &p);
         cwd = p;
     }
-    assert!(jail.outside_untouched(), "something was created outside the jail");
+    assert!(
+        jail.outside_untouched(),
+        "something was created outside the jail"
+    );
 }
 
 /// The `path` target: LF-separated arguments, resolved one after the other.
