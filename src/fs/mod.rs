@@ -123,11 +123,18 @@ pub enum WriteMode {
 ///
 /// Implementations must keep every operation inside [`root`](Filesystem::root).
 pub trait Filesystem: Send + std::fmt::Debug {
-    /// The canonical real directory that the client sees as `/`.
-    fn root(&self) -> &Path;
+    /// The canonical real directory that the client sees as `/`, for filesystems backed by a
+    /// directory tree. Default: `/` (the server itself never uses it).
+    fn root(&self) -> &Path {
+        Path::new("/")
+    }
     /// The jail check: the real path of `p` with every symlink followed, verified to
-    /// be inside the root. `p` need not exist.
-    fn realpath(&self, p: &VirtualPath) -> io::Result<RootedPath>;
+    /// be inside the root. `p` need not exist. Default: `Unsupported` (only meaningful for
+    /// filesystems on a real disk; the server itself never calls it).
+    fn realpath(&self, p: &VirtualPath) -> io::Result<RootedPath> {
+        let _ = p;
+        Err(io::ErrorKind::Unsupported.into())
+    }
     /// Metadata of `p`, following symlinks (whose target must stay inside the root).
     fn stat(&self, p: &VirtualPath) -> io::Result<FileStat>;
     /// Metadata of `p` itself: a symlink is reported as a link, never followed.

@@ -131,11 +131,11 @@ impl ControlConn {
                 ));
             }
         }
-        let mode = if append {
-            WriteMode::Append
-        } else {
-            // Opened without truncating; truncated when the data connection is up.
-            WriteMode::At(rest)
+        let mode = match (append, rest) {
+            (true, _) => WriteMode::Append,
+            // Opened without truncating either way; truncated when the data connection is up.
+            (false, 0) => WriteMode::Truncate,
+            (false, n) => WriteMode::At(n),
         };
         let file = match fs.open_write(&path, mode) {
             Ok(f) => f,
