@@ -139,8 +139,13 @@ impl Shared {
         };
         let (_, per_ip) = &mut *guard;
         let n = per_ip.get(&to).copied().unwrap_or(0);
-        if max_per_ip > 0 && n >= max_per_ip {
+        // Moving to the same address: this connection is already among the `n`.
+        let others = if from == to { n.saturating_sub(1) } else { n };
+        if max_per_ip > 0 && others >= max_per_ip {
             return Err(Refusal::TooManyFromIp);
+        }
+        if from == to {
+            return Ok(());
         }
         per_ip.insert(to, n + 1);
         if let Some(m) = per_ip.get_mut(&from) {

@@ -226,7 +226,19 @@ impl ControlConn {
                 Ok(Some(header)) => {
                     let rest = self.proxy_buf.split_off(header.len);
                     self.proxy_buf = Vec::new();
-                    self.reader.feed(&rest);
+                    if self.tls_after_header {
+                        // Implicit FTPS: what follows the header is the TLS handshake.
+                        let Some(config) = self.sec.config.clone() else {
+                            return Flow::Close;
+                        };
+                        if let Err(e) = self.sock.upgrade_with(config, Some(&self.sec.token), &rest)
+                        {
+                            log::warn!("{} TLS after PROXY header failed: {e}", self.tag());
+                            return Flow::Close;
+                        }
+                    } else {
+                        self.reader.feed(&rest);
+                    }
                     return self.proxy_header_done(header.source, cx);
                 }
                 Ok(None) => {}

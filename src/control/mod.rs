@@ -98,6 +98,8 @@ pub struct ControlConn {
     counted_ip: std::net::IpAddr,
     /// Bytes of a PROXY header received so far.
     proxy_buf: Vec<u8>,
+    /// Implicit FTPS behind a PROXY-protocol balancer: start TLS once the header is read.
+    tls_after_header: bool,
     /// Greeted with 220 (hooks and events saw `connect`).
     connected: bool,
     /// Graceful shutdown: close after the running transfer.
@@ -124,10 +126,16 @@ impl ControlConn {
         socket2::SockRef::from(&sock).set_out_of_band_inline(true)?;
         let conn_id = shared.next_conn_id();
         let mut sec = security::SecState::new(&cfg);
+        // With the PROXY protocol, TLS starts only after the balancer's plaintext header.
+        let tls_after_header = implicit_tls && cfg.proxy_protocol;
         let sock = match (implicit_tls, sec.config.clone()) {
-            (true, Some(config)) => {
+            (true, Some(config)) if !tls_after_header => {
                 sec.implicit();
                 Stream::tls(sock, config, Some(&sec.token))?
+            }
+            (true, Some(_)) => {
+                sec.implicit();
+                Stream::plain(sock)
             }
             _ => Stream::plain(sock),
         };
@@ -150,6 +158,7 @@ impl ControlConn {
             user_session: None,
             counted_ip: canonical_ip(peer.ip()),
             proxy_buf: Vec::new(),
+            tls_after_header,
             connected: false,
             draining: false,
             conn_id,

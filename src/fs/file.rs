@@ -73,13 +73,22 @@ pub struct OsUpload {
 
 /// A hidden name for the temporary file of an atomic upload, unique in this process.
 fn temp_name(path: &Path) -> PathBuf {
+    use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // A random part as well: several nodes sharing storage may have the same pid (pid 1 in
+    // containers).
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(n);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}-{n}.ftpdlib-part", std::process::id()))
+    path.with_file_name(format!(
+        ".{name}.{}-{n}-{:016x}.ftpdlib-part",
+        std::process::id(),
+        h.finish()
+    ))
 }
 
 impl OsUpload {

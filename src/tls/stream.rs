@@ -57,6 +57,29 @@ impl Stream {
         Ok(())
     }
 
+    /// Starts TLS with bytes of the handshake already read from the socket (e.g. read together
+    /// with a PROXY protocol header).
+    pub fn upgrade_with(
+        &mut self,
+        config: Arc<ServerConfig>,
+        token: Option<&[u8]>,
+        initial: &[u8],
+    ) -> io::Result<()> {
+        self.upgrade(config, token)?;
+        let Some(conn) = self.tls.as_mut() else {
+            return Ok(());
+        };
+        let mut rest = initial;
+        while !rest.is_empty() {
+            if conn.read_tls(&mut rest)? == 0 {
+                break;
+            }
+            conn.process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
+        self.flush_tls()
+    }
+
     /// The TCP socket (to register with the poll).
     pub fn tcp_mut(&mut self) -> &mut TcpStream {
         &mut self.sock

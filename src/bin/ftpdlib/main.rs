@@ -59,18 +59,40 @@ fn run(args: Args) -> Result<(), String> {
     if activated.is_some() {
         log::info!("using the control socket passed by systemd (LISTEN_FDS)");
     }
+    let from_systemd = activated.is_some();
     let first = match activated {
         Some(l) => l,
-        None => bind(addr, workers > 1)?,
+        None => {
+            if workers > 1 && addr.port() != 0 {
+                // SO_REUSEPORT would let us join another daemon's port silently: make sure
+                // nobody else listens there first.
+                drop(bind(addr, false)?);
+            }
+            bind(addr, workers > 1)?
+        }
     };
     let local = first.local_addr().map_err(|e| e.to_string())?;
+    // Extra workers: the socket systemd passed is shared (duplicated); otherwise each worker
+    // binds its own SO_REUSEPORT socket and the kernel spreads connections across them.
+    let shared_socket = if from_systemd && workers > 1 {
+        Some(
+            first
+                .try_clone()
+                .map_err(|e| format!("cannot share the socket: {e}"))?,
+        )
+    } else {
+        None
+    };
     let mut first = Some(first);
     let mut implicit_addr = None;
     let mut pool = Vec::with_capacity(workers);
     for _ in 0..workers {
-        let listener = match first.take() {
-            Some(l) => l,
-            None => bind(local, true)?,
+        let listener = match (first.take(), &shared_socket) {
+            (Some(l), _) => l,
+            (None, Some(s)) => s
+                .try_clone()
+                .map_err(|e| format!("cannot share the socket: {e}"))?,
+            (None, None) => bind(local, true)?,
         };
         let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
         ioloop.set_shutdown_grace(args.shutdown_grace);
