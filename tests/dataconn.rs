@@ -203,8 +203,12 @@ fn a_second_pasv_closes_the_first_listener_before_answering() {
     let srv = TestServer::with_user();
     let mut c = login_with_file(&srv);
     let first = xfer::pasv(&mut c);
-    xfer::pasv(&mut c);
+    let second = xfer::pasv(&mut c);
     c.expect("NOOP", 200);
+    if second == first {
+        // The kernel handed the freed port to the new listener: nothing to tell apart.
+        return;
+    }
     assert!(refused(first), "the replaced listener still accepts");
 }
 

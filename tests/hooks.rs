@@ -158,7 +158,13 @@ fn login_and_logout_in_order_each_before_its_reply() {
         "on_login before the 230"
     );
     c.expect("QUIT", 221);
-    assert_eq!(rec.events(), [Connect, Login(s("user")), Logout(s("user"))]);
+    // The server may already have closed (and reported it) by the time the 221 is read.
+    let after_quit = rec.events();
+    assert!(
+        after_quit.starts_with(&[Connect, Login(s("user")), Logout(s("user"))])
+            && after_quit.len() <= 4,
+        "on_logout before the 221: {after_quit:?}"
+    );
     c.expect_closed();
     let all = rec.wait_for(&Disconnect);
     assert_eq!(
