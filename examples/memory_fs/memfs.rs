@@ -174,9 +174,8 @@ fn stat_of(node: &Node) -> FileStat {
     }
 }
 
+// `root` and `realpath` keep their defaults: there is no real directory behind this filesystem.
 impl Filesystem for MemFs {
-    /// There is no real directory behind this filesystem; the server never asks for one.
-
     fn stat(&self, p: &VirtualPath) -> io::Result<FileStat> {
         Ok(stat_of(self.lock()?.node(p.as_str())?))
     }
