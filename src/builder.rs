@@ -4,8 +4,9 @@
 //! use std::{sync::Arc, time::Duration};
 //! use ftpdlib::{Config, MemoryAuthorizer, Reply, ReplyCode, SiteCommand};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut auth = MemoryAuthorizer::new();
-//! auth.add_anonymous(std::env::temp_dir(), "elr").unwrap();
+//! auth.add_anonymous(std::env::temp_dir(), "elr")?;
 //! let cfg = Config::builder(Arc::new(auth))
 //!     .banner("welcome")
 //!     .idle_timeout(Some(Duration::from_secs(60)))
@@ -13,9 +14,10 @@
 //!     .site_command(SiteCommand::new("UPTIME", "Syntax: SITE UPTIME (server uptime).", |_req| {
 //!         Reply::new(ReplyCode::Ok, "up and running")
 //!     }))
-//!     .build()
-//!     .unwrap();
+//!     .build()?;
 //! assert_eq!(cfg.banner, "welcome");
+//! # Ok(())
+//! # }
 //! ```
 
 use std::fmt;

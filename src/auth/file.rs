@@ -139,5 +139,4 @@ impl Authorizer for FileAuthorizer {
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;

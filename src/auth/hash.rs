@@ -337,5 +337,4 @@ fn check_bcrypt(full: &str, rest: &str) -> Result<(), HashError> {
 }
 
 #[cfg(test)]
-#[path = "hash_tests.rs"]
 mod tests;

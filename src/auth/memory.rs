@@ -391,5 +391,4 @@ impl Authorizer for MemoryAuthorizer {
 }
 
 #[cfg(test)]
-#[path = "memory_tests.rs"]
 mod tests;

@@ -357,5 +357,4 @@ fn parse_bytes(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[path = "users_file_tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 //! Tests for [`FileAuthorizer`](super::FileAuthorizer): load, reload, fallback accounts.
 
 use super::*;
-use crate::auth::test_util::{TempDir, SECRET_SHA256, SECRET_SHA512};
+use crate::auth::tests::{TempDir, SECRET_SHA256, SECRET_SHA512};
 use crate::auth::Perm;
 use std::net::Ipv4Addr;
 

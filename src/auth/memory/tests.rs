@@ -236,7 +236,7 @@ fn constant_time_comparison() {
 
 #[test]
 fn hashed_accounts_and_limits() {
-    use crate::auth::test_util::{SECRET_BCRYPT, SECRET_SHA512};
+    use crate::auth::tests::{SECRET_BCRYPT, SECRET_SHA512};
     let home = TempHome::new();
     let mut auth = auth_with_alice(&home);
     let hash = PasswordHash::parse(SECRET_SHA512).unwrap();

@@ -1,7 +1,7 @@
 //! Tests for the users file parser: a complete valid file, and every error with its line.
 
 use super::*;
-use crate::auth::test_util::{TempDir, SECRET_BCRYPT, SECRET_SHA256, SECRET_SHA512};
+use crate::auth::tests::{TempDir, SECRET_BCRYPT, SECRET_SHA256, SECRET_SHA512};
 use crate::auth::{Authorizer, Perm, Perms};
 use std::net::{IpAddr, Ipv4Addr};
 
