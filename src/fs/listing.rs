@@ -124,22 +124,38 @@ pub fn mode_string(kind: FileKind, mode: u32) -> String {
 /// modified at most [`SIX_MONTHS`] before `now`, and `Mon DD  YYYY` if it is older or
 /// in the future. Times are UTC unless `localtime`. The name is escaped.
 pub fn ls_line(name: &str, st: &FileStat, now: SystemTime, localtime: bool) -> String {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let recent = match now.duration_since(st.mtime) {
         Ok(age) => age <= SIX_MONTHS,
         Err(_) => false, // in the future
     };
-    let fmt = if recent { "%b %d %H:%M" } else { "%b %d  %Y" };
-    let date = wall_clock(st.mtime, localtime).format(fmt);
-    format!(
-        "{} {:>3} {:<8} {:<8} {:>8} {} {}",
+    // Hand-formatted: this runs once per entry of a listing (a format string would be
+    // parsed again for every line).
+    let t = wall_clock(st.mtime, localtime);
+    let month = MONTHS[t.month0() as usize % 12];
+    let mut line = String::with_capacity(64 + name.len());
+    let _ = write!(
+        line,
+        "{} {:>3} {:<8} {:<8} {:>8} {month} {:02} ",
         mode_string(st.kind, st.mode),
         st.nlink,
         st.uid,
         st.gid,
         st.size,
-        date,
-        escape_name(name)
-    )
+        t.day()
+    );
+    let _ = if recent {
+        write!(line, "{:02}:{:02}", t.hour(), t.minute())
+    } else {
+        write!(line, " {}", t.year())
+    };
+    line.push(' ');
+    line.push_str(&escape_name(name));
+    line
 }
 
 /// An MDTM time-val `YYYYMMDDHHMMSS` (RFC 3659 §2.3); UTC unless `localtime`.
