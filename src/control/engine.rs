@@ -214,6 +214,8 @@ impl ControlConn {
         ) {
             return Some(reply);
         }
+        // The permission letter of this command, from the table (read by `path_arg`).
+        self.cmd_perm = cmd.spec.perm;
         self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx)
     }
 

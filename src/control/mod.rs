@@ -102,6 +102,8 @@ pub struct ControlConn {
     tls_after_header: bool,
     /// Greeted with 220 (hooks and events saw `connect`).
     connected: bool,
+    /// The permission letter of the command being run (from the command table).
+    cmd_perm: Option<crate::auth::Perm>,
     /// Graceful shutdown: close after the running transfer.
     draining: bool,
     /// Per-server connection number, for machine-readable events.
@@ -160,6 +162,7 @@ impl ControlConn {
             proxy_buf: Vec::new(),
             tls_after_header,
             connected: false,
+            cmd_perm: None,
             draining: false,
             conn_id,
             replies_sent: 0,

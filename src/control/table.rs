@@ -85,8 +85,8 @@ pub struct CommandSpec {
     pub auth: bool,
     /// Argument rule.
     pub arg: Arg,
-    /// Permission letter required on the path argument (checked by the command itself once it
-    /// knows the path; see `gate.rs`).
+    /// Permission letter required on the path argument: `path_arg` (in `ops/mod.rs`) checks
+    /// exactly this letter once the command has resolved its path (gate step 6).
     pub perm: Option<Perm>,
     /// Text for `HELP <verb>`.
     pub help: &'static str,

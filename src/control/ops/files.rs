@@ -9,7 +9,6 @@
 use super::super::session::TransferType;
 use super::super::ControlConn;
 use super::{fs_error, tri};
-use crate::auth::Perm;
 use crate::fs::listing::{mdtm, parse_mdtm};
 use crate::fs::{FileKind, VirtualPath};
 use crate::reply::{quote_path, Reply, ReplyCode};
@@ -17,7 +16,7 @@ use crate::reply::{quote_path, Reply, ReplyCode};
 impl ControlConn {
     pub(super) fn ftp_cwd(&mut self, arg: &str) -> Reply {
         let target = if arg.is_empty() { "/" } else { arg };
-        let path = tri!(self.path_arg(target, Perm::E));
+        let path = tri!(self.path_arg(target));
         let fs = tri!(self.fs());
         match fs.stat(&path) {
             Ok(st) if st.kind == FileKind::Dir => {
@@ -44,7 +43,7 @@ impl ControlConn {
     }
 
     pub(super) fn ftp_mkd(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg, Perm::M));
+        let path = tri!(self.path_arg(arg));
         match tri!(self.fs()).mkdir(&path) {
             Ok(()) => {
                 self.cfg.hooks.on_mkdir(&self.info(), path.as_str());
@@ -58,7 +57,7 @@ impl ControlConn {
     }
 
     pub(super) fn ftp_rmd(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg, Perm::D));
+        let path = tri!(self.path_arg(arg));
         if path.is_root() {
             return Reply::new(ReplyCode::FileUnavailable, "Can't remove root directory.");
         }
@@ -77,7 +76,7 @@ impl ControlConn {
     }
 
     pub(super) fn ftp_dele(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg, Perm::D));
+        let path = tri!(self.path_arg(arg));
         match tri!(self.fs()).remove_file(&path) {
             Ok(()) => {
                 self.cfg.hooks.on_delete(&self.info(), path.as_str());
@@ -88,7 +87,7 @@ impl ControlConn {
     }
 
     pub(super) fn ftp_rnfr(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg, Perm::F));
+        let path = tri!(self.path_arg(arg));
         if path.is_root() {
             return Reply::new(ReplyCode::FileUnavailable, "Can't rename home directory.");
         }
@@ -108,7 +107,7 @@ impl ControlConn {
                 "Bad sequence of commands: use RNFR first.",
             );
         };
-        let to = tri!(self.path_arg(arg, Perm::F));
+        let to = tri!(self.path_arg(arg));
         if to.is_root() {
             return Reply::new(
                 ReplyCode::NameNotAllowed,
@@ -129,7 +128,7 @@ impl ControlConn {
     /// SIZE (RFC 3659 §4). In ASCII mode the size on the wire would need reading the whole file
     /// to count line ends, an easy denial of service: refused, as pyftpdlib and ProFTPD do.
     pub(super) fn ftp_size(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg, Perm::L));
+        let path = tri!(self.path_arg(arg));
         if self.session.ttype == TransferType::Ascii {
             return Reply::new(
                 ReplyCode::FileUnavailable,
@@ -150,7 +149,7 @@ impl ControlConn {
 
     /// MDTM (RFC 3659 §3): `YYYYMMDDHHMMSS`, in GMT unless `use_localtime`.
     pub(super) fn ftp_mdtm(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg, Perm::L));
+        let path = tri!(self.path_arg(arg));
         match tri!(self.fs()).stat(&path) {
             Ok(st) if st.kind == FileKind::File => Reply::new(
                 ReplyCode::FileStatus,
@@ -178,7 +177,7 @@ impl ControlConn {
                 "Invalid time format; expected: YYYYMMDDHHMMSS.",
             );
         };
-        let path = tri!(self.path_arg(name, Perm::Mtime));
+        let path = tri!(self.path_arg(name));
         let fs = tri!(self.fs());
         match fs.stat(&path) {
             Ok(st) if st.kind == FileKind::File => {}
@@ -210,7 +209,7 @@ impl ControlConn {
         let Some(mode) = parse_octal_mode(mode) else {
             return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid SITE CHMOD format.");
         };
-        let path = tri!(self.path_arg(name, Perm::Chmod));
+        let path = tri!(self.path_arg(name));
         match tri!(self.fs()).chmod(&path, mode) {
             Ok(()) => Reply::new(ReplyCode::Ok, "SITE CHMOD successful."),
             Err(e) => fs_error(&e),

@@ -177,7 +177,7 @@ impl ControlConn {
             (Some(_), Some((dir, _))) => format!("{dir}/"),
             _ => String::new(),
         };
-        let path = match self.path_arg(target, Perm::L) {
+        let path = match self.path_arg(target) {
             Ok(p) => p,
             Err(r) => return Some(r),
         };
@@ -258,7 +258,7 @@ impl ControlConn {
 
     /// MLST (RFC 3659 §7): the facts of one path, over the control connection.
     pub(super) fn ftp_mlst(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(if arg.is_empty() { "." } else { arg }, Perm::L));
+        let path = tri!(self.path_arg(if arg.is_empty() { "." } else { arg }));
         let st = match tri!(self.fs()).stat(&path) {
             Ok(st) => st,
             Err(e) => return fs_error(&e),
@@ -277,7 +277,7 @@ impl ControlConn {
     /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection.
     pub(super) fn ftp_stat_path(&mut self, arg: &str) -> Reply {
         let arg = strip_ls_options(arg);
-        let path = tri!(self.path_arg(arg, Perm::L));
+        let path = tri!(self.path_arg(arg));
         let fs = tri!(self.fs());
         let now = SystemTime::now();
         let localtime = self.cfg.use_localtime;

@@ -17,7 +17,6 @@ use std::io;
 
 use super::table::Verb;
 use super::ControlConn;
-use crate::auth::Perm;
 use crate::fs::{Filesystem, VirtualPath};
 use crate::handler::Cx;
 use crate::reply::{Reply, ReplyCode};
@@ -115,11 +114,19 @@ impl ControlConn {
         self.session.fs.as_deref().ok_or_else(not_logged_in)
     }
 
-    /// Resolves `arg` against the cwd and checks `perm` on the result (gate step 6). The jail
-    /// (step 5) is enforced by the filesystem on every operation.
-    fn path_arg(&self, arg: &str, perm: Perm) -> Result<VirtualPath, Reply> {
+    /// Resolves `arg` against the cwd and checks, on the result, the permission letter that
+    /// the command table gives the running command (gate step 6). The jail (step 5) is
+    /// enforced by the filesystem on every operation.
+    fn path_arg(&self, arg: &str) -> Result<VirtualPath, Reply> {
         let path = self.session.cwd.resolve(arg);
         let user = self.session.user.as_ref().ok_or_else(not_logged_in)?;
+        // A command without a letter in the table never reaches a path: refuse, never allow.
+        let Some(perm) = self.cmd_perm else {
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                "Not enough privileges.",
+            ));
+        };
         if let Err(reply) = super::gate::check_perm(&*self.cfg.authorizer, user, perm, &path) {
             log::info!(
                 "{} {} refused reason=perm-denied:{}",

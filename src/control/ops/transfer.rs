@@ -11,7 +11,6 @@ use super::super::datachan::{Channel, PendingJob};
 use super::super::session::TransferType;
 use super::super::ControlConn;
 use super::fs_error;
-use crate::auth::Perm;
 use crate::data::{FileSink, Job};
 use crate::fs::WriteMode;
 use crate::handler::Cx;
@@ -58,7 +57,7 @@ impl ControlConn {
         if self.data.transfer.is_some() {
             return Some(busy());
         }
-        let path = match self.path_arg(arg, Perm::R) {
+        let path = match self.path_arg(arg) {
             Ok(p) => p,
             Err(r) => return Some(r),
         };
@@ -113,8 +112,7 @@ impl ControlConn {
             // Before touching the disk: a refused upload must not create a file.
             return Some(no_channel());
         }
-        let perm = if append { Perm::A } else { Perm::W };
-        let path = match self.path_arg(arg, perm) {
+        let path = match self.path_arg(arg) {
             Ok(p) => p,
             Err(r) => return Some(r),
         };
@@ -174,7 +172,7 @@ impl ControlConn {
         } else {
             arg.trim()
         };
-        let base_path = match self.path_arg(base, Perm::W) {
+        let base_path = match self.path_arg(base) {
             Ok(p) => p,
             Err(r) => return Some(r),
         };
