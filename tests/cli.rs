@@ -4,147 +4,36 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
-use common::{Ctrl, TempDir};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ftpdlib");
-/// Bound on waiting for the daemon to start or to exit.
-const STARTUP: Duration = Duration::from_secs(10);
+use common::{daemon_args, Ctrl, Proc, TempDir, STARTUP};
 
 /// A running daemon; killed on drop, so a failing test never leaves it behind.
-struct Daemon {
-    child: Child,
-    /// stderr lines, forwarded by a reader thread; disconnected when stderr closes.
-    lines: Receiver<String>,
-    log: Vec<String>,
+type Daemon = Proc;
+
+/// Starts a write-enabled daemon for user/pass on `dir`, listening on `ip` port 0, and
+/// returns it with the address from its `listening on` line.
+fn start(dir: &Path, ip: &str) -> (Daemon, SocketAddr) {
+    start_with(dir, ip, &[], &[])
 }
 
-impl Daemon {
-    fn spawn(args: &[&str]) -> Daemon {
-        Daemon::spawn_env(args, &[])
-    }
-
-    fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ftpdlib");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Daemon {
-            child,
-            lines,
-            log: Vec::new(),
-        }
-    }
-
-    /// Starts a write-enabled daemon for user/pass on `dir`, listening on `ip` port 0, and
-    /// returns it with the address from its `listening on` line.
-    fn start(dir: &Path, ip: &str) -> (Daemon, SocketAddr) {
-        Daemon::start_with(dir, ip, &[], &[])
-    }
-
-    /// [`Daemon::start`] with more flags and environment variables.
-    fn start_with(
-        dir: &Path,
-        ip: &str,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> (Daemon, SocketAddr) {
-        let base = [
-            "-p",
-            "0",
-            "-i",
-            ip,
-            "-d",
-            dir.to_str().unwrap(),
-            "-u",
-            "user",
-            "-P",
-            "pass",
-            "-w",
-            "--auth-failed-delay",
-            "0.001",
-        ];
-        let mut d = Daemon::spawn_env(&[&base[..], extra].concat(), env);
-        let line = d.wait_for_line("listening on ");
-        let addr = line.split("listening on ").nth(1).unwrap().trim();
-        let addr: SocketAddr = addr
-            .parse()
-            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
-        assert_ne!(addr.port(), 0);
-        (d, addr)
-    }
-
-    /// Waits (bounded) for a stderr line containing `needle`.
-    fn wait_for_line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(e) => panic!("no {needle:?} line ({e:?}); stderr so far: {:?}", self.log),
-            }
-        }
-    }
-
-    /// Waits (bounded) for the daemon to exit: its stderr closing is the event.
-    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "daemon still running after {within:?}; stderr: {:?}",
-                        self.log
-                    )
-                }
-            }
-        }
-        self.child.wait().unwrap()
-    }
-
-    fn stderr(&self) -> String {
-        self.log.join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// [`start`] with more flags and environment variables.
+fn start_with(dir: &Path, ip: &str, extra: &[&str], env: &[(&str, &str)]) -> (Daemon, SocketAddr) {
+    let mut args = daemon_args(dir, ip, "user", "pass");
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let d = Proc::daemon(&args, env);
+    let addr = d.expect_addr("listening on ");
+    assert_ne!(addr.port(), 0);
+    (d, addr)
 }
 
 /// Runs the daemon with `args`, expecting it to fail at startup; returns status and stderr.
 fn startup_failure(args: &[&str]) -> (ExitStatus, String) {
-    let mut d = Daemon::spawn(args);
-    let status = d.wait_exit(STARTUP);
+    let mut d = Proc::daemon(args, &[]);
+    let status = d.expect_exit(STARTUP);
     let err = d.stderr();
     assert!(!err.contains("panicked"), "startup error is a panic: {err}");
     (status, err)
@@ -203,7 +92,7 @@ fn python_ftplib_interop() {
     let dir = TempDir::new("cli-py");
     std::fs::write(dir.path().join("seed.txt"), b"seed").unwrap();
     std::fs::write(dir.path().join("keep.txt"), b"keep").unwrap();
-    let (_d, addr) = Daemon::start(dir.path(), "127.0.0.1");
+    let (_d, addr) = start(dir.path(), "127.0.0.1");
     let out = Command::new("python3")
         .args(["-c", FTPLIB_SCRIPT, &addr.port().to_string()])
         .output()
@@ -229,7 +118,7 @@ fn curl_quote_commands_interop() {
         return;
     }
     let dir = TempDir::new("cli-curl");
-    let (_d, addr) = Daemon::start(dir.path(), "127.0.0.1");
+    let (_d, addr) = start(dir.path(), "127.0.0.1");
     // `-I` makes curl skip the directory listing (which would need the data channel).
     let out = Command::new("curl")
         .args(["-s", "-S", "-I", "--max-time", "10"])
@@ -258,17 +147,17 @@ fn curl_quote_commands_interop() {
 #[test]
 fn sigterm_says_421_to_clients_and_exits_0() {
     let dir = TempDir::new("cli-term");
-    let (mut d, addr) = Daemon::start(dir.path(), "127.0.0.1");
+    let (mut d, addr) = start(dir.path(), "127.0.0.1");
     let (mut c, greeting) = Ctrl::connect(addr);
     assert_eq!(greeting.code, 220);
     c.login("user", "pass");
-    let pid = d.child.id().to_string();
+    let pid = d.pid().to_string();
     let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(kill.success());
     let r = c.read_reply();
     assert_eq!((r.code, r.text.as_str()), (421, "Server is shutting down."));
     c.expect_closed();
-    let status = d.wait_exit(Duration::from_secs(5));
+    let status = d.expect_exit(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0), "stderr: {}", d.stderr());
     assert!(d.stderr().contains("server stopped"), "{}", d.stderr());
 }
@@ -326,7 +215,7 @@ fn listens_on_ipv6_loopback() {
         return;
     }
     let dir = TempDir::new("cli-v6");
-    let (d, addr) = Daemon::start(dir.path(), "::1");
+    let (d, addr) = start(dir.path(), "::1");
     assert!(
         d.stderr()
             .contains(&format!("listening on [::1]:{}", addr.port())),
@@ -352,7 +241,7 @@ fn mdtm_follows_use_localtime_and_tz() {
     f.set_modified(when).unwrap();
     // A zone five hours east of GMT, as a POSIX TZ string.
     let tz = [("TZ", "XXX-5")];
-    let (_d, addr) = Daemon::start_with(dir.path(), "127.0.0.1", &["--use-localtime"], &tz);
+    let (_d, addr) = start_with(dir.path(), "127.0.0.1", &["--use-localtime"], &tz);
     let (mut c, _) = Ctrl::connect(addr);
     c.login("user", "pass");
     // 2009-02-13 23:31:30 GMT is 2009-02-14 04:31:30 in that zone.

@@ -5,15 +5,16 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use crate::common::Ctrl;
+pub use crate::common::BIN;
+use crate::common::{addr_after, Ctrl, Proc};
 
 /// `openssl passwd -6 -salt sixsalt six-pw`.
 pub const SHA512: &str = "$6$sixsalt$kB9lCK6VtE/s42GdY7PecoS0EKBCxXTLsnkIPPSh52Wjo2zWJXBWhqL5sVj2JWGdt76gct6Kp1ZP8PZVrR7zO/";
@@ -29,8 +30,6 @@ pub const BCRYPT: &str = "$2b$04$XlPuXEvnWgzyXVLya0Dqb.5zTHQ8EamQNhnuca/pF6GqjWK
 /// The password of [`BCRYPT`].
 pub const BCRYPT_PW: &str = "bcrypt-pw";
 
-/// The daemon binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_ftpdlib");
 /// Bound on waiting for a daemon event (startup, a log line, exit).
 pub const EVENT: Duration = Duration::from_secs(10);
 
@@ -110,41 +109,12 @@ pub fn try_login(port: u16, user: &str, pass: &str) -> (Ctrl, u16) {
 }
 
 /// The daemon as a child process; killed on drop, so a failing test never leaves it behind.
-pub struct Daemon {
-    child: Child,
-    /// stderr lines, forwarded by a reader thread; disconnected when stderr closes.
-    lines: Receiver<String>,
-    /// Every line received so far, for failure messages.
-    log: Vec<String>,
-    /// Lines of `log` already looked at by [`Daemon::wait_log`].
-    seen: usize,
-}
+pub struct Daemon(Proc);
 
 impl Daemon {
     /// Spawns `ftpdlib ARGS` with stdin closed and stderr captured.
     pub fn spawn(args: &[&str]) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ftpdlib");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Daemon {
-            child,
-            lines,
-            log: Vec::new(),
-            seen: 0,
-        }
+        Daemon(Proc::daemon(args, &[]))
     }
 
     /// Spawns a daemon on 127.0.0.1 port 0 serving `dir` with `extra` flags (a short
@@ -162,61 +132,30 @@ impl Daemon {
     pub fn start(dir: &Path, extra: &[&str]) -> (Daemon, u16) {
         let mut d = Daemon::spawn_on(dir, extra);
         let line = d.wait_log("listening on 127.0.0.1:");
-        let port = line
-            .rsplit_once("127.0.0.1:")
-            .and_then(|(_, p)| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let port = addr_after(&line, "listening on ").port();
         (d, port)
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.0.pid()
     }
 
     /// Waits (at most [`EVENT`]) for a log line containing `text`, after the line the
     /// previous call returned, and returns it.
     #[track_caller]
     pub fn wait_log(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + EVENT;
-        loop {
-            if let Some(i) = (self.seen..self.log.len()).find(|&i| self.log[i].contains(text)) {
-                self.seen = i + 1;
-                return self.log[i].clone();
-            }
-            self.seen = self.log.len();
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "no log line with {text:?} within {EVENT:?}; log: {:#?}",
-                        self.log
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "daemon exited before logging {text:?}; log: {:#?}",
-                        self.log
-                    )
-                }
-            }
-        }
+        self.0.expect_line(text)
     }
 
     /// True if a line received so far (by [`Daemon::wait_log`]) contains `text`.
     pub fn logged(&self, text: &str) -> bool {
-        self.log.iter().any(|l| l.contains(text))
+        self.0.seen_line(text)
     }
 
     /// Sends SIGHUP (users file and certificate reload).
     pub fn hup(&self) {
-        let ok = Command::new("kill")
-            .args(["-HUP", &self.pid().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -HUP failed");
+        self.0.signal("HUP");
     }
 
     /// Sends SIGHUP and waits for the users-file reload's log line: `reloaded` after a
@@ -231,57 +170,26 @@ impl Daemon {
     /// returns its status and whole log.
     #[track_caller]
     pub fn wait_exit(mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + EVENT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("daemon still running after {EVENT:?}; log: {:#?}", self.log)
-                }
-            }
-        }
-        let status = self.child.wait().unwrap();
-        (status, self.log.join("\n"))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let status = self.0.expect_exit(EVENT);
+        (status, self.0.stderr())
     }
 }
 
 /// Runs `ftpdlib ARGS` with `input` on stdin, to completion; returns status, stdout, stderr.
 pub fn run_with_stdin(args: &[&str], input: &str) -> (ExitStatus, String, String) {
     use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ftpdlib");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    let mut p = Proc::spawn_io(Command::new(BIN).args(args), Stdio::piped(), Stdio::piped());
+    p.take_stdin().write_all(input.as_bytes()).unwrap();
     let (tx, rx) = mpsc::channel();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
+    let mut out = p.take_stdout();
     std::thread::spawn(move || {
-        let (mut o, mut e) = (String::new(), String::new());
+        let mut o = String::new();
         let _ = out.read_to_string(&mut o);
-        let _ = err.read_to_string(&mut e);
-        let _ = tx.send((o, e));
+        let _ = tx.send(o);
     });
-    let Ok((stdout, stderr)) = rx.recv_timeout(EVENT) else {
-        let _ = child.kill();
+    let status = p.wait_exit(EVENT);
+    let (Some(status), Ok(stdout)) = (status, rx.recv_timeout(EVENT)) else {
         panic!("ftpdlib {args:?} did not finish within {EVENT:?}");
     };
-    (child.wait().unwrap(), stdout, stderr)
+    (status, stdout, p.stderr())
 }

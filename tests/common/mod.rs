@@ -8,6 +8,13 @@
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
 
+mod daemon;
+
+#[allow(unused_imports)]
+pub use daemon::{
+    addr_after, assert_success, daemon_args, on_path, run_bounded, Log, Proc, BIN, STARTUP,
+};
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -188,6 +195,85 @@ impl Reply {
     }
 }
 
+/// Reads one complete reply (RFC 959 §4.2: `NNN-` ... up to a line starting `NNN `) from the
+/// lines `next_line` returns (without CRLF). `strict` rejects a first line whose fourth byte
+/// is neither a space nor `-`; otherwise such a line is a single-line reply.
+pub fn read_reply_with(mut next_line: impl FnMut() -> String, strict: bool) -> Reply {
+    let first = next_line();
+    let code: u16 = first
+        .get(..3)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("malformed reply line {first:?}"));
+    match first.as_bytes().get(3) {
+        Some(b'-') => {}
+        Some(b' ') => {
+            return Reply {
+                code,
+                text: first[4..].to_owned(),
+            }
+        }
+        _ if strict => panic!("malformed reply line {first:?}"),
+        _ => {
+            return Reply {
+                code,
+                text: first.get(4..).unwrap_or("").to_owned(),
+            }
+        }
+    }
+    let mut lines = vec![first[4..].to_owned()];
+    let end = format!("{code} ");
+    // A reply is bounded too: 10 000 lines is far beyond anything this server sends.
+    for _ in 0..10_000 {
+        let line = next_line();
+        if let Some(last) = line.strip_prefix(&end) {
+            lines.push(last.to_owned());
+            return Reply {
+                code,
+                text: lines.join("\n"),
+            };
+        }
+        lines.push(line);
+    }
+    panic!("multi-line reply {code} never ended");
+}
+
+/// The address in a PASV reply's `(h1,h2,h3,h4,p1,p2)` (the code is not checked).
+#[track_caller]
+pub fn pasv_addr(r: &Reply) -> SocketAddr {
+    let inner = r
+        .text
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inner, _)| inner)
+        .unwrap_or_else(|| panic!("no (h1,...,p2) in {r:?}"));
+    let n: Vec<u8> = inner.split(',').map(|p| p.parse().unwrap()).collect();
+    assert_eq!(n.len(), 6, "PASV tuple {inner:?}");
+    let ip = std::net::Ipv4Addr::new(n[0], n[1], n[2], n[3]);
+    SocketAddr::new(ip.into(), u16::from(n[4]) << 8 | u16::from(n[5]))
+}
+
+/// The port in an EPSV reply's `(|||port|)` (the code is not checked).
+#[track_caller]
+pub fn epsv_port(r: &Reply) -> u16 {
+    let port = r
+        .text
+        .split_once("(|||")
+        .and_then(|(_, rest)| rest.split_once("|)"))
+        .map(|(p, _)| p)
+        .unwrap_or_else(|| panic!("no (|||port|) in {r:?}"));
+    port.parse().unwrap()
+}
+
+/// `h1,h2,h3,h4,p1,p2` (the argument of PORT) for an IPv4 address.
+pub fn port_arg(addr: SocketAddr) -> String {
+    let std::net::IpAddr::V4(ip) = addr.ip() else {
+        panic!("PORT needs IPv4, got {addr}")
+    };
+    let [a, b, c, d] = ip.octets();
+    let p = addr.port();
+    format!("{a},{b},{c},{d},{},{}", p >> 8, p & 0xff)
+}
+
 /// A blocking control-connection client.
 pub struct Ctrl {
     stream: TcpStream,
@@ -293,35 +379,7 @@ impl Ctrl {
 
     /// Reads one complete reply (RFC 959 §4.2: `NNN-` ... up to a line starting `NNN `).
     pub fn read_reply(&mut self) -> Reply {
-        let first = self.read_line();
-        let code: u16 = first
-            .get(..3)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("malformed reply line {first:?}"));
-        match first.as_bytes().get(3) {
-            Some(b' ') => Reply {
-                code,
-                text: first[4..].to_owned(),
-            },
-            Some(b'-') => {
-                let mut lines = vec![first[4..].to_owned()];
-                let end = format!("{code} ");
-                // A reply is bounded too: 10 000 lines is far beyond anything this server sends.
-                for _ in 0..10_000 {
-                    let line = self.read_line();
-                    if let Some(last) = line.strip_prefix(&end) {
-                        lines.push(last.to_owned());
-                        return Reply {
-                            code,
-                            text: lines.join("\n"),
-                        };
-                    }
-                    lines.push(line);
-                }
-                panic!("multi-line reply {code} never ended");
-            }
-            _ => panic!("malformed reply line {first:?}"),
-        }
+        read_reply_with(|| self.read_line(), true)
     }
 
     /// USER + PASS, asserting 331 then 230.

@@ -11,27 +11,21 @@ pub mod fullfs;
 pub mod json;
 pub mod load;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::Ctrl;
+pub use crate::common::BIN;
+use crate::common::{addr_after, daemon_args, Ctrl, Proc, STARTUP};
 
-/// The daemon binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_ftpdlib");
 /// Bound on waiting for a daemon event (startup, a log line, exit).
-pub const EVENT: Duration = Duration::from_secs(10);
+pub const EVENT: Duration = STARTUP;
 
 /// The `ftpdlib` daemon as a child process; killed on drop, so a failing test never leaves it
 /// behind.
 pub struct Daemon {
-    child: Child,
-    /// stderr lines, forwarded by a reader thread; disconnected when stderr closes.
-    lines: Receiver<String>,
-    log: Vec<String>,
+    proc: Proc,
     addr: Option<SocketAddr>,
 }
 
@@ -41,27 +35,11 @@ impl Daemon {
         Daemon::spawn_cmd(Command::new(BIN).args(args).envs(env.iter().copied()))
     }
 
-    /// Runs `cmd` (the daemon, or a wrapper that execs it) with stderr captured line by line.
+    /// Runs `cmd` (the daemon, or a wrapper that execs it) with stderr captured line by line
+    /// and stdout piped (see [`Daemon::take_stdout`]).
     pub fn spawn_cmd(cmd: &mut Command) -> Daemon {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ftpdlib");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         Daemon {
-            child,
-            lines,
-            log: Vec::new(),
+            proc: Proc::spawn_io(cmd, Stdio::null(), Stdio::piped()),
             addr: None,
         }
     }
@@ -81,49 +59,23 @@ impl Daemon {
             Some(i) => d.wait_for_file_line(Path::new(extra[i + 1]), "listening on "),
             None => d.wait_for_line("listening on "),
         };
-        d.set_addr(&line);
+        d.addr = Some(addr_after(&line, "listening on "));
         d
     }
 
     /// The flags of [`Daemon::start_as`], for a daemon started some other way.
     pub fn args(dir: &Path, user: &str, pass: &str, extra: &[&str]) -> Vec<String> {
-        let dir = dir.to_str().unwrap();
-        let base = [
-            "-p",
-            "0",
-            "-i",
-            "127.0.0.1",
-            "-d",
-            dir,
-            "-u",
-            user,
-            "-P",
-            pass,
-            "-w",
-        ];
-        let fast = ["--auth-failed-delay", "0.001"];
-        [&base[..], &fast[..], extra]
-            .concat()
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
+        let mut args = daemon_args(dir, "127.0.0.1", user, pass);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
     }
 
     /// Runs `cmd` (which execs the daemon) and waits for its `listening on` line on stderr.
     pub fn start_cmd(cmd: &mut Command) -> Daemon {
         let mut d = Daemon::spawn_cmd(cmd);
         let line = d.wait_for_line("listening on ");
-        d.set_addr(&line);
+        d.addr = Some(addr_after(&line, "listening on "));
         d
-    }
-
-    fn set_addr(&mut self, line: &str) {
-        let addr = line.split("listening on ").nth(1).unwrap();
-        let addr = addr.trim_end_matches(|c: char| !c.is_ascii_digit());
-        self.addr = Some(
-            addr.parse()
-                .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}")),
-        );
     }
 
     /// The control address (from the `listening on` line).
@@ -133,7 +85,7 @@ impl Daemon {
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.proc.pid()
     }
 
     /// Connects and logs in as "user".
@@ -145,22 +97,11 @@ impl Daemon {
         c
     }
 
-    /// Waits (bounded) for a stderr line containing `needle`.
+    /// Waits (bounded) for a stderr line containing `needle`, after the line the previous
+    /// call returned.
     #[track_caller]
     pub fn wait_for_line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + EVENT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(e) => panic!("no {needle:?} line ({e:?}); stderr so far: {:?}", self.log),
-            }
-        }
+        self.proc.expect_line(needle)
     }
 
     /// Waits (bounded polling, 10 ms steps) for a line containing `needle` in `file`.
@@ -172,7 +113,7 @@ impl Daemon {
             if let Some(line) = text.lines().find(|l| l.contains(needle)) {
                 return line.to_owned();
             }
-            if let Ok(Some(st)) = self.child.try_wait() {
+            if let Some(st) = self.proc.try_wait() {
                 panic!("daemon exited ({st}) before logging {needle:?}: {text}");
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -183,54 +124,27 @@ impl Daemon {
     /// Waits (bounded) for the daemon to exit: its stderr closing is the event.
     #[track_caller]
     pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "daemon still running after {within:?}; stderr: {:?}",
-                        self.log
-                    )
-                }
-            }
-        }
-        self.child.wait().unwrap()
+        self.proc.expect_exit(within)
     }
 
     /// Sends `sig` (a `kill` name such as `TERM`) to the daemon.
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.pid().to_string()])
-            .status()
-            .expect("run kill")
-            .success();
-        assert!(ok, "kill -{sig} failed");
+        self.proc.signal(sig);
     }
 
     /// `kill -9`, and reaps the process.
     pub fn kill9(&mut self) -> ExitStatus {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap()
+        self.proc.kill9()
     }
 
     /// The daemon's standard output (once).
     pub fn take_stdout(&mut self) -> std::process::ChildStdout {
-        self.child.stdout.take().expect("stdout already taken")
+        self.proc.take_stdout()
     }
 
     /// Everything read from stderr so far.
     pub fn stderr(&self) -> String {
-        self.log.join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.proc.stderr()
     }
 }
 
@@ -332,7 +246,5 @@ pub fn cpu_ticks(pid: &str) -> u64 {
 }
 
 /// True if `bin` is an executable on PATH.
-pub fn installed(bin: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
-}
+#[allow(unused_imports)]
+pub use crate::common::on_path as installed;

@@ -4,11 +4,11 @@
 //! from a chosen loopback address.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::common::{Reply, IO_TIMEOUT};
+use crate::common::{pasv_addr, Reply, IO_TIMEOUT};
 
 /// A control connection.
 pub struct Raw {
@@ -167,16 +167,7 @@ impl Raw {
     #[track_caller]
     pub fn pasv(&mut self) -> SocketAddr {
         let r = self.expect("PASV", 227);
-        let inner = r
-            .text
-            .split_once('(')
-            .and_then(|(_, rest)| rest.split_once(')'))
-            .map(|(inner, _)| inner)
-            .unwrap_or_else(|| panic!("no (h1,...,p2) in {r:?}"));
-        let n: Vec<u8> = inner.split(',').map(|p| p.parse().unwrap()).collect();
-        assert_eq!(n.len(), 6, "PASV tuple {inner:?}");
-        let ip = Ipv4Addr::new(n[0], n[1], n[2], n[3]);
-        SocketAddr::new(ip.into(), u16::from(n[4]) << 8 | u16::from(n[5]))
+        pasv_addr(&r)
     }
 
     /// A passive download (RETR, NLST, LIST) whose data connection comes from `from`.

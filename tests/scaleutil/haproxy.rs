@@ -5,18 +5,15 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use super::daemon::Proc;
-use crate::common::{TempDir, IO_TIMEOUT};
+use crate::common::{run_bounded, TempDir, IO_TIMEOUT};
 
 /// True if `bin` is an executable on PATH.
-pub fn installed(bin: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
-}
+#[allow(unused_imports)]
+pub use crate::common::on_path as installed;
 
 /// The `haproxy` executable: on PATH, or in /usr/sbin or /usr/local/sbin (where Debian puts
 /// it, outside an ordinary user's PATH).
@@ -125,25 +122,7 @@ impl Haproxy {
 /// Runs `curl args` within `limit` (killed by its pid otherwise); returns its output, failed
 /// or not.
 pub fn curl(args: &[String], limit: Duration) -> Output {
-    let child = Command::new("curl")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn curl");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("curl {args:?} did not finish within {limit:?}");
-        }
-    }
+    run_bounded(Command::new("curl").args(args), limit)
 }
 
 /// Like [`curl`], asserting success.

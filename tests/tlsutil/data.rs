@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rustls::ClientConfig;
 
 use super::{read_tls_to_end, tls_connect, write_tls_and_close, FtpsCtrl};
-use crate::common::{Reply, IO_TIMEOUT};
+use crate::common::{epsv_port, pasv_addr, Reply, IO_TIMEOUT};
 
 /// How the data connection is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,25 +101,9 @@ impl FtpsCtrl {
 
 /// The data address in a 227 (PASV) or 229 (EPSV, on `ip`) reply.
 pub fn passive_addr(r: &Reply, ip: IpAddr) -> Result<SocketAddr, Reply> {
-    let inner = |open: &str, close: &str| {
-        let (_, rest) = r.text.split_once(open)?;
-        Some(rest.split_once(close)?.0.to_owned())
-    };
     match r.code {
-        227 => {
-            let n: Vec<u16> = inner("(", ")")
-                .unwrap_or_default()
-                .split(',')
-                .map(|p| p.parse().expect("PASV number"))
-                .collect();
-            assert_eq!(n.len(), 6, "PASV reply {r:?}");
-            let ip = format!("{}.{}.{}.{}", n[0], n[1], n[2], n[3]);
-            Ok(SocketAddr::new(ip.parse().unwrap(), n[4] << 8 | n[5]))
-        }
-        229 => {
-            let port = inner("(|||", "|)").expect("EPSV port");
-            Ok(SocketAddr::new(ip, port.parse().expect("EPSV port")))
-        }
+        227 => Ok(pasv_addr(r)),
+        229 => Ok(SocketAddr::new(ip, epsv_port(r))),
         _ => Err(r.clone()),
     }
 }
@@ -137,19 +121,4 @@ pub fn active_listener(ip: IpAddr) -> TcpListener {
 }
 
 /// `h1,h2,h3,h4,p1,p2` for PORT.
-pub fn port_arg(addr: SocketAddr) -> String {
-    let IpAddr::V4(ip) = addr.ip() else {
-        panic!("PORT needs IPv4");
-    };
-    let o = ip.octets();
-    let p = addr.port();
-    format!(
-        "{},{},{},{},{},{}",
-        o[0],
-        o[1],
-        o[2],
-        o[3],
-        p >> 8,
-        p & 0xff
-    )
-}
+pub use crate::common::port_arg;

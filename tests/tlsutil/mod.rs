@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
-use crate::common::{Reply, IO_TIMEOUT};
+use crate::common::{read_reply_with, Reply, IO_TIMEOUT};
 
 /// A TLS client session over a blocking TCP socket.
 pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
@@ -244,31 +244,7 @@ impl FtpsCtrl {
 
     /// Reads one complete reply (single or multi-line).
     pub fn read_reply(&mut self) -> Reply {
-        let first = self.read_line();
-        let code: u16 = first
-            .get(..3)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("malformed reply line {first:?}"));
-        if first.as_bytes().get(3) != Some(&b'-') {
-            return Reply {
-                code,
-                text: first.get(4..).unwrap_or("").to_owned(),
-            };
-        }
-        let mut lines = vec![first[4..].to_owned()];
-        let end = format!("{code} ");
-        for _ in 0..MAX_STEPS {
-            let line = self.read_line();
-            if let Some(last) = line.strip_prefix(&end) {
-                lines.push(last.to_owned());
-                return Reply {
-                    code,
-                    text: lines.join("\n"),
-                };
-            }
-            lines.push(line);
-        }
-        panic!("multi-line reply {code} never ended");
+        read_reply_with(|| self.read_line(), false)
     }
 
     /// Reads replies until a final (non-1xx) one and returns it.

@@ -7,12 +7,12 @@
 #![allow(dead_code)]
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::common::{Ctrl, Reply, IO_TIMEOUT};
+use crate::common::{epsv_port, pasv_addr, Ctrl, Reply, IO_TIMEOUT};
 
 mod pattern;
 mod procs;
@@ -32,29 +32,14 @@ pub const STREAM_DEADLINE: Duration = Duration::from_secs(120);
 #[track_caller]
 pub fn parse_pasv(r: &Reply) -> SocketAddr {
     assert_eq!(r.code, 227, "PASV reply: {r:?}");
-    let inner = r
-        .text
-        .split_once('(')
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(inner, _)| inner)
-        .unwrap_or_else(|| panic!("no (h1,...,p2) in {r:?}"));
-    let n: Vec<u8> = inner.split(',').map(|p| p.parse().unwrap()).collect();
-    assert_eq!(n.len(), 6, "PASV tuple {inner:?}");
-    let ip = Ipv4Addr::new(n[0], n[1], n[2], n[3]);
-    SocketAddr::new(IpAddr::V4(ip), u16::from(n[4]) << 8 | u16::from(n[5]))
+    pasv_addr(r)
 }
 
 /// The port in a `229 Entering extended passive mode (|||port|).` reply.
 #[track_caller]
 pub fn parse_epsv(r: &Reply) -> u16 {
     assert_eq!(r.code, 229, "EPSV reply: {r:?}");
-    let port = r
-        .text
-        .split_once("(|||")
-        .and_then(|(_, rest)| rest.split_once("|)"))
-        .map(|(p, _)| p)
-        .unwrap_or_else(|| panic!("no (|||port|) in {r:?}"));
-    port.parse().unwrap()
+    epsv_port(r)
 }
 
 /// Sends PASV and returns the advertised address.
@@ -123,22 +108,8 @@ pub fn accept(l: &TcpListener) -> TcpStream {
 }
 
 /// `PORT h1,h2,h3,h4,p1,p2` for an IPv4 address.
-pub fn port_arg(addr: SocketAddr) -> String {
-    let IpAddr::V4(ip) = addr.ip() else {
-        panic!("PORT needs IPv4, got {addr}")
-    };
-    let o = ip.octets();
-    let p = addr.port();
-    format!(
-        "{},{},{},{},{},{}",
-        o[0],
-        o[1],
-        o[2],
-        o[3],
-        p >> 8,
-        p & 0xff
-    )
-}
+#[allow(unused_imports)]
+pub use crate::common::port_arg;
 
 /// `EPRT |1|a.b.c.d|port|` or `EPRT |2|::1|port|`.
 pub fn eprt_arg(addr: SocketAddr) -> String {

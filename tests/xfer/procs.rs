@@ -2,17 +2,20 @@
 //! daemon as a child process for third-party clients, with helpers to run those clients.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ftpdlib::{Config, IoLoop, Server, StopHandle, TokenRange};
 
-use crate::common::{test_config, Ctrl, TempDir, IO_TIMEOUT};
+use crate::common::{
+    addr_after, assert_success, daemon_args, run_bounded, test_config, Ctrl, Proc, TempDir,
+    IO_TIMEOUT,
+};
 
 /// An FTP server bound to any address (e.g. `[::1]:0`), on its own thread; like
 /// `common::TestServer`, with the same users and root layout.
@@ -82,7 +85,8 @@ impl Drop for ServerAt {
 
 /// The `ftpdlib` daemon as a child process on 127.0.0.1 with a fresh root; killed on drop.
 pub struct Daemon {
-    child: Child,
+    // Declared first: the process is killed before its root is removed.
+    proc: Proc,
     port: u16,
     root: TempDir,
 }
@@ -92,43 +96,10 @@ impl Daemon {
     /// its `listening on 127.0.0.1:PORT` log line.
     pub fn start() -> Daemon {
         let root = TempDir::new("daemon");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ftpdlib"))
-            .args(["-p", "0", "-i", "127.0.0.1", "-d"])
-            .arg(root.path())
-            .args([
-                "-u",
-                "user",
-                "-P",
-                "pass",
-                "-w",
-                "--auth-failed-delay",
-                "0.001",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ftpdlib");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Keeps draining the log after the address is known, so the pipe never fills up.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { return };
-                if let Some((_, addr)) = line.split_once("listening on 127.0.0.1:") {
-                    let _ = tx.send(addr.trim().parse::<u16>().ok());
-                }
-            }
-        });
-        let port = match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(Some(port)) => port,
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("daemon did not report its address: {other:?}");
-            }
-        };
-        Daemon { child, port, root }
+        let proc = Proc::daemon(&daemon_args(root.path(), "127.0.0.1", "user", "pass"), &[]);
+        let line = proc.expect_line("listening on 127.0.0.1:");
+        let port = addr_after(&line, "listening on ").port();
+        Daemon { proc, port, root }
     }
 
     /// The control port.
@@ -147,49 +118,17 @@ impl Daemon {
     }
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// True if `bin` is an executable on PATH.
-pub fn installed(bin: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
-}
+#[allow(unused_imports)]
+pub use crate::common::on_path as installed;
 
 /// Runs a client to completion within `limit`, killing it (by its pid) if it hangs. Asserts
 /// success and returns its output.
 #[track_caller]
 pub fn run_client(cmd: &mut Command, limit: Duration) -> Output {
     let shown = format!("{cmd:?}");
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{shown}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(limit) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("{shown} did not finish within {limit:?}");
-        }
-    };
-    assert!(
-        out.status.success(),
-        "{shown} failed: {}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_bounded(cmd, limit);
+    assert_success(&out, &shown);
     out
 }
 
