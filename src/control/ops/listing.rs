@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use super::super::datachan::PendingJob;
 use super::super::ControlConn;
-use super::{fs_error, tri};
+use super::{fs_error, tri, tri_some};
 use crate::auth::{Perm, Perms};
 use crate::data::producer::LinesProducer;
 use crate::data::Job;
@@ -177,14 +177,8 @@ impl ControlConn {
             (Some(_), Some((dir, _))) => format!("{dir}/"),
             _ => String::new(),
         };
-        let path = match self.path_arg(target) {
-            Ok(p) => p,
-            Err(r) => return Some(r),
-        };
-        let fs = match self.fs() {
-            Ok(fs) => fs,
-            Err(r) => return Some(r),
-        };
+        let path = tri_some!(self.path_arg(target));
+        let fs = tri_some!(self.fs());
         let st = match fs.stat(&path) {
             Ok(st) => st,
             Err(e) => return Some(fs_error(&e)),

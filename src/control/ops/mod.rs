@@ -170,6 +170,17 @@ macro_rules! tri {
 }
 pub(crate) use tri;
 
+/// Unwraps a `Result<T, Reply>` inside a handler returning `Option<Reply>`.
+macro_rules! tri_some {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(reply) => return Some(reply),
+        }
+    };
+}
+pub(crate) use tri_some;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::io::{self, Seek, SeekFrom};
 use super::super::datachan::{Channel, PendingJob};
 use super::super::session::TransferType;
 use super::super::ControlConn;
-use super::fs_error;
+use super::{fs_error, tri_some};
 use crate::data::{FileSink, Job};
 use crate::fs::WriteMode;
 use crate::handler::Cx;
@@ -57,14 +57,8 @@ impl ControlConn {
         if self.data.transfer.is_some() {
             return Some(busy());
         }
-        let path = match self.path_arg(arg) {
-            Ok(p) => p,
-            Err(r) => return Some(r),
-        };
-        let fs = match self.fs() {
-            Ok(fs) => fs,
-            Err(r) => return Some(r),
-        };
+        let path = tri_some!(self.path_arg(arg));
+        let fs = tri_some!(self.fs());
         let mut file = match fs.open_read(&path) {
             Ok(f) => f,
             Err(e) => return Some(fs_error(&e)),
@@ -112,14 +106,8 @@ impl ControlConn {
             // Before touching the disk: a refused upload must not create a file.
             return Some(no_channel());
         }
-        let path = match self.path_arg(arg) {
-            Ok(p) => p,
-            Err(r) => return Some(r),
-        };
-        let fs = match self.fs() {
-            Ok(fs) => fs,
-            Err(r) => return Some(r),
-        };
+        let path = tri_some!(self.path_arg(arg));
+        let fs = tri_some!(self.fs());
         if rest > 0 {
             let size = fs.stat(&path).map(|s| s.size).unwrap_or(0);
             if rest > size {
@@ -172,14 +160,8 @@ impl ControlConn {
         } else {
             arg.trim()
         };
-        let base_path = match self.path_arg(base) {
-            Ok(p) => p,
-            Err(r) => return Some(r),
-        };
-        let fs = match self.fs() {
-            Ok(fs) => fs,
-            Err(r) => return Some(r),
-        };
+        let base_path = tri_some!(self.path_arg(base));
+        let fs = tri_some!(self.fs());
         let mut found = None;
         for i in 0..100u32 {
             let candidate = if i == 0 {
