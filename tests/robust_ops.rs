@@ -336,20 +336,6 @@ fn xferlog_has_a_wu_ftpd_line_per_transfer() {
     }
 }
 
-const ACTIVATE: &str = r#"
-import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-print(s.getsockname()[1], flush=True)
-if s.fileno() != 3:
-    os.dup2(s.fileno(), 3)
-os.set_inheritable(3, True)
-os.environ["LISTEN_FDS"] = "1"
-os.environ["LISTEN_PID"] = str(os.getpid())
-os.execv(sys.argv[1], sys.argv[1:])
-"#;
-
 #[test]
 fn socket_activation_serves_on_the_passed_socket() {
     if !installed("python3") {
@@ -360,7 +346,7 @@ fn socket_activation_serves_on_the_passed_socket() {
     std::fs::write(dir.path().join("hello.txt"), b"activated").unwrap();
     let mut d = Daemon::spawn_cmd(
         Command::new("python3")
-            .args(["-c", ACTIVATE, BIN, "-d"])
+            .args(["-c", common::SYSTEMD_ACTIVATE_PY, BIN, "-d"])
             .arg(dir.path()),
     );
     let mut port = String::new();

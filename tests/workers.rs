@@ -198,21 +198,6 @@ fn sigterm_stops_every_worker_and_exits_zero() {
     assert!(d.log().lines().iter().any(|l| l.contains("server stopped")));
 }
 
-/// What systemd does for a `.socket` unit with `ReusePort=no` (the shipped
-/// `docs/ftpdlib.socket`): a plain listening socket as fd 3, then exec.
-const ACTIVATE: &str = r#"
-import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-if s.fileno() != 3:
-    os.dup2(s.fileno(), 3)
-os.set_inheritable(3, True)
-os.environ["LISTEN_FDS"] = "1"
-os.environ["LISTEN_PID"] = str(os.getpid())
-os.execv(sys.argv[1], sys.argv[1:])
-"#;
-
 #[test]
 fn socket_activation_with_two_workers() {
     if !scaleutil::haproxy::installed("python3") {
@@ -224,7 +209,7 @@ fn socket_activation_with_two_workers() {
         Command::new("python3")
             .args([
                 "-c",
-                ACTIVATE,
+                common::SYSTEMD_ACTIVATE_PY,
                 env!("CARGO_BIN_EXE_ftpdlib"),
                 "--workers",
                 "2",

@@ -14,6 +14,24 @@ use std::time::{Duration, Instant};
 /// The daemon binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_ftpdlib");
 
+/// What systemd does for a `.socket` unit with `ReusePort=no` (the shipped
+/// `docs/ftpdlib.socket`): a plain listening socket on 127.0.0.1 as fd 3 with `LISTEN_FDS=1`
+/// and `LISTEN_PID`, then exec of `argv[1..]`. Prints the port first. Run as
+/// `python3 -c SYSTEMD_ACTIVATE_PY BINARY ARGS...`.
+pub const SYSTEMD_ACTIVATE_PY: &str = r#"
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_FDS"] = "1"
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.argv[1], sys.argv[1:])
+"#;
+
 /// Bound on waiting for a daemon event (startup, a log line, exit).
 pub const STARTUP: Duration = Duration::from_secs(10);
 

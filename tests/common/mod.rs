@@ -13,6 +13,7 @@ mod daemon;
 #[allow(unused_imports)]
 pub use daemon::{
     addr_after, assert_success, daemon_args, on_path, run_bounded, Log, Proc, BIN, STARTUP,
+    SYSTEMD_ACTIVATE_PY,
 };
 
 use std::io::{self, BufRead, BufReader, Read, Write};
