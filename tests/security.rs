@@ -250,6 +250,24 @@ fn pipelined_commands_are_answered_in_order() {
 }
 
 #[test]
+fn a_command_followed_at_once_by_the_clients_close_is_answered_then_closed() {
+    // The command and the FIN usually reach the server in one wake-up. The server reads a
+    // command and, on plain TCP, stops at a short read instead of reading on to `EAGAIN`:
+    // it must still notice the end of the stream, answer, and close, not sit there until the
+    // idle timeout (which would make `expect_closed` time out).
+    let (_srv, mut c) = logged_in();
+    for round in 0..3 {
+        c.send_raw(b"NOOP\r\n");
+        assert_eq!(c.read_reply().code, 200, "round {round}");
+    }
+    c.send_raw(b"SYST\r\nNOOP\r\n");
+    c.shutdown_write();
+    assert_eq!(c.read_reply().code, 215);
+    assert_eq!(c.read_reply().code, 200);
+    c.expect_closed();
+}
+
+#[test]
 fn a_client_that_reads_late_still_gets_every_reply_in_order() {
     let srv = TestServer::with_user();
     // Small client buffers: the server's socket takes only some tens of kB before blocking.

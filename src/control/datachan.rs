@@ -79,6 +79,9 @@ pub(super) struct DataSide {
     pub quit_pending: bool,
     /// EPSV ALL was sent: PORT, EPRT and PASV are refused from now on (RFC 2428 §4).
     pub epsv_all: bool,
+    /// The control connection's local address, once asked (the address data connections
+    /// use).
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 impl DataSide {

@@ -86,6 +86,11 @@ pub struct ControlConn {
     peer_eof: bool,
     /// The last read stopped before `WouldBlock` (buffer cap): read again when possible.
     read_pending: bool,
+    /// Plain TCP only: the socket had nothing more to read at the last `fill`, and no
+    /// readable event came since, so `fill` can skip the `recv` that would say `EAGAIN`.
+    drained: bool,
+    /// The current readable event also reported the peer's side closed.
+    peer_closed_hint: bool,
     /// Data connections owned by this session.
     data: datachan::DataSide,
     /// FTPS state (RFC 4217).
@@ -154,6 +159,8 @@ impl ControlConn {
             idle: Deadline::default(),
             peer_eof: false,
             read_pending: false,
+            drained: false,
+            peer_closed_hint: false,
             data: datachan::DataSide::default(),
             sec,
             shared,
@@ -215,6 +222,8 @@ impl ControlConn {
     }
 
     pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.drained = false;
+        self.peer_closed_hint = cx.peer_closed();
         self.pump(cx)
     }
 

@@ -92,6 +92,7 @@ impl ControlConn {
             .ok_or_else(|| std::io::Error::other("TLS is not configured"))?;
         // Bytes read between the AUTH line and now were sent in plaintext: never run them.
         self.reader.clear();
+        self.drained = false;
         self.sock.upgrade(config, Some(&self.sec.token))?;
         self.phase = Phase::Ready;
         Ok(())

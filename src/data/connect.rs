@@ -23,7 +23,6 @@ use std::sync::Arc;
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
-use socket2::{Domain, Protocol, Socket, Type};
 
 use super::DataConn;
 use crate::config::Config;
@@ -44,9 +43,12 @@ fn random_u64() -> u64 {
 pub fn bind_passive(
     ip: IpAddr,
     range: Option<&RangeInclusive<u16>>,
-) -> io::Result<std::net::TcpListener> {
+) -> io::Result<(std::net::TcpListener, u16)> {
     let Some(range) = range else {
-        return crate::net::listen(SocketAddr::new(ip, 0));
+        // The kernel picks the port: ask it which.
+        let listener = crate::net::listen(SocketAddr::new(ip, 0))?;
+        let port = listener.local_addr()?.port();
+        return Ok((listener, port));
     };
     let (lo, hi) = (u64::from(*range.start()), u64::from(*range.end()));
     let count = hi - lo + 1;
@@ -54,7 +56,7 @@ pub fn bind_passive(
     for i in 0..count {
         let port = u16::try_from(lo + (first + i) % count).unwrap_or(*range.end());
         match crate::net::listen(SocketAddr::new(ip, port)) {
-            Ok(l) => return Ok(l),
+            Ok(l) => return Ok((l, port)),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
             Err(e) => return Err(e),
         }
@@ -67,8 +69,7 @@ pub fn bind_passive(
 
 /// Starts a non-blocking connect to `to` from `from_ip` (the control connection's local IP).
 pub fn connect_active(from_ip: IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
+    let socket = crate::net::new_stream_socket(to)?;
     let from_ip = match (from_ip, to) {
         (IpAddr::V6(v6), SocketAddr::V4(_)) => v6.to_ipv4_mapped().map(IpAddr::V4),
         (ip, _) => Some(ip),
@@ -224,9 +225,11 @@ impl PassiveAcceptor {
     pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
             Msg::Start => {
+                // No accept attempt here: registering the listener already reports a
+                // connection that is waiting (epoll checks readiness when a socket is
+                // added), and none can be, as the 227/229 reply has not been sent yet.
                 self.arm(cx);
-                // Edge-triggered: a client may have connected before we were registered.
-                self.readable(cx)
+                Flow::Continue
             }
             Msg::Abort | Msg::Shutdown | Msg::Drain => Flow::Close,
             _ => Flow::Continue,

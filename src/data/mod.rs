@@ -280,7 +280,10 @@ impl DataConn {
     }
 
     pub(crate) fn closed(&mut self, cx: &mut Cx<'_>) {
-        let _ = self.sock.shutdown(Shutdown::Both);
+        if !matches!(self.outcome, Some(Outcome::Complete)) {
+            // A complete transfer already shut down its side; `close` does the rest.
+            let _ = self.sock.shutdown(Shutdown::Both);
+        }
         let result = self.started.map(|t| TransferResult {
             outcome: self.outcome.take().unwrap_or(Outcome::Failed(Reply::new(
                 crate::reply::ReplyCode::TransferAborted,

@@ -69,6 +69,8 @@ enum Target {
 pub struct OsUpload {
     file: File,
     target: Target,
+    /// Created by this upload and not written yet: known to be empty without asking.
+    fresh: bool,
 }
 
 /// A hidden name for the temporary file of an atomic upload, unique in this process.
@@ -101,7 +103,35 @@ impl OsUpload {
         at: Option<u64>,
         create_new: bool,
     ) -> io::Result<OsUpload> {
-        let existed = path.exists();
+        OsUpload::open_known(path, policy, append, at, create_new, path.exists())
+    }
+
+    /// A plain STOR of a name that does not exist yet, in one system call: the file is
+    /// created exclusively (`O_EXCL`), so it is known to be a new, empty, regular file and
+    /// neither a `stat` before nor an `fstat` at [`set_len`](WriteFile::set_len) is needed.
+    /// `AlreadyExists` sends the caller down the general path of [`open`](Self::open).
+    /// Not for atomic uploads, which write a temporary file instead.
+    pub fn create(path: &Path, policy: UploadPolicy) -> io::Result<OsUpload> {
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        Ok(OsUpload {
+            file,
+            target: Target::InPlace {
+                path: path.to_owned(),
+                delete_on_abort: policy.delete_incomplete,
+            },
+            fresh: true,
+        })
+    }
+
+    /// [`open`](Self::open) when the caller already knows whether `path` exists.
+    pub(crate) fn open_known(
+        path: &Path,
+        policy: UploadPolicy,
+        append: bool,
+        at: Option<u64>,
+        create_new: bool,
+        existed: bool,
+    ) -> io::Result<OsUpload> {
         if policy.atomic && !create_new {
             let temp = temp_name(path);
             let mut file = OpenOptions::new()
@@ -127,6 +157,7 @@ impl OsUpload {
                     temp,
                     path: path.to_owned(),
                 },
+                fresh: !(existed && (append || at.is_some())),
             });
         }
         let mut opts = OpenOptions::new();
@@ -154,12 +185,14 @@ impl OsUpload {
                 path: path.to_owned(),
                 delete_on_abort,
             },
+            fresh: create_new,
         })
     }
 }
 
 impl Write for OsUpload {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.fresh = false;
         self.file.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -171,7 +204,7 @@ impl WriteFile for OsUpload {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         // Skip a no-op truncation: on ext4 a truncate to 0 marks the file for a forced flush
         // at close (auto_da_alloc), which makes every small new upload wait for the disk.
-        if self.file.metadata()?.len() == len {
+        if (self.fresh && len == 0) || self.file.metadata()?.len() == len {
             return Ok(());
         }
         self.file.set_len(len)

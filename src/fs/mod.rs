@@ -333,19 +333,35 @@ impl Filesystem for OsFs {
 
     fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>> {
         let real = self.follow(p)?;
-        match fs::metadata(real.as_path()) {
-            Ok(md) if !md.is_file() => return Err(not_regular(p)),
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        if mode == WriteMode::Truncate && !self.uploads.atomic {
+            // The common case, a new name: one `open` and nothing else.
+            match OsUpload::create(real.as_path(), self.uploads) {
+                Ok(upload) => return Ok(Box::new(upload)),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
         }
+        // Checked before opening: opening a FIFO for writing would block the loop.
+        let existed = match fs::metadata(real.as_path()) {
+            Ok(md) if !md.is_file() => return Err(not_regular(p)),
+            Ok(_) => true,
+            Err(e) if e.kind() == ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
         let (append, at, create_new) = match mode {
             WriteMode::Truncate => (false, None, false),
             WriteMode::Append => (true, None, false),
             WriteMode::At(n) => (false, Some(n), false),
             WriteMode::CreateNew => (false, None, true),
         };
-        let upload = OsUpload::open(real.as_path(), self.uploads, append, at, create_new)?;
+        let upload = OsUpload::open_known(
+            real.as_path(),
+            self.uploads,
+            append,
+            at,
+            create_new,
+            existed,
+        )?;
         Ok(Box::new(upload))
     }
 }

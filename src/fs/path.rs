@@ -22,7 +22,7 @@
 //! who can swap a directory for a symlink in between could race it (as with most FTP
 //! servers that run as one user).
 
-use std::ffi::OsStr;
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, ErrorKind};
 use std::path::{Component, Path, PathBuf};
@@ -159,8 +159,7 @@ impl RootedPath {
     /// error of the underlying lookup (e.g. `NotFound`, not a directory, loop).
     pub fn resolve(root: &Path, vpath: &VirtualPath) -> io::Result<RootedPath> {
         check_nul(vpath)?;
-        let lexical = lexical(root, vpath.components());
-        let path = canonical_tail(lexical)?;
+        let path = canonical_tail(root, vpath.components())?;
         inside(root, vpath, path)
     }
 
@@ -205,65 +204,59 @@ fn inside(root: &Path, vpath: &VirtualPath, path: PathBuf) -> io::Result<RootedP
     }
 }
 
-fn lexical<'a>(root: &Path, parts: impl Iterator<Item = &'a str>) -> PathBuf {
-    let mut path = root.to_path_buf();
-    path.extend(parts);
-    path
-}
-
-/// Canonicalises the deepest existing ancestor of `path` and appends the missing tail.
+/// Walks `vpath` below `root` one component at a time, following symbolic links by
+/// hand, and returns the real path the OS would act on.
 ///
-/// If a component exists but cannot be canonicalised because it is a dangling
-/// symlink, its target is spliced in and the walk starts again, so the result names
-/// the file the OS would really create.
-fn canonical_tail(mut path: PathBuf) -> io::Result<PathBuf> {
+/// `root` is canonical, so it needs no checking: only the components below it are
+/// looked at, with one `lstat` each (`std::fs::canonicalize` would re-check every
+/// component of the root too, on every command). A link's target is spliced in
+/// front of the components still to walk; an absolute target restarts the walk from
+/// `/`. When a component does not exist, the rest is a tail of plain names that do not
+/// exist yet (an MKD or STOR target); `..` after a missing directory cannot be
+/// resolved and is reported as not found, as the OS would.
+fn canonical_tail<'a>(root: &Path, parts: impl Iterator<Item = &'a str>) -> io::Result<PathBuf> {
+    let mut resolved = root.to_path_buf();
+    let mut pending: VecDeque<PathBuf> = parts.map(PathBuf::from).collect();
     let mut expansions = 0;
-    'restart: loop {
-        // Tail components (innermost first) that do not exist yet.
-        let mut tail: Vec<PathBuf> = Vec::new();
-        let mut probe = path.clone();
-        loop {
-            match std::fs::canonicalize(&probe) {
-                Ok(mut canon) => {
-                    for part in tail.iter().rev() {
-                        canon.push(part);
-                    }
-                    return Ok(canon);
-                }
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+    let mut missing = false;
+    while let Some(part) = pending.pop_front() {
+        match Path::new(&part).components().next() {
+            None | Some(Component::CurDir) => continue,
+            Some(Component::RootDir | Component::Prefix(_)) => {
+                resolved = PathBuf::from("/");
+                continue;
             }
-            // `probe` is missing or a broken link; which one?
-            if std::fs::symlink_metadata(&probe).is_ok_and(|m| m.file_type().is_symlink()) {
+            Some(Component::ParentDir) if missing => {
+                return Err(io::Error::from(ErrorKind::NotFound))
+            }
+            Some(Component::ParentDir) => {
+                resolved.pop();
+                continue;
+            }
+            Some(Component::Normal(_)) => {}
+        }
+        resolved.push(&part);
+        if missing {
+            continue;
+        }
+        match std::fs::symlink_metadata(&resolved) {
+            Ok(meta) if meta.file_type().is_symlink() => {
                 expansions += 1;
                 if expansions > MAX_LINK_EXPANSIONS {
                     return Err(io::Error::other("too many levels of symbolic links"));
                 }
-                let target = std::fs::read_link(&probe)?;
-                let mut next = probe.parent().map(Path::to_path_buf).unwrap_or_default();
-                next.push(target); // an absolute target replaces `next`
-                for part in tail.iter().rev() {
-                    next.push(part);
+                let target = std::fs::read_link(&resolved)?;
+                resolved.pop();
+                for comp in target.components().rev() {
+                    pending.push_front(comp.as_os_str().into());
                 }
-                path = next;
-                continue 'restart;
             }
-            let (Some(parent), Some(name)) = (probe.parent(), probe.file_name()) else {
-                return Err(io::Error::from(ErrorKind::NotFound));
-            };
-            tail.push(check_tail_part(name)?);
-            probe = parent.to_path_buf();
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => missing = true,
+            Err(e) => return Err(e),
         }
     }
-}
-
-/// A missing component must be a plain name: `..` after a missing directory cannot be
-/// resolved (and the OS would fail with "not found" anyway).
-fn check_tail_part(name: &OsStr) -> io::Result<PathBuf> {
-    match Path::new(name).components().next() {
-        Some(Component::Normal(_)) => Ok(PathBuf::from(name)),
-        _ => Err(io::Error::from(ErrorKind::NotFound)),
-    }
+    Ok(resolved)
 }
 
 #[cfg(test)]

@@ -180,6 +180,45 @@ fn dangling_symlinks() {
 }
 
 #[test]
+fn link_chains_dotdot_and_missing_tails() {
+    let (root, out, fs) = setup();
+    fs::create_dir_all(root.0.join("pub/deep/er")).unwrap();
+    // A chain: /hop -> pub/deep/er/back, back -> ../../a.txt (relative to pub/deep/er).
+    symlink("../../a.txt", root.0.join("pub/deep/er/back")).unwrap();
+    symlink("pub/deep/er/back", root.0.join("hop")).unwrap();
+    assert_eq!(fs.stat(&vp("/hop")).unwrap().size, 5);
+    // In a link's target, `..` after a link to a directory means the parent of the
+    // link's target, as in the OS (the client's own `..` is textual, see VirtualPath).
+    symlink("pub/deep/er", root.0.join("er")).unwrap();
+    symlink("er/../../a.txt", root.0.join("via")).unwrap();
+    assert_eq!(fs.stat(&vp("/via")).unwrap().size, 5);
+    // Missing tails are fine for creation, but `..` after a missing directory is not.
+    fs.mkdir(&vp("/pub/new")).unwrap();
+    assert!(root.0.join("pub/new").is_dir());
+    let err = fs
+        .open_write(&vp("/er/missing/x"), WriteMode::Truncate)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    symlink("missing/../../..", root.0.join("pub/sneaky")).unwrap();
+    assert!(fs.stat(&vp("/pub/sneaky/x")).is_err());
+    // A regular file used as a directory is an error, not a path.
+    assert!(fs.stat(&vp("/pub/a.txt/x")).is_err());
+    assert!(fs
+        .open_write(&vp("/pub/a.txt/x"), WriteMode::Truncate)
+        .is_err());
+    // An absolute link walking out and back in is judged by where it ends.
+    let via_out = out
+        .0
+        .join("..")
+        .join(root.0.file_name().unwrap())
+        .join("pub");
+    symlink(&via_out, root.0.join("round")).unwrap();
+    assert_eq!(fs.stat(&vp("/round/a.txt")).unwrap().size, 5);
+    symlink(out.0.join("secret.txt"), root.0.join("pub/leak")).unwrap();
+    denied(fs.stat(&vp("/pub/leak")));
+}
+
+#[test]
 fn symlink_loops_fail_cleanly() {
     let (root, _out, fs) = setup();
     symlink("b", root.0.join("a")).unwrap();

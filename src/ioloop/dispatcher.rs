@@ -45,6 +45,8 @@ pub(crate) struct Core<H: Handler> {
     yielded: VecDeque<ConnId>,
     range: TokenRange,
     next_gen: u32,
+    /// The event being routed reported the peer's side closed (or an error).
+    pub(crate) peer_closed: bool,
 }
 
 impl<H: Handler> Core<H> {
@@ -153,6 +155,7 @@ impl<H: Handler> Dispatcher<H> {
                 timers: Timers::default(),
                 outbox: VecDeque::new(),
                 yielded: VecDeque::new(),
+                peer_closed: false,
                 range,
                 next_gen: 0,
             },
@@ -209,7 +212,9 @@ impl<H: Handler> Dispatcher<H> {
         };
         let id = ConnId { key, gen };
         if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.core.peer_closed = event.is_read_closed() || event.is_error();
             self.call(registry, now, id, |h, cx| h.readable(cx));
+            self.core.peer_closed = false;
         }
         if event.is_writable() || event.is_write_closed() {
             self.call(registry, now, id, |h, cx| h.writable(cx));

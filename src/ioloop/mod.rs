@@ -139,6 +139,14 @@ impl<H: Handler> Context<'_, H> {
         self.me
     }
 
+    /// In `readable`: the event also reported that the peer closed its side (or an
+    /// error). Readiness is edge-triggered, so a handler that stops reading after a short
+    /// read (instead of reading until `WouldBlock`) must keep reading when this is true:
+    /// no further event will announce the end of the stream. False in every other callback.
+    pub fn peer_closed(&self) -> bool {
+        self.core.peer_closed
+    }
+
     /// Schedules `kind` for this handler at `due`.
     pub fn at(&mut self, due: Instant, kind: H::Timer) {
         self.core.timers.schedule(due, self.me, kind);

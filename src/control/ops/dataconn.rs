@@ -20,8 +20,12 @@ use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 
 impl ControlConn {
-    fn local_ip(&self) -> Option<IpAddr> {
-        self.sock.local_addr().ok().map(|a| canonical_ip(a.ip()))
+    /// The address the client reached us on (asked of the kernel once per session).
+    fn local_ip(&mut self) -> Option<IpAddr> {
+        if self.data.local_ip.is_none() {
+            self.data.local_ip = self.sock.local_addr().ok().map(|a| canonical_ip(a.ip()));
+        }
+        self.data.local_ip
     }
 
     /// PASV (`extended == false`) and EPSV.
@@ -72,7 +76,7 @@ impl ControlConn {
             }
         };
         self.close_channel(cx);
-        let listener = match bind_passive(ip, self.cfg.passive_ports.as_ref()) {
+        let (listener, port) = match bind_passive(ip, self.cfg.passive_ports.as_ref()) {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                 log::warn!("{} no free port in the passive range: {e}", self.tag());
@@ -85,10 +89,6 @@ impl ControlConn {
                 log::warn!("{} cannot open passive port: {e}", self.tag());
                 return Reply::new(ReplyCode::CantOpenData, "Can't open passive connection.");
             }
-        };
-        let port = match listener.local_addr() {
-            Ok(a) => a.port(),
-            Err(_) => return Reply::new(ReplyCode::CantOpenData, "Can't open passive connection."),
         };
         let acceptor = PassiveAcceptor::new(
             listener,
