@@ -71,6 +71,9 @@ pub fn session(t: &Target, ctx: &Ctx) -> Result<Control, String> {
     let mut c = Control::connect(t, ctx.timeout)?;
     c.login(&t.user, &t.password)?;
     c.cmd("TYPE I", &[200])?;
+    if let Some(dir) = &ctx.args.cwd {
+        c.cmd(&format!("CWD {dir}"), &[250])?;
+    }
     Ok(c)
 }
 

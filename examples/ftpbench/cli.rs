@@ -115,6 +115,10 @@ pub struct Args {
     /// sessions: event-loop threads of the client.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Directory to work in (CWD after login), for servers whose root the bench user cannot
+    /// write, e.g. vsftpd's anonymous user; sessions download `DIR/--small-file`.
+    #[arg(long)]
+    pub cwd: Option<String>,
     /// sessions: file each session downloads.
     #[arg(long, default_value = "small.bin")]
     pub small_file: String,

@@ -50,7 +50,11 @@ pub fn sessions(t: &Target, ctx: &Ctx) -> Result<Metrics, String> {
     };
     let p = Params {
         target: t.clone(),
-        path: a.small_file.clone(),
+        // Sessions skip the CWD (it would be one more round trip to measure).
+        path: match &a.cwd {
+            Some(dir) if !a.small_file.starts_with('/') => format!("{dir}/{}", a.small_file),
+            _ => a.small_file.clone(),
+        },
         expect,
         count: a.session_count(),
         concurrency: a.concurrency,
