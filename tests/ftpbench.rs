@@ -244,3 +244,54 @@ fn bad_flags_exit_2_with_a_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown scenario"), "{stderr}");
 }
+
+#[test]
+fn cwd_puts_every_file_in_the_directory_and_sessions_download_from_it() {
+    let d = Daemon::start();
+    std::fs::create_dir(d.dir.join("work")).unwrap();
+    let port = d.port.to_string();
+    let pid = d.child.id().to_string();
+    let args: Vec<String> = [
+        "--port",
+        &port,
+        "--user",
+        "u",
+        "--password",
+        "p",
+        "--server-pid",
+        &pid,
+        "--scenario",
+        "retr,sessions,churn",
+        "--size",
+        "1M",
+        "--count",
+        "10",
+        "--concurrency",
+        "4",
+        "--repeat",
+        "1",
+        "--prepare",
+        "--cwd",
+        "work",
+        "--op-timeout",
+        "20",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = ftpbench(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::metadata(d.dir.join("work/big.bin")).unwrap().len(),
+        1 << 20
+    );
+    assert!(d.dir.join("work/small.bin").is_file());
+    assert!(!d.dir.join("big.bin").exists() && !d.dir.join("small.bin").exists());
+    let failed = rows(&stdout, "sessions")
+        .into_iter()
+        .find(|(m, _)| m.starts_with("failed"))
+        .map(|(_, v)| num(v));
+    assert_eq!(failed, Some(0.0), "{stdout}");
+}
