@@ -251,6 +251,10 @@ fn canonical_tail<'a>(root: &Path, parts: impl Iterator<Item = &'a str>) -> io::
                     pending.push_front(comp.as_os_str().into());
                 }
             }
+            Ok(meta) if !meta.is_dir() && !pending.is_empty() => {
+                // `file/x` or `file/..` (from a link's target): the OS says ENOTDIR.
+                return Err(io::Error::new(ErrorKind::NotADirectory, "Not a directory"));
+            }
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => missing = true,
             Err(e) => return Err(e),

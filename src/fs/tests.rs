@@ -201,8 +201,10 @@ fn link_chains_dotdot_and_missing_tails() {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     symlink("missing/../../..", root.0.join("pub/sneaky")).unwrap();
     assert!(fs.stat(&vp("/pub/sneaky/x")).is_err());
-    // A regular file used as a directory is an error, not a path.
+    // A regular file used as a directory is an error, not a path, also in a link's target.
     assert!(fs.stat(&vp("/pub/a.txt/x")).is_err());
+    symlink("a.txt/..", root.0.join("pub/through_file")).unwrap();
+    assert!(fs.stat(&vp("/pub/through_file")).is_err());
     assert!(fs
         .open_write(&vp("/pub/a.txt/x"), WriteMode::Truncate)
         .is_err());
