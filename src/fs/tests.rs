@@ -293,12 +293,18 @@ fn open_read_only_regular_files() {
         fs.open_read(&vp("/missing")).unwrap_err().kind(),
         ErrorKind::NotFound
     );
+    // STOR onto a directory's name: refused, the directory untouched.
+    let err = fs.open_write(&vp("/pub"), WriteMode::Truncate).err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::InvalidInput));
+    assert!(root.0.join("pub/a.txt").is_file());
     let fifo = root.0.join("fifo");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if made.map(|s| s.success()).unwrap_or(false) {
         // Would block forever if opened.
         assert!(fs.open_read(&vp("/fifo")).is_err());
-        assert!(fs.open_write(&vp("/fifo"), WriteMode::Append).is_err());
+        for mode in [WriteMode::Append, WriteMode::Truncate, WriteMode::At(0)] {
+            assert!(fs.open_write(&vp("/fifo"), mode).is_err(), "{mode:?}");
+        }
         assert!(fs.set_mtime(&vp("/fifo"), UNIX_EPOCH).is_err());
         assert_eq!(fs.lstat(&vp("/fifo")).unwrap().kind, FileKind::Other);
     }
