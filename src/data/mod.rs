@@ -15,8 +15,9 @@
 //!
 //! Downloads take one of two paths: `sendfile(2)` for plain binary files (zero copy, capped by
 //! the throttle's allowance), or a [`Producer`] filling a 64 KiB buffer that is written until
-//! `WouldBlock`. Each turn moves a bounded amount, then yields, so one fast transfer cannot
-//! starve other sessions.
+//! `WouldBlock`. Uploads read into a buffer shared by the loop and, once they prove large and
+//! are plain binary, switch to `splice(2)` (`upload.rs`). Each turn moves a bounded amount,
+//! then yields, so one fast transfer cannot starve other sessions.
 
 pub mod connect;
 mod job;
@@ -24,6 +25,7 @@ pub mod producer;
 pub mod sendfile;
 pub mod throttle;
 mod transfer;
+mod upload;
 
 pub use job::{Job, Outcome, Progress, Start, TransferResult};
 
@@ -85,6 +87,8 @@ pub struct DataConn {
     /// Download buffer and how much of it was written.
     buf: Vec<u8>,
     pos: usize,
+    /// A large plain upload's pipe for `splice(2)` (see `upload.rs`).
+    pipe: Option<sendfile::Pipe>,
     /// Bytes moved, shared with the owner for STAT during a transfer.
     progress: Arc<AtomicU64>,
     bytes: u64,
@@ -159,6 +163,7 @@ impl DataConn {
             state,
             buf: Vec::new(),
             pos: 0,
+            pipe: None,
             progress,
             bytes: 0,
             started: None,
@@ -180,6 +185,7 @@ impl DataConn {
             (State::Idle, ..) => "data:idle",
             (State::Sendfile { .. }, ..) => "data:sendfile",
             (State::Send(_), ..) => "data:sending",
+            (State::Recv(_), ..) if self.pipe.is_some() => "data:splicing",
             (State::Recv(_), ..) => "data:receiving",
         }
     }

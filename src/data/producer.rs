@@ -168,6 +168,15 @@ impl FileSink {
             .ok_or_else(|| io::Error::other("upload already finished"))
     }
 
+    /// The file to `splice(2)` received bytes into, when they may skip this sink: binary
+    /// mode and an OS file that accepts it (see [`WriteFile::as_file`]).
+    pub fn splice_file(&self) -> Option<&std::fs::File> {
+        if self.ascii || self.pending_cr {
+            return None;
+        }
+        self.file.as_ref()?.as_file()
+    }
+
     /// Writes one received chunk.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
         if !self.ascii {

@@ -5,7 +5,7 @@
 //! `Flow::Yield`, so the dispatcher calls us again after serving everybody else), or until the
 //! throttle says stop (then sleep on a timer). `Interrupted` is always retried.
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 
@@ -15,22 +15,11 @@ use crate::ioloop::Flow;
 use crate::reply::{Reply, ReplyCode};
 
 /// Chunks moved per turn before yielding (8 × 64 KiB buffered, 8 × 512 KiB with sendfile).
-const BUDGET: usize = 8;
-/// Bytes read from the socket per call during an upload.
-const RECV_CHUNK: usize = 256 * 1024;
-
-thread_local! {
-    /// The upload buffer, one per loop thread rather than one per data connection. Received
-    /// bytes go straight on to the file sink within the same call, so no connection needs the
-    /// buffer between callbacks: the loop allocates and zeroes 256 KiB once instead of for
-    /// every upload (a 4 KiB STOR paid a 256 KiB `memset`), and a thousand concurrent
-    /// uploads hold one buffer, not a thousand.
-    static RECV_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+pub(super) const BUDGET: usize = 8;
 /// Bytes asked of one sendfile call.
 const SENDFILE_CHUNK: usize = 512 * 1024;
 
-fn client_gone(e: &io::Error) -> Reply {
+pub(super) fn client_gone(e: &io::Error) -> Reply {
     Reply::new(
         ReplyCode::TransferAborted,
         format!(
@@ -41,7 +30,7 @@ fn client_gone(e: &io::Error) -> Reply {
 }
 
 /// Maps a local file error to its reply: 452 disk full, 552 quota, 451 anything else.
-fn local_error(e: &io::Error) -> Reply {
+pub(super) fn local_error(e: &io::Error) -> Reply {
     match e.kind() {
         io::ErrorKind::StorageFull => Reply::new(
             ReplyCode::InsufficientStorage,
@@ -82,7 +71,7 @@ impl DataConn {
     /// Bytes the throttle allows now; 0 means a pause was scheduled.
     /// The minimum of this connection's bucket and the user's shared bucket (per-user
     /// aggregate limit across all their sessions).
-    fn allowance(&mut self, cx: &mut Cx<'_>, want: usize) -> usize {
+    pub(super) fn allowance(&mut self, cx: &mut Cx<'_>, want: usize) -> usize {
         let mut n = want;
         let mut wait = std::time::Duration::ZERO;
         let chunk = want.min(CHUNK);
@@ -109,7 +98,7 @@ impl DataConn {
         n
     }
 
-    fn moved(&mut self, n: usize, cx: &mut Cx<'_>) {
+    pub(super) fn moved(&mut self, n: usize, cx: &mut Cx<'_>) {
         self.bytes += n as u64;
         self.progress.fetch_add(n as u64, Ordering::Relaxed);
         if let Some(b) = self.bucket.as_mut() {
@@ -124,7 +113,7 @@ impl DataConn {
         self.touch(cx);
     }
 
-    fn complete(&mut self) -> Flow {
+    pub(super) fn complete(&mut self) -> Flow {
         self.outcome = Some(Outcome::Complete);
         if self.sock.is_tls() {
             // RFC 4217 §9: end a protected transfer with close_notify, so the client can tell
@@ -273,70 +262,5 @@ impl DataConn {
             self.state = State::Send(Box::new(FileProducer::new(file, false)));
         }
         Ok(())
-    }
-
-    fn recv(&mut self, cx: &mut Cx<'_>) -> Flow {
-        RECV_BUF.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buf) => self.recv_into(&mut buf, cx),
-            // Unreachable (one upload reads at a time on a thread), but never a panic.
-            Err(_) => self.recv_into(&mut Vec::new(), cx),
-        })
-    }
-
-    fn recv_into(&mut self, buf: &mut Vec<u8>, cx: &mut Cx<'_>) -> Flow {
-        // Uploads read in large slices: fewer read/write pairs per MiB (Pure-FTPd's lesson).
-        if buf.len() < RECV_CHUNK {
-            buf.resize(RECV_CHUNK, 0);
-        }
-        for _ in 0..BUDGET {
-            let allow = self.allowance(cx, RECV_CHUNK);
-            if allow == 0 {
-                return Flow::Continue;
-            }
-            match self.sock.read(&mut buf[..allow]) {
-                Ok(0) => {
-                    let State::Recv(sink) = &mut self.state else {
-                        return Flow::Continue;
-                    };
-                    if let Err(e) = sink.finish() {
-                        return self.fail(local_error(&e));
-                    }
-                    // Under TLS, answer the client's close_notify with ours.
-                    return self.complete();
-                }
-                Ok(n) => {
-                    let State::Recv(sink) = &mut self.state else {
-                        return Flow::Continue;
-                    };
-                    if let Err(e) = sink.write(&buf[..n]) {
-                        return self.fail(local_error(&e));
-                    }
-                    self.moved(n, cx);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    // TLS without close_notify: the client may have been cut off.
-                    log::warn!(
-                        "upload ended without TLS close_notify after {} bytes: possibly truncated",
-                        self.bytes
-                    );
-                    let State::Recv(sink) = &mut self.state else {
-                        return Flow::Continue;
-                    };
-                    if let Err(e) = sink.finish() {
-                        return self.fail(local_error(&e));
-                    }
-                    self.outcome = Some(Outcome::Complete);
-                    return Flow::Close;
-                }
-                Err(e) => {
-                    // Not committed: `closed` aborts the upload (an atomic one leaves the
-                    // old file as it was).
-                    return self.fail(client_gone(&e));
-                }
-            }
-        }
-        Flow::Yield
     }
 }

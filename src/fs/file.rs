@@ -42,6 +42,11 @@ pub trait WriteFile: Write + Send + std::fmt::Debug {
     fn commit(self: Box<Self>) -> io::Result<()>;
     /// The upload failed or was aborted.
     fn abort(self: Box<Self>);
+    /// The OS file, when there is one and received bytes may be written into it at its
+    /// position by `splice(2)` (not for files opened with `O_APPEND`).
+    fn as_file(&self) -> Option<&File> {
+        None
+    }
 }
 
 /// What the OS filesystem does with uploads.
@@ -69,8 +74,12 @@ enum Target {
 pub struct OsUpload {
     file: File,
     target: Target,
-    /// Created by this upload and not written yet: known to be empty without asking.
+    /// Created by this upload and not written yet: known to be empty without asking. Only
+    /// [`set_len`](WriteFile::set_len) reads it, and STOR calls that before any data moves
+    /// (bytes spliced into [`as_file`](WriteFile::as_file) do not clear it).
     fresh: bool,
+    /// Opened with `O_APPEND` (APPE in place), which `splice(2)` refuses.
+    appending: bool,
 }
 
 /// A hidden name for the temporary file of an atomic upload, unique in this process.
@@ -120,6 +129,7 @@ impl OsUpload {
                 delete_on_abort: policy.delete_incomplete,
             },
             fresh: true,
+            appending: false,
         })
     }
 
@@ -158,6 +168,7 @@ impl OsUpload {
                     path: path.to_owned(),
                 },
                 fresh: !(existed && (append || at.is_some())),
+                appending: false,
             });
         }
         let mut opts = OpenOptions::new();
@@ -186,6 +197,7 @@ impl OsUpload {
                 delete_on_abort,
             },
             fresh: create_new,
+            appending: append,
         })
     }
 }
@@ -219,6 +231,14 @@ impl WriteFile for OsUpload {
                     let _ = fs::remove_file(&temp);
                 })
             }
+        }
+    }
+
+    fn as_file(&self) -> Option<&File> {
+        if self.appending {
+            None
+        } else {
+            Some(&self.file)
         }
     }
 

@@ -1,0 +1,96 @@
+use super::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    (a, b)
+}
+
+fn temp_file(tag: &str, append: bool) -> (std::path::PathBuf, File) {
+    let path = std::env::temp_dir().join(format!("ftpdlib-splice-{tag}-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(!append)
+        .write(true)
+        .append(append)
+        .open(&path)
+        .unwrap();
+    (path, file)
+}
+
+/// Moves everything `from` sends into `file` through the pipe; returns the bytes moved.
+/// Bounded: 20 s at most.
+fn splice_all(pipe: &Pipe, from: &TcpStream, file: &File) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut total = 0;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "splice stalled at {total}"
+        );
+        match pipe.fill_from(from, 64 * 1024) {
+            Ok(0) => return total,
+            Ok(n) => {
+                pipe.drain_to(file, n).unwrap();
+                total += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) => panic!("splice from the socket: {e}"),
+        }
+    }
+}
+
+#[test]
+#[cfg(all(target_os = "linux", feature = "sendfile"))]
+fn socket_bytes_reach_the_file_in_order() {
+    let (mut tx, rx) = tcp_pair();
+    rx.set_nonblocking(true).unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || tx.write_all(&sent).unwrap());
+    let (path, file) = temp_file("order", false);
+    let pipe = Pipe::new(256 * 1024).unwrap();
+    let n = splice_all(&pipe, &rx, &file);
+    writer.join().unwrap();
+    assert_eq!(n, data.len());
+    assert!(std::fs::read(&path).unwrap() == data);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+#[cfg(all(target_os = "linux", feature = "sendfile"))]
+fn a_file_that_refuses_splice_leaves_the_bytes_readable_from_the_pipe() {
+    let (mut tx, rx) = tcp_pair();
+    tx.write_all(b"hello, pipe").unwrap();
+    drop(tx);
+    let (path, file) = temp_file("append", true);
+    let pipe = Pipe::new(64 * 1024).unwrap();
+    let mut n = 0;
+    for _ in 0..1000 {
+        match pipe.fill_from(&rx, 1024) {
+            Ok(got) => {
+                n = got;
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(n, 11);
+    let (done, err) = pipe.drain_to(&file, n).unwrap_err();
+    assert_eq!(done, 0);
+    assert!(refused_by_file(&err), "{err}");
+    let mut buf = [0u8; 64];
+    assert_eq!(pipe.read_out(&mut buf).unwrap(), 11);
+    assert_eq!(&buf[..11], b"hello, pipe");
+    // Empty now: non-blocking, never a hang.
+    let again = pipe.read_out(&mut buf).unwrap_err();
+    assert_eq!(again.kind(), io::ErrorKind::WouldBlock);
+    let mut rest = Vec::new();
+    (&rx).read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    let _ = std::fs::remove_file(&path);
+}
