@@ -11,9 +11,18 @@
 //! present that exact token; with TLS 1.2 (session ids) rustls does not surface that data, so a
 //! TLS 1.2 data connection must resume a session this server issued.
 //!
-//! **Why a custom session store.** rustls' default in-memory cache *removes* a session when it
-//! is resumed. FTP clients resume the control session on every data connection, so the second
-//! transfer would fail. [`SharedSessionStore`] keeps sessions (bounded, oldest evicted).
+//! **Why stateless tickets.** FTP clients resume the control session on every data connection,
+//! for as long as the control connection lives, which may be hours. TLS 1.3 sessions therefore
+//! live in the tickets themselves: rustls' ticketer encrypts the session state (our token
+//! included) with a key that rotates every 6 hours, and the server keeps nothing per ticket.
+//! A server-side store would have to be bounded, and on a busy server its oldest entries would
+//! be evicted while their clients still need them: an idle client's next LIST would then fail
+//! the reuse check (`tests.rs` shows the case).
+//!
+//! **Why a custom session store.** TLS 1.2 clients that do not take tickets resume by session
+//! id, which needs server-side state. rustls' default in-memory cache *removes* a session when
+//! it is resumed, so the second transfer would fail. [`SharedSessionStore`] keeps sessions
+//! (bounded, oldest evicted).
 //!
 //! **No 0-RTT**, TLS 1.2 and 1.3 only, ring as the crypto provider (no C toolchain beyond a C
 //! compiler needed).
@@ -104,6 +113,8 @@ pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, 
             ))
         })?;
     config.session_storage = Arc::new(SharedSessionStore::default());
+    config.ticketer = rustls::crypto::ring::Ticketer::new()
+        .map_err(|e| Error::Tls(format!("session ticket keys: {e}")))?;
     config.send_tls13_tickets = 4;
     config.max_early_data_size = 0;
     Ok(Arc::new(config))
@@ -195,3 +206,6 @@ pub fn session_token() -> [u8; 16] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
