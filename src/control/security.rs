@@ -23,6 +23,8 @@ pub(super) struct SecState {
     /// The TLS configuration of this session (fixed at connect, so a certificate reload does
     /// not affect sessions already running).
     pub config: Option<Arc<ServerConfig>>,
+    /// The matching configuration for this session's data connections (fewer tickets).
+    pub data_config: Option<Arc<ServerConfig>>,
     /// Random token put into this session's tickets (the reuse check).
     pub token: [u8; 16],
     /// PBSZ was sent after AUTH.
@@ -35,7 +37,10 @@ pub(super) struct SecState {
 
 impl SecState {
     pub fn new(cfg: &Config) -> SecState {
-        let config = cfg.tls.as_ref().and_then(|t| t.config());
+        let (config, data_config) = match cfg.tls.as_ref().and_then(|t| t.configs()) {
+            Some((c, d)) => (Some(c), Some(d)),
+            None => (None, None),
+        };
         SecState {
             token: if config.is_some() {
                 crate::tls::session_token()
@@ -43,6 +48,7 @@ impl SecState {
                 [0; 16]
             },
             config,
+            data_config,
             pbsz: false,
             prot_private: false,
             logged: false,
@@ -179,7 +185,7 @@ impl ControlConn {
             return None;
         }
         Some(DataTls {
-            config: self.sec.config.clone()?,
+            config: self.sec.data_config.clone()?,
             token: self.sec.token,
             require_reuse: self
                 .cfg

@@ -120,10 +120,25 @@ pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, 
     Ok(Arc::new(config))
 }
 
+/// Tickets a data connection issues. A client spends one ticket per data connection (rustls
+/// clients use each once; OpenSSL and GnuTLS clients reuse the control session's), so one
+/// new ticket keeps it supplied; the control connection's four are the spares. Each ticket
+/// costs an encryption, and a short FTPS session has two handshakes.
+const DATA_TICKETS: usize = 1;
+
+/// The configuration for the data connections of sessions using `control`: the same
+/// certificate, ticket keys and session store, fewer tickets.
+pub fn data_config(control: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+    let mut data = ServerConfig::clone(control);
+    data.send_tls13_tickets = DATA_TICKETS;
+    Arc::new(data)
+}
+
 /// What a data connection needs to speak TLS under PROT P.
 #[derive(Debug, Clone)]
 pub struct DataTls {
-    /// The configuration of the control connection (same session cache).
+    /// The configuration for this session's data connections (the control connection's
+    /// certificate, ticket keys and session cache; see [`data_config`]).
     pub config: Arc<ServerConfig>,
     /// The control connection's session token.
     pub token: [u8; 16],
@@ -155,7 +170,8 @@ impl DataTls {
 pub struct TlsSettings {
     cert: PathBuf,
     key: PathBuf,
-    current: Mutex<Arc<ServerConfig>>,
+    /// The control connections' configuration and the matching one for data connections.
+    current: Mutex<(Arc<ServerConfig>, Arc<ServerConfig>)>,
     /// Refuse USER/PASS before AUTH TLS.
     pub control_required: bool,
     /// Refuse data connections and transfers under PROT C.
@@ -172,7 +188,7 @@ impl TlsSettings {
         Ok(TlsSettings {
             cert,
             key,
-            current: Mutex::new(config),
+            current: Mutex::new((Arc::clone(&config), data_config(&config))),
             control_required: false,
             data_required: false,
             require_session_reuse: true,
@@ -181,7 +197,16 @@ impl TlsSettings {
 
     /// The configuration new connections use.
     pub fn config(&self) -> Option<Arc<ServerConfig>> {
-        self.current.lock().ok().map(|c| Arc::clone(&c))
+        self.current.lock().ok().map(|c| Arc::clone(&c.0))
+    }
+
+    /// The configurations new connections use: (control, data). Taken together, so that a
+    /// session's data connections always match its control connection across a reload.
+    pub fn configs(&self) -> Option<(Arc<ServerConfig>, Arc<ServerConfig>)> {
+        self.current
+            .lock()
+            .ok()
+            .map(|c| (Arc::clone(&c.0), Arc::clone(&c.1)))
     }
 
     /// Rereads the certificate and key (SIGHUP). New connections get the new pair; existing
@@ -189,7 +214,7 @@ impl TlsSettings {
     pub fn reload(&self) -> Result<(), Error> {
         let fresh = load_server_config(&self.cert, &self.key)?;
         if let Ok(mut cur) = self.current.lock() {
-            *cur = fresh;
+            *cur = (Arc::clone(&fresh), data_config(&fresh));
         }
         Ok(())
     }

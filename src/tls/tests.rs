@@ -126,6 +126,8 @@ fn handshake(
 #[test]
 fn a_session_resumes_after_the_store_turned_over_many_times() {
     let server = load_server_config(&data("ec-cert.pem"), &data("ec-key.pem")).unwrap();
+    let data_conns = data_config(&server);
+    assert_eq!(data_conns.send_tls13_tickets, DATA_TICKETS);
     let client = client_config();
     let (resumed, _) = handshake(&server, &client, Some(b"control-A"));
     assert!(!resumed, "the first handshake is a full one");
@@ -137,13 +139,13 @@ fn a_session_resumes_after_the_store_turned_over_many_times() {
     }
     // The client's next data connection still resumes the control session, token and all
     // (it carries none of its own: what it received came from the ticket).
-    let (resumed, token) = handshake(&server, &client, None);
+    let (resumed, token) = handshake(&data_conns, &client, None);
     assert!(resumed, "the ticket of an idle session was lost");
     assert_eq!(token.as_deref(), Some(&b"control-A"[..]));
     // ...and again with a ticket a data connection issued, as the server issues them.
-    let (resumed, _) = handshake(&server, &client, Some(b"control-A"));
+    let (resumed, _) = handshake(&data_conns, &client, Some(b"control-A"));
     assert!(resumed);
-    let (resumed, token) = handshake(&server, &client, None);
+    let (resumed, token) = handshake(&data_conns, &client, None);
     assert!(resumed);
     assert_eq!(token.as_deref(), Some(&b"control-A"[..]));
 }
