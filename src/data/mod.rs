@@ -151,7 +151,7 @@ impl DataConn {
         state: State,
         tls: Option<DataTls>,
     ) -> DataConn {
-        let _ = sock.tcp().set_nodelay(true);
+        crate::net::tune_data_socket(sock.tcp());
         DataConn {
             sock,
             tls,
