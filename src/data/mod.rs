@@ -151,7 +151,7 @@ impl DataConn {
         state: State,
         tls: Option<DataTls>,
     ) -> DataConn {
-        crate::net::tune_data_socket(sock.tcp());
+        let _ = sock.tcp().set_nodelay(true);
         DataConn {
             sock,
             tls,
@@ -353,7 +353,11 @@ impl DataConn {
         self.touch(cx);
         let limit = match job {
             Job::Receive(_) => self.cfg.read_limit,
-            _ => self.cfg.write_limit,
+            _ => {
+                // Only downloads send enough to need it (one system call saved per upload).
+                crate::net::limit_unsent(self.sock.tcp());
+                self.cfg.write_limit
+            }
         };
         if limit > 0 {
             self.bucket = Some(TokenBucket::new(limit, cx.now));
