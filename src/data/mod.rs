@@ -89,6 +89,8 @@ pub struct DataConn {
     pos: usize,
     /// A large plain upload's pipe for `splice(2)` (see `upload.rs`).
     pipe: Option<sendfile::Pipe>,
+    /// This upload tried to switch to `splice` already (it is never tried twice).
+    splice_tried: bool,
     /// Bytes moved, shared with the owner for STAT during a transfer.
     progress: Arc<AtomicU64>,
     bytes: u64,
@@ -164,6 +166,7 @@ impl DataConn {
             buf: Vec::new(),
             pos: 0,
             pipe: None,
+            splice_tried: false,
             progress,
             bytes: 0,
             started: None,

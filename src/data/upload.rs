@@ -10,7 +10,7 @@
 //! * **Buffered**: `read` into a 256 KiB buffer, then write it to the sink (which converts
 //!   line ends in ASCII mode). The buffer belongs to the loop thread, not to the connection:
 //!   bytes never stay in it between callbacks.
-//! * **Spliced**: once an upload proves large (a read filled the whole buffer), a plain binary
+//! * **Spliced**: once an upload proves large (256 KiB arrived), a plain binary
 //!   upload to an OS file switches to `splice(2)` through a pipe (`sendfile.rs`), so the bytes
 //!   are copied once, into the page cache, instead of twice. Small uploads never pay for the
 //!   pipe's creation. If the file refuses `splice`, the bytes already in the pipe are written
@@ -28,6 +28,11 @@ use crate::reply::{Reply, ReplyCode};
 
 /// Bytes read from the socket, or spliced into the pipe, per call.
 const RECV_CHUNK: usize = 256 * 1024;
+
+/// An upload that has brought this many bytes is large: it switches to `splice`. (Small
+/// uploads never pay for a pipe; the switch does not depend on how the bytes were split
+/// into reads.)
+const SPLICE_AFTER: u64 = 256 * 1024;
 
 thread_local! {
     /// The upload buffer, one per loop thread rather than one per data connection. Received
@@ -72,7 +77,7 @@ impl DataConn {
                         return self.fail(reply);
                     }
                     self.moved(n, cx);
-                    if n == RECV_CHUNK && self.start_splice() {
+                    if self.bytes >= SPLICE_AFTER && !self.splice_tried && self.start_splice() {
                         // A large upload: the next turn splices.
                         return Flow::Yield;
                     }
@@ -148,6 +153,7 @@ impl DataConn {
 
     /// Switches a plain binary upload to an OS file over to `splice`. False if it cannot.
     fn start_splice(&mut self) -> bool {
+        self.splice_tried = true;
         if !sendfile::AVAILABLE || !self.cfg.use_sendfile || self.sock.is_tls() {
             return false;
         }
