@@ -147,7 +147,7 @@ impl DataConn {
     fn sink_write(&mut self, data: &[u8]) -> Result<(), Reply> {
         match &mut self.state {
             State::Recv(sink) => sink.write(data).map_err(|e| local_error(&e)),
-            _ => Err(Reply::new(ReplyCode::TransferAborted, "No upload running.")),
+            _ => Err(no_upload()),
         }
     }
 
@@ -177,10 +177,10 @@ impl DataConn {
     /// on buffered.
     fn drain_pipe(&mut self, n: usize, buf: &mut [u8]) -> Result<(), Reply> {
         let (Some(pipe), State::Recv(sink)) = (self.pipe.as_ref(), &mut self.state) else {
-            return Err(Reply::new(ReplyCode::TransferAborted, "No upload running."));
+            return Err(no_upload());
         };
         let Some(file) = sink.splice_file() else {
-            return Err(Reply::new(ReplyCode::TransferAborted, "No upload running."));
+            return Err(no_upload());
         };
         let (done, err) = match pipe.drain_to(file, n) {
             Ok(()) => return Ok(()),
@@ -205,4 +205,9 @@ impl DataConn {
         self.pipe = None;
         Ok(())
     }
+}
+
+/// The reply for an upload step reached without an upload (a state the loop never produces).
+fn no_upload() -> Reply {
+    Reply::new(ReplyCode::TransferAborted, "No upload running.")
 }
