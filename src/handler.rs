@@ -26,13 +26,31 @@ pub enum Msg {
     /// Graceful shutdown: listeners close; sessions say 421 and close once their running
     /// transfer (if any) has finished.
     Drain,
-    /// A data connection is up (to the control connection). `via` is the acceptor that
-    /// accepted it (passive) or the connection itself (active).
+    /// A data connection's TCP connection is up (to the control connection). `via` is the
+    /// acceptor that accepted it (passive) or the connection itself (active).
     DataConnected {
         /// The new data connection.
         id: ConnId,
         /// The handler the control connection was waiting on.
         via: ConnId,
+        /// PROT P: a TLS handshake and the reuse check follow; the connection is not up until
+        /// `DataSecured` (or it ends with `DataRefused`).
+        securing: bool,
+    },
+    /// PROT P: the data connection's TLS handshake and session-reuse check passed; only now
+    /// may a transfer start on it (to the control connection).
+    DataSecured {
+        /// The data connection.
+        id: ConnId,
+    },
+    /// PROT P: the data connection failed its TLS handshake or reuse check (or closed or
+    /// stalled before finishing it) and is closing; `reply` is the refusal for a waiting
+    /// transfer (to the control connection).
+    DataRefused {
+        /// The data connection.
+        id: ConnId,
+        /// `522` (handshake failed, no reuse) or `425` (closed, timed out).
+        reply: crate::reply::Reply,
     },
     /// A data connection could not be set up (to the control connection).
     DataFailed {

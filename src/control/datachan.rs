@@ -7,11 +7,17 @@
 //! connection keeps serving commands (STAT shows progress, ABOR stops the transfer), except in the
 //! `Waiting` phase: after PORT/EPRT until the connect finishes, after ABOR until the transfer
 //! reports back, and after QUIT until the transfer ends.
+//!
+//! A data connection is *up* when its TCP connection is established and, under `PROT P`, its
+//! TLS handshake has finished and passed the session-reuse check (`Channel::Securing` in
+//! between). Only then is a waiting job launched, and only then does an upload open its file
+//! (`upload.rs`): a refused connection changes nothing on disk.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::upload::UploadPlan;
 use super::{ControlConn, Phase};
 use crate::data::{Job, Outcome, Progress, Start, TransferResult};
 use crate::handler::{Cx, Msg};
@@ -28,6 +34,8 @@ pub(super) enum Channel {
     Passive(ConnId),
     /// PORT/EPRT: we are connecting to the client.
     Connecting(ConnId),
+    /// PROT P: connected; the TLS handshake and the reuse check are still running.
+    Securing(ConnId),
     /// Connected and idle, or transferring.
     Ready(ConnId),
 }
@@ -36,22 +44,32 @@ impl Channel {
     fn id(self) -> Option<ConnId> {
         match self {
             Channel::None => None,
-            Channel::Passive(id) | Channel::Connecting(id) | Channel::Ready(id) => Some(id),
+            Channel::Passive(id)
+            | Channel::Connecting(id)
+            | Channel::Securing(id)
+            | Channel::Ready(id) => Some(id),
         }
     }
 }
 
-/// A transfer command accepted before its data connection exists.
+/// What a transfer command will hand to its data connection.
+#[derive(Debug)]
+pub(super) enum Work {
+    /// A download or a listing, ready to go.
+    Job(Job),
+    /// An upload, opened only once the data connection is up.
+    Upload(UploadPlan),
+}
+
+/// A transfer command accepted before its data connection is up.
 #[derive(Debug)]
 pub(super) struct PendingJob {
     /// What the data connection will do.
-    pub job: Job,
+    pub work: Work,
     /// For the log line: command and virtual path (empty for listings).
     pub cmd: &'static str,
     /// The virtual path, for the log.
     pub path: String,
-    /// STOR truncates the existing file only now, once the data connection is up.
-    pub truncate_to: Option<u64>,
     /// Bytes to send, when known (RETR), for progress reports.
     pub total: Option<u64>,
 }
@@ -120,7 +138,7 @@ impl ControlConn {
                 self.launch(id, pj, cx);
                 None
             }
-            Channel::Passive(_) | Channel::Connecting(_) => {
+            Channel::Passive(_) | Channel::Connecting(_) | Channel::Securing(_) => {
                 self.data.pending = Some(pj);
                 Some(Reply::new(ReplyCode::AboutToOpen, texts.1))
             }
@@ -128,24 +146,25 @@ impl ControlConn {
     }
 
     /// Hands a job to the connected data connection `id`.
-    fn launch(&mut self, id: ConnId, mut pj: PendingJob, cx: &mut Cx<'_>) {
-        if let (Some(len), Job::Receive(sink)) = (pj.truncate_to, &mut pj.job) {
-            if let Err(e) = sink.truncate(len) {
-                self.respond(Reply::new(
-                    ReplyCode::LocalError,
-                    format!("Local error: {}.", crate::reply::strerror(&e)),
-                ));
-                self.close_channel(cx);
-                return;
-            }
-        }
+    fn launch(&mut self, id: ConnId, pj: PendingJob, cx: &mut Cx<'_>) {
+        let job = match pj.work {
+            Work::Job(job) => job,
+            Work::Upload(plan) => match self.fs().and_then(|fs| plan.open(fs)) {
+                Ok(sink) => Job::Receive(sink),
+                Err(reply) => {
+                    self.respond(reply);
+                    self.close_channel(cx);
+                    return;
+                }
+            },
+        };
         self.data.transfer = Some(Transfer {
             data: id,
             cmd: pj.cmd,
             path: pj.path.clone(),
             started: cx.now,
         });
-        let upload = matches!(pj.job, Job::Receive(_));
+        let upload = matches!(job, Job::Receive(_));
         let user_bucket = self.session.user.as_ref().and_then(|u| {
             let rate = if upload {
                 u.limits.read_limit
@@ -165,7 +184,7 @@ impl ControlConn {
         cx.send(
             id,
             Msg::DataStart(Box::new(Start {
-                job: pj.job,
+                job,
                 user_bucket,
                 progress,
             })),
@@ -175,7 +194,9 @@ impl ControlConn {
     /// Handles the data side's messages.
     pub(super) fn data_message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
-            Msg::DataConnected { id, via } => self.on_connected(id, via, cx),
+            Msg::DataConnected { id, via, securing } => self.on_connected(id, via, securing, cx),
+            Msg::DataSecured { id } => self.on_secured(id, cx),
+            Msg::DataRefused { id, reply } => self.on_refused(id, reply, cx),
             Msg::DataFailed { id, reason } => self.on_failed(id, &reason, cx),
             Msg::DataClosed { id, result } => self.on_closed(id, result, cx),
             _ => {}
@@ -183,7 +204,7 @@ impl ControlConn {
         self.pump(cx)
     }
 
-    fn on_connected(&mut self, id: ConnId, via: ConnId, cx: &mut Cx<'_>) {
+    fn on_connected(&mut self, id: ConnId, via: ConnId, securing: bool, cx: &mut Cx<'_>) {
         match self.data.chan {
             Channel::Passive(a) | Channel::Connecting(a) if a == via => {}
             _ => {
@@ -193,7 +214,8 @@ impl ControlConn {
             }
         }
         let active = matches!(self.data.chan, Channel::Connecting(_));
-        self.data.chan = Channel::Ready(id);
+        // PORT's 200 comes with the TCP connection: the client starts its TLS handshake
+        // only after it has sent the transfer command.
         if active && self.phase == Phase::Waiting {
             self.phase = Phase::Ready;
             self.respond(Reply::new(
@@ -201,8 +223,36 @@ impl ControlConn {
                 "Active data connection established.",
             ));
         }
+        if securing {
+            self.data.chan = Channel::Securing(id);
+        } else {
+            self.on_up(id, cx);
+        }
+    }
+
+    fn on_secured(&mut self, id: ConnId, cx: &mut Cx<'_>) {
+        if self.data.chan == Channel::Securing(id) {
+            self.on_up(id, cx);
+        }
+    }
+
+    /// The data connection is up: a waiting job starts now.
+    fn on_up(&mut self, id: ConnId, cx: &mut Cx<'_>) {
+        self.data.chan = Channel::Ready(id);
         if let Some(pj) = self.data.pending.take() {
             self.launch(id, pj, cx);
+        }
+    }
+
+    /// PROT P: the data connection failed its handshake or reuse check. A waiting transfer
+    /// gets the refusal; nothing of it was opened yet.
+    fn on_refused(&mut self, id: ConnId, reply: Reply, _cx: &mut Cx<'_>) {
+        if self.data.chan != Channel::Securing(id) {
+            return;
+        }
+        self.data.chan = Channel::None;
+        if self.data.pending.take().is_some() {
+            self.respond(reply);
         }
     }
 
@@ -229,8 +279,15 @@ impl ControlConn {
     }
 
     fn on_closed(&mut self, id: ConnId, result: Option<TransferResult>, cx: &mut Cx<'_>) {
-        if self.data.chan == Channel::Ready(id) {
+        if matches!(self.data.chan, Channel::Ready(c) | Channel::Securing(c) if c == id) {
             self.data.chan = Channel::None;
+            if self.data.pending.take().is_some() {
+                // Closed during its TLS handshake, before a job could start.
+                self.respond(Reply::new(
+                    ReplyCode::CantOpenData,
+                    "Can't open data connection: closed before it was secured.",
+                ));
+            }
         }
         let Some(t) = self.data.transfer.take_if(|t| t.data == id) else {
             return;
@@ -363,6 +420,9 @@ impl ControlConn {
                 vec!["Passive data channel waiting for connection.".to_owned()]
             }
             (None, Channel::Connecting(_)) => vec!["Active data channel connecting.".to_owned()],
+            (None, Channel::Securing(_)) => {
+                vec!["Data connection open, TLS handshake in progress.".to_owned()]
+            }
             (None, Channel::Ready(_)) => vec!["Data connection open, idle.".to_owned()],
             (None, Channel::None) => vec!["Data connection closed.".to_owned()],
         }

@@ -22,6 +22,7 @@ pub mod parser;
 mod security;
 pub mod session;
 pub mod table;
+mod upload;
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
@@ -249,9 +250,11 @@ impl ControlConn {
                 let _ = self.sock.flush_tls();
                 Flow::Close
             }
-            Msg::DataConnected { .. } | Msg::DataFailed { .. } | Msg::DataClosed { .. } => {
-                self.data_message(msg, cx)
-            }
+            Msg::DataConnected { .. }
+            | Msg::DataSecured { .. }
+            | Msg::DataRefused { .. }
+            | Msg::DataFailed { .. }
+            | Msg::DataClosed { .. } => self.data_message(msg, cx),
             Msg::Drain => {
                 self.draining = true;
                 if self.data.transfer.is_none() {

@@ -175,8 +175,22 @@ impl PassiveAcceptor {
                 self.tls.clone(),
             )
             .and_then(|data| cx.spawn(FtpHandler::Data(Box::new(data))));
+            let securing = self.tls.is_some();
             match spawned {
-                Ok(id) => cx.send(self.owner, Msg::DataConnected { id, via: me }),
+                Ok(id) => {
+                    if securing {
+                        // Arms its handshake timeout.
+                        cx.send(id, Msg::Start);
+                    }
+                    cx.send(
+                        self.owner,
+                        Msg::DataConnected {
+                            id,
+                            via: me,
+                            securing,
+                        },
+                    );
+                }
                 Err(e) => cx.send(
                     self.owner,
                     Msg::DataFailed {

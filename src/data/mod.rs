@@ -69,16 +69,27 @@ enum State {
     Recv(FileSink),
 }
 
+/// The TLS side of a data connection. Under PROT P the connection is not *up* (no job can
+/// start, no upload opens its file) until the handshake has finished and passed the reuse
+/// check; a failure closes it with `DataRefused` instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Secure {
+    /// PROT C: nothing to check.
+    Plain,
+    /// PROT P: handshake (or, active mode, the TCP connect before it) still running.
+    Handshaking,
+    /// Handshake done and reuse check passed; the owner was told (`DataSecured`).
+    Verified,
+}
+
 /// One data connection.
 #[derive(Debug)]
 pub struct DataConn {
     sock: Stream,
     /// PROT P: the TLS policy to check once the handshake is done.
     tls: Option<DataTls>,
-    /// The TLS handshake or reuse check failed: the next job fails with this reply.
-    tls_error: Option<Reply>,
-    /// The reuse check ran.
-    tls_checked: bool,
+    /// Where the TLS handshake and reuse check stand.
+    secure: Secure,
     /// The job is done; TLS close_notify is still being flushed.
     finishing: bool,
     owner: ConnId,
@@ -156,9 +167,12 @@ impl DataConn {
         let _ = sock.tcp().set_nodelay(true);
         DataConn {
             sock,
+            secure: if tls.is_some() {
+                Secure::Handshaking
+            } else {
+                Secure::Plain
+            },
             tls,
-            tls_error: None,
-            tls_checked: false,
             finishing: false,
             owner,
             cfg,
@@ -240,6 +254,8 @@ impl DataConn {
                 self.start(start.job, cx)
             }
             Msg::Start => {
+                // Active mode: the connect; passive PROT P: the handshake. Both are bounded by
+                // `--passive-timeout`, like a PASV waiting for its connection.
                 self.arm_connect_timeout(cx);
                 Flow::Continue
             }
@@ -267,6 +283,15 @@ impl DataConn {
                     Flow::Continue
                 }
                 Fired::Expired => {
+                    if self.secure == Secure::Handshaking && self.started.is_none() {
+                        return self.refuse(
+                            Reply::new(
+                                crate::reply::ReplyCode::CantOpenData,
+                                "Can't open data connection: TLS handshake timed out.",
+                            ),
+                            cx,
+                        );
+                    }
                     if matches!(self.state, State::Connecting) {
                         let me = cx.me();
                         cx.send(
@@ -344,7 +369,18 @@ impl DataConn {
                 }
                 self.state = State::Idle;
                 self.deadline.clear();
-                cx.send(self.owner, Msg::DataConnected { id: me, via: me });
+                let securing = self.secure == Secure::Handshaking;
+                if securing {
+                    self.arm_connect_timeout(cx);
+                }
+                cx.send(
+                    self.owner,
+                    Msg::DataConnected {
+                        id: me,
+                        via: me,
+                        securing,
+                    },
+                );
                 Flow::Continue
             }
         }

@@ -9,8 +9,8 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 
-use super::{producer::FileProducer, sendfile, DataConn, Outcome, State, CHUNK};
-use crate::handler::{Cx, TimerKind};
+use super::{producer::FileProducer, sendfile, DataConn, Outcome, Secure, State, CHUNK};
+use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::Flow;
 use crate::reply::{Reply, ReplyCode};
 
@@ -58,7 +58,7 @@ impl DataConn {
         if matches!(self.state, State::Connecting) {
             return Flow::Continue;
         }
-        if let Some(flow) = self.tls_gate() {
+        if let Some(flow) = self.tls_gate(cx) {
             return flow;
         }
         match self.state {
@@ -138,47 +138,59 @@ impl DataConn {
         }
     }
 
-    /// Drives the TLS handshake of a protected data connection and applies the session-reuse
-    /// policy once it is done. `Some(flow)` when no bytes may move yet.
-    fn tls_gate(&mut self) -> Option<Flow> {
+    /// PROT P: drives the data connection's TLS handshake, then the session-reuse check.
+    /// Passing tells the owner (`DataSecured`), which only then hands over a job; failing
+    /// tells it why (`DataRefused`) and closes. `None`: go on with the job, if any.
+    fn tls_gate(&mut self, cx: &mut Cx<'_>) -> Option<Flow> {
+        if self.secure != Secure::Handshaking {
+            return None;
+        }
         let tls = self.tls.as_ref()?;
-        if self.tls_error.is_none() && self.sock.is_handshaking() {
-            match self.sock.handshake() {
-                Ok(true) => {}
-                Ok(false) => return Some(Flow::Continue),
-                Err(e) => {
-                    log::info!("data connection TLS handshake failed: {e}");
-                    self.tls_error = Some(Reply::new(
+        let refusal = match self.sock.handshake() {
+            Ok(false) => return Some(Flow::Continue),
+            Ok(true) => {
+                let resumed = self.sock.resumption().is_some_and(|(r, _)| r);
+                log::info!(
+                    "data connection secured: {}, session resumed: {}",
+                    self.sock.describe().unwrap_or_default(),
+                    if resumed { "yes" } else { "no" }
+                );
+                tls.check(&self.sock).err().map(|why| {
+                    log::warn!("data connection refused: {why}");
+                    Reply::new(
                         ReplyCode::ProtocolNotSupported,
-                        format!("TLS handshake failed on the data connection ({e})."),
-                    ));
-                }
+                        "TLS session reuse required on the data connection.",
+                    )
+                })
             }
-        }
-        if self.tls_error.is_none() && !self.tls_checked {
-            self.tls_checked = true;
-            let resumed = self.sock.resumption().is_some_and(|(r, _)| r);
-            log::info!(
-                "data connection secured: {}, session resumed: {}",
-                self.sock.describe().unwrap_or_default(),
-                if resumed { "yes" } else { "no" }
-            );
-            if let Err(why) = tls.check(&self.sock) {
-                log::warn!("data connection refused: {why}");
-                self.tls_error = Some(Reply::new(
+            Err(e) => {
+                log::info!("data connection TLS handshake failed: {e}");
+                Some(Reply::new(
                     ReplyCode::ProtocolNotSupported,
-                    "TLS session reuse required on the data connection.",
-                ));
+                    format!("TLS handshake failed on the data connection ({e})."),
+                ))
             }
+        };
+        if let Some(reply) = refusal {
+            return Some(self.refuse(reply, cx));
         }
-        match (&self.tls_error, self.started) {
-            (Some(reply), Some(_)) => {
-                let reply = reply.clone();
-                Some(self.fail(reply))
-            }
-            (Some(_), None) => Some(Flow::Continue),
-            (None, _) => None,
+        self.secure = Secure::Verified;
+        self.deadline.clear();
+        let me = cx.me();
+        cx.send(self.owner, Msg::DataSecured { id: me });
+        None
+    }
+
+    /// The data connection is refused before it was up: the owner answers the waiting
+    /// transfer with `reply`. (A job cannot have started: the owner waits for
+    /// `DataSecured`.)
+    pub(super) fn refuse(&mut self, reply: Reply, cx: &mut Cx<'_>) -> Flow {
+        if self.started.is_some() {
+            return self.fail(reply);
         }
+        let me = cx.me();
+        cx.send(self.owner, Msg::DataRefused { id: me, reply });
+        Flow::Close
     }
 
     fn send(&mut self, cx: &mut Cx<'_>) -> Flow {

@@ -23,6 +23,7 @@
 pub mod file;
 pub mod listing;
 pub mod path;
+pub mod probe;
 
 pub use file::{OsUpload, ReadFile, UploadPolicy, WriteFile};
 pub use path::{RootedPath, VirtualPath};
@@ -166,6 +167,13 @@ pub trait Filesystem: Send + std::fmt::Debug {
     /// truncates: the caller truncates with [`WriteFile::set_len`] once the transfer starts,
     /// and ends with [`WriteFile::commit`] or [`WriteFile::abort`].
     fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>>;
+    /// Checks, changing nothing on disk, that [`open_write`](Filesystem::open_write) with
+    /// `mode` would be allowed. Upload commands call it to answer `550` at once, since they
+    /// open their file only once the data connection is up. Default: [`probe::check_write`]
+    /// (a regular file, or a new name in an existing directory).
+    fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
+        probe::check_write(self, p, mode)
+    }
 }
 
 /// Makes the filesystem a user sees once logged in (pluggable: the default jails [`OsFs`] in
@@ -329,6 +337,21 @@ impl Filesystem for OsFs {
             return Err(not_regular(p));
         }
         Ok(Box::new(file))
+    }
+
+    fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
+        let real = self.follow(p)?;
+        // Permissions too, as `open` will judge them (the process may have dropped root).
+        match fs::metadata(real.as_path()) {
+            Ok(md) if !md.is_file() => Err(not_regular(p)),
+            Ok(_) if mode == WriteMode::CreateNew => Err(ErrorKind::AlreadyExists.into()),
+            Ok(_) => probe::may_write(real.as_path(), false),
+            Err(e) if e.kind() == ErrorKind::NotFound => match real.as_path().parent() {
+                Some(dir) => probe::may_write(dir, true),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>> {

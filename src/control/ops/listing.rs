@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use super::super::datachan::PendingJob;
+use super::super::datachan::{PendingJob, Work};
 use super::super::ControlConn;
 use super::{fs_error, tri, tri_some};
 use crate::auth::{Perm, Perms};
@@ -234,10 +234,12 @@ impl ControlConn {
             ListKind::Mlsd => "MLSD",
         };
         let pj = PendingJob {
-            job: Job::Produce(Box::new(LinesProducer::new(lines, self.cfg.encoding))),
+            work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
+                lines,
+                self.cfg.encoding,
+            )))),
             cmd,
             path: String::new(),
-            truncate_to: None,
             total: None,
         };
         self.start_or_queue(

@@ -110,7 +110,7 @@ impl ControlConn {
     }
 
     /// The user's filesystem (present once logged in; the gate guarantees it).
-    fn fs(&self) -> Result<&dyn Filesystem, Reply> {
+    pub(super) fn fs(&self) -> Result<&dyn Filesystem, Reply> {
         self.session.fs.as_deref().ok_or_else(not_logged_in)
     }
 

@@ -1,17 +1,19 @@
 //! Transfer commands: REST (RFC 3659), RETR, STOR, APPE, STOU (RFC 959, with RFC 1123's
 //! `150 FILE:` for STOU). The data connection itself is set up in `dataconn.rs`.
 //!
-//! RETR and the uploads check permissions and open the file *before* answering, so errors come back
-//! right away as `550`, but an existing file is truncated only once the data connection is up:
-//! a STOR whose data connection never comes leaves the old file intact.
+//! RETR and the uploads check permissions and the file *before* answering, so errors come back
+//! right away as `550`. RETR opens its file then; the uploads open theirs only once the data
+//! connection is up (under PROT P: through its TLS handshake and reuse check), so a STOR whose
+//! data connection never comes, or is refused, leaves the disk as it was (`upload.rs`).
 
 use std::io::{self, Seek, SeekFrom};
 
-use super::super::datachan::{Channel, PendingJob};
+use super::super::datachan::{Channel, PendingJob, Work};
 use super::super::session::TransferType;
+use super::super::upload::UploadPlan;
 use super::super::ControlConn;
 use super::{fs_error, tri_some};
-use crate::data::{FileSink, Job};
+use crate::data::Job;
 use crate::fs::WriteMode;
 use crate::handler::Cx;
 use crate::reply::{Reply, ReplyCode};
@@ -81,10 +83,9 @@ impl ControlConn {
             ascii: self.session.ttype == TransferType::Ascii,
         };
         let pj = PendingJob {
-            job,
+            work: Work::Job(job),
             cmd: "RETR",
             path: path.as_str().to_owned(),
-            truncate_to: None,
             total: Some(size - rest),
         };
         self.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
@@ -119,22 +120,20 @@ impl ControlConn {
         }
         let mode = match (append, rest) {
             (true, _) => WriteMode::Append,
-            // Opened without truncating either way; truncated when the data connection is up.
             (false, 0) => WriteMode::Truncate,
             (false, n) => WriteMode::At(n),
         };
-        let file = match fs.open_write(&path, mode) {
-            Ok(f) => f,
-            Err(e) => return Some(fs_error(&e)),
-        };
+        if let Err(e) = fs.check_write(&path, mode) {
+            return Some(fs_error(&e));
+        }
         let pj = PendingJob {
-            job: Job::Receive(FileSink::new(
-                file,
-                self.session.ttype == TransferType::Ascii,
-            )),
             cmd: if append { "APPE" } else { "STOR" },
             path: path.as_str().to_owned(),
-            truncate_to: (!append).then_some(rest),
+            work: Work::Upload(UploadPlan {
+                path,
+                mode,
+                ascii: self.session.ttype == TransferType::Ascii,
+            }),
             total: None,
         };
         self.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
@@ -162,6 +161,7 @@ impl ControlConn {
         };
         let base_path = tri_some!(self.path_arg(base));
         let fs = tri_some!(self.fs());
+        // The name is chosen now and created once the data connection is up.
         let mut found = None;
         for i in 0..100u32 {
             let candidate = if i == 0 {
@@ -169,33 +169,33 @@ impl ControlConn {
             } else {
                 self.session.cwd.resolve(&format!("{base}.{i}"))
             };
-            match fs.open_write(&candidate, WriteMode::CreateNew) {
-                Ok(f) => {
-                    found = Some((candidate, f));
+            match fs.check_write(&candidate, WriteMode::CreateNew) {
+                Ok(()) => {
+                    found = Some(candidate);
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => continue,
                 Err(e) => return Some(fs_error(&e)),
             }
         }
-        let Some((path, file)) = found else {
+        let Some(path) = found else {
             return Some(Reply::new(
                 ReplyCode::FileUnavailable,
                 "No usable unique file name found.",
             ));
         };
-        let name = path.file_name().unwrap_or("").to_owned();
+        let text = format!("FILE: {}", path.file_name().unwrap_or(""));
         let pj = PendingJob {
-            job: Job::Receive(FileSink::new(
-                file,
-                self.session.ttype == TransferType::Ascii,
-            )),
             cmd: "STOU",
             path: path.as_str().to_owned(),
-            truncate_to: None,
+            work: Work::Upload(UploadPlan {
+                path,
+                mode: WriteMode::CreateNew,
+                ascii: self.session.ttype == TransferType::Ascii,
+            }),
             total: None,
         };
-        let text = format!("FILE: {name}");
         self.start_or_queue(pj, (&text, &text), cx)
     }
 }
