@@ -195,8 +195,7 @@ fn id_of(flag: &str, name: &str) -> u32 {
 
 #[test]
 fn run_as_drops_privileges_after_loading() {
-    if !is_root() {
-        eprintln!("skipped: --run-as needs the tests to run as root");
+    if !common::require(is_root(), "--run-as needs the tests to run as root") {
         return;
     }
     // Served by `nobody`: a root-owned 0755 directory with a world-readable file, under /tmp.

@@ -39,6 +39,7 @@ fn startup_failure(args: &[&str]) -> (ExitStatus, String) {
     (status, err)
 }
 
+#[track_caller]
 fn tool_available(name: &str) -> bool {
     let found = Command::new(name)
         .arg("--version")
@@ -46,10 +47,10 @@ fn tool_available(name: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("NOTICE: {name} not found, interop test skipped");
-    }
-    found
+    common::require(
+        found,
+        &format!("{name} is not installed (.ci/run installs it)"),
+    )
 }
 
 const FTPLIB_SCRIPT: &str = r#"
@@ -210,8 +211,8 @@ fn bad_flag_values_are_startup_errors() {
 
 #[test]
 fn listens_on_ipv6_loopback() {
-    if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("NOTICE: ::1 cannot be bound here, IPv6 test skipped");
+    let v6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+    if !common::require(v6, "::1 cannot be bound here (no IPv6)") {
         return;
     }
     let dir = TempDir::new("cli-v6");

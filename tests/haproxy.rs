@@ -38,11 +38,10 @@ struct Cluster {
 }
 
 fn available() -> bool {
-    let ok = haproxy_bin().is_some() && installed("curl");
-    if !ok {
-        eprintln!("skipped: haproxy or curl is not installed (apt-get install haproxy curl)");
-    }
-    ok
+    common::require(
+        haproxy_bin().is_some(),
+        "haproxy is not installed (.ci/run installs it)",
+    ) && installed("curl")
 }
 
 impl Cluster {

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::TempDir;
-use xfer::{installed, run_client, tree, Daemon, Pattern};
+use xfer::{run_client, tree, Daemon, Pattern};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const UNICODE: &str = "ünïcödé-文件.txt";
@@ -31,8 +31,7 @@ fn populate(root: &Path) {
 /// A daemon with the tree, and a scratch directory that is also the clients' HOME (so no
 /// user configuration of the machine gets in the way).
 fn setup(client: &str) -> Option<(Daemon, TempDir)> {
-    if !installed(client) {
-        eprintln!("skipping: {client} not installed");
+    if !common::require_tool(client) {
         return None;
     }
     let d = Daemon::start();
@@ -221,8 +220,7 @@ fn ncftpput_and_ncftpget_round_trip() {
     let Some((d, home)) = setup("ncftpput") else {
         return;
     };
-    if !installed("ncftpget") {
-        eprintln!("skipping: ncftpget not installed");
+    if !common::require_tool("ncftpget") {
         return;
     }
     let port = d.port().to_string();

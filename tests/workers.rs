@@ -201,7 +201,6 @@ fn sigterm_stops_every_worker_and_exits_zero() {
 #[test]
 fn socket_activation_with_two_workers() {
     if !scaleutil::haproxy::installed("python3") {
-        eprintln!("skipped: python3 is not installed");
         return;
     }
     let root = TempDir::new("workers-activate");

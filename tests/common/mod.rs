@@ -9,12 +9,15 @@
 #![allow(dead_code)]
 
 mod daemon;
+mod skip;
 
 #[allow(unused_imports)]
 pub use daemon::{
     addr_after, assert_success, daemon_args, on_path, run_bounded, Log, Proc, BIN, STARTUP,
     SYSTEMD_ACTIVATE_PY,
 };
+#[allow(unused_imports)]
+pub use skip::{require, require_tool, REQUIRE_ALL};
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

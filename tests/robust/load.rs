@@ -113,9 +113,12 @@ pub fn session_budget(what: &str, want: usize, floor: usize) -> Option<usize> {
     let fits = limit.saturating_sub(SPARE) / 2;
     let (_, hard) = super::nofile_limits();
     if fits < floor {
-        eprintln!(
-            "SKIP {what}: needs {needed} descriptors, the limit is {limit} (hard {hard}); \
-             run under `ulimit -n {needed}`"
+        crate::common::require(
+            false,
+            &format!(
+                "{what}: needs {needed} descriptors, the limit is {limit} (hard {hard}); \
+                 run under `ulimit -n {needed}`"
+            ),
         );
         return None;
     }

@@ -247,4 +247,4 @@ pub fn cpu_ticks(pid: &str) -> u64 {
 
 /// True if `bin` is an executable on PATH.
 #[allow(unused_imports)]
-pub use crate::common::on_path as installed;
+pub use crate::common::require_tool as installed;

@@ -13,7 +13,7 @@ use crate::common::{run_bounded, TempDir, IO_TIMEOUT};
 
 /// True if `bin` is an executable on PATH.
 #[allow(unused_imports)]
-pub use crate::common::on_path as installed;
+pub use crate::common::require_tool as installed;
 
 /// The `haproxy` executable: on PATH, or in /usr/sbin or /usr/local/sbin (where Debian puts
 /// it, outside an ordinary user's PATH).

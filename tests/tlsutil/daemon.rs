@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{addr_after, daemon_args, on_path, Proc, TempDir};
+use crate::common::{addr_after, daemon_args, Proc, TempDir};
 
 /// The daemon on 127.0.0.1 with a fresh root, user "user"/"pass" with write access, AUTH TLS
 /// on the control port and implicit FTPS on another free port; killed on drop.
@@ -88,13 +88,11 @@ impl FtpsDaemon {
     }
 }
 
-/// True if `bin` is an executable on PATH; prints a skip notice if not.
+/// True if `bin` is an executable on PATH; skips (locally) or fails (CI) the test if not
+/// (`common::require_tool`).
+#[track_caller]
 pub fn installed(bin: &str) -> bool {
-    let found = on_path(bin);
-    if !found {
-        eprintln!("SKIPPED: {bin} is not installed");
-    }
-    found
+    crate::common::require_tool(bin)
 }
 
 /// Runs a client to completion within `limit`, killing it (by its pid) if it hangs, and

@@ -120,7 +120,7 @@ impl Daemon {
 
 /// True if `bin` is an executable on PATH.
 #[allow(unused_imports)]
-pub use crate::common::on_path as installed;
+pub use crate::common::require_tool as installed;
 
 /// Runs a client to completion within `limit`, killing it (by its pid) if it hangs. Asserts
 /// success and returns its output.
