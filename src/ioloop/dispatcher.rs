@@ -21,6 +21,7 @@ use mio::event::Event;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
+use super::pool::Pool;
 use super::{ConnId, Context, Flow, Handler, Outbox, Timers, TokenRange};
 
 /// One slot of the slab.
@@ -47,6 +48,8 @@ pub(crate) struct Core<H: Handler> {
     next_gen: u32,
     /// The event being routed reported the peer's side closed (or an error).
     pub(crate) peer_closed: bool,
+    /// The blocking-work pool, whose waker takes the range's last token.
+    pub(crate) pool: Option<Pool<H::Msg>>,
 }
 
 impl<H: Handler> Core<H> {
@@ -103,14 +106,20 @@ impl<H: Handler> Core<H> {
         }
     }
 
+    /// Slab keys available to handlers: the range, less the pool's waker token.
+    fn capacity(&self) -> usize {
+        self.range.len - usize::from(self.pool.is_some())
+    }
+
     pub(crate) fn has_room(&self) -> bool {
-        self.slab.vacant_key() < self.range.len
+        self.slab.vacant_key() < self.capacity()
     }
 
     pub(crate) fn insert(&mut self, registry: &Registry, mut handler: H) -> io::Result<ConnId> {
+        let capacity = self.capacity();
         let entry = self.slab.vacant_entry();
         let key = entry.key();
-        if key >= self.range.len {
+        if key >= capacity {
             return Err(io::Error::other("token range is full"));
         }
         self.next_gen = self.next_gen.wrapping_add(1);
@@ -158,8 +167,31 @@ impl<H: Handler> Dispatcher<H> {
                 peer_closed: false,
                 range,
                 next_gen: 0,
+                pool: None,
             },
         }
+    }
+
+    /// Starts a blocking-work pool of `threads` workers ([`Context::offload`]); its waker
+    /// takes the last token of the range. Call before inserting handlers. Zero threads: jobs
+    /// run inline on the loop.
+    pub fn start_pool(&mut self, registry: &Registry, threads: usize) -> io::Result<()> {
+        if threads == 0 || self.core.pool.is_some() {
+            return Ok(());
+        }
+        if self.core.range.len < 2 || !self.core.slab.is_empty() {
+            return Err(io::Error::other(
+                "the pool needs a token of its own: start it first, with a range of 2 or more",
+            ));
+        }
+        let token = Token(self.core.range.base + self.core.range.len - 1);
+        self.core.pool = Some(Pool::new(threads, registry, token)?);
+        Ok(())
+    }
+
+    /// Worker threads of the blocking pool and the jobs waiting for one (`None`: no pool).
+    pub fn pool_load(&self) -> Option<(usize, usize)> {
+        self.core.pool.as_ref().map(|p| (p.threads(), p.queued()))
     }
 
     /// The token range in use.
@@ -204,6 +236,11 @@ impl<H: Handler> Dispatcher<H> {
     pub fn handle_event(&mut self, registry: &Registry, event: &Event, now: Instant) {
         let token = event.token();
         if !self.core.range.contains(token) {
+            return;
+        }
+        if let Some(pool) = self.core.pool.as_ref().filter(|p| p.token() == token) {
+            self.core.outbox.extend(pool.take_done());
+            self.deliver(registry, now);
             return;
         }
         let key = token.0 - self.core.range.base;

@@ -17,6 +17,7 @@
 //! dispatcher so that it can live in somebody else's `Poll` instead.
 
 mod dispatcher;
+pub mod pool;
 #[cfg(test)]
 mod tests;
 pub mod timers;
@@ -85,8 +86,9 @@ impl Default for TokenRange {
 
 /// One socket-owning state machine driven by the loop.
 pub trait Handler: Sized {
-    /// Messages handlers send one another (control ⇄ data connection).
-    type Msg;
+    /// Messages handlers send one another (control ⇄ data connection), and the results of
+    /// the work they offload to the blocking pool ([`Context::offload`]).
+    type Msg: Send + 'static;
     /// The kinds of timers this handler schedules.
     type Timer: Copy + std::fmt::Debug;
 
@@ -184,6 +186,22 @@ impl<H: Handler> Context<'_, H> {
     pub fn close(&mut self, id: ConnId) {
         if id != self.me {
             self.core.remove_now(self.registry, self.now, id);
+        }
+    }
+
+    /// Runs `job` off the loop, on the blocking-work pool ([`pool`]), and delivers the message
+    /// it returns to this handler (`lost` instead, if the job panics). Without a pool the job
+    /// runs here, at once, and its message is delivered after this callback returns. Either
+    /// way the handler must not count on the answer arriving before its next callback.
+    pub fn offload(&mut self, job: impl FnOnce() -> H::Msg + Send + 'static, lost: H::Msg) {
+        let me = self.me;
+        match &self.core.pool {
+            Some(pool) => pool.submit(me, Box::new(job), lost),
+            None => {
+                let msg =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or(lost);
+                self.core.outbox.push_back((me, msg));
+            }
         }
     }
 

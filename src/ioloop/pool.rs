@@ -1,0 +1,194 @@
+//! The blocking-work pool: a few threads, owned by the loop, for work that may block.
+//!
+//! One thread serves every session, so a callback that blocks (hashing a bcrypt password for
+//! 100 ms, reading a huge directory, a `stat` on a stalled network disk) makes every other
+//! session wait. Such work is *offloaded*: a handler calls [`Context::offload`] with an owned
+//! closure that returns a message; a worker thread runs it, and the loop delivers the message
+//! to that handler as if another handler had sent it. It is libuv's thread pool under Node's
+//! single thread, or asyncore's loop with a `deferToThread`.
+//!
+//! The rules that keep it simple and safe:
+//! - **Nothing is shared.** A job owns its inputs (an `Arc` of the authorizer, a path, a
+//!   password) and returns an owned result. No handler state crosses to a worker; the loop
+//!   stays the only owner of every handler, so handlers need no locks.
+//! - **Results come back through the poll.** Workers push results onto a queue and wake the
+//!   loop with a [`mio::Waker`] (once per batch: only the push onto an empty queue wakes). The
+//!   dispatcher sees the waker's token like any socket's and delivers the results in order.
+//! - **Stale results are dropped.** A result is addressed to a [`ConnId`]; if that handler
+//!   closed meanwhile (the slot's generation changed), the message is dropped like any message
+//!   to a closed handler.
+//! - **No pool, same behaviour.** With zero threads a job runs inline, at once, and its result
+//!   is delivered after the callback returns: the order of messages is the same, only the loop
+//!   blocks (the right trade for tests and tiny embedded servers).
+//!
+//! [`Context::offload`]: super::Context::offload
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use mio::{Registry, Token, Waker};
+
+use super::ConnId;
+
+/// A unit of blocking work: runs on a worker, returns the message for its owner.
+pub type Job<M> = Box<dyn FnOnce() -> M + Send + 'static>;
+
+/// A queued job: its owner, the work, and the message its owner gets if the work panics.
+struct Task<M> {
+    owner: ConnId,
+    job: Job<M>,
+    lost: M,
+}
+
+/// Jobs waiting for a worker, and whether the pool is shutting down.
+struct Queue<M> {
+    jobs: VecDeque<Task<M>>,
+    closing: bool,
+}
+
+/// What the loop and the workers share.
+struct Inner<M> {
+    queue: Mutex<Queue<M>>,
+    ready: Condvar,
+    done: Mutex<Vec<(ConnId, M)>>,
+    waker: Waker,
+}
+
+/// A lock that survives a panicking job: the data (a queue) stays consistent either way.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A fixed set of worker threads and their queues.
+pub struct Pool<M: Send + 'static> {
+    inner: Arc<Inner<M>>,
+    workers: Vec<JoinHandle<()>>,
+    token: Token,
+}
+
+impl<M: Send + 'static> std::fmt::Debug for Pool<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("threads", &self.workers.len())
+            .field("queued", &self.queued())
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl<M: Send + 'static> Pool<M> {
+    /// Starts `threads` workers whose results wake `registry`'s poll with `token`.
+    pub fn new(threads: usize, registry: &Registry, token: Token) -> std::io::Result<Pool<M>> {
+        let inner = Arc::new(Inner {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closing: false,
+            }),
+            ready: Condvar::new(),
+            done: Mutex::new(Vec::new()),
+            waker: Waker::new(registry, token)?,
+        });
+        let mut workers = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let inner = Arc::clone(&inner);
+            let spawned = std::thread::Builder::new()
+                .name(format!("ftpdlib-blocking-{i}"))
+                .spawn(move || work(&inner));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                // Fewer threads than asked is still a pool; none at all is an error.
+                Err(e) if workers.is_empty() => return Err(e),
+                Err(e) => log::warn!("blocking pool: started {i} of {threads} threads: {e}"),
+            }
+        }
+        Ok(Pool {
+            inner,
+            workers,
+            token,
+        })
+    }
+
+    /// The token of the pool's waker (inside the dispatcher's range).
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Jobs waiting for a worker (not counting those running).
+    pub fn queued(&self) -> usize {
+        lock(&self.inner.queue).jobs.len()
+    }
+
+    /// Queues `job` for a worker; its result will be addressed to `owner`, or `lost` if the
+    /// job panics (so the owner is never left waiting).
+    pub fn submit(&self, owner: ConnId, job: Job<M>, lost: M) {
+        lock(&self.inner.queue)
+            .jobs
+            .push_back(Task { owner, job, lost });
+        self.inner.ready.notify_one();
+    }
+
+    /// The results that arrived since the last call, in completion order.
+    pub fn take_done(&self) -> Vec<(ConnId, M)> {
+        std::mem::take(&mut *lock(&self.inner.done))
+    }
+}
+
+impl<M: Send + 'static> Drop for Pool<M> {
+    /// Running jobs finish; queued ones are dropped unrun (their owners are closing too).
+    fn drop(&mut self) {
+        {
+            let mut q = lock(&self.inner.queue);
+            q.closing = true;
+            q.jobs.clear();
+        }
+        self.inner.ready.notify_all();
+        for w in self.workers.drain(..) {
+            if w.join().is_err() {
+                log::error!("a blocking-pool thread panicked");
+            }
+        }
+    }
+}
+
+/// A worker: take a job, run it, hand the result back, wake the loop if it may be asleep.
+fn work<M: Send + 'static>(inner: &Inner<M>) {
+    loop {
+        let Task { owner, job, lost } = {
+            let mut q = lock(&inner.queue);
+            loop {
+                if q.closing {
+                    return;
+                }
+                if let Some(task) = q.jobs.pop_front() {
+                    break task;
+                }
+                q = inner.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        // A panicking job must not take the worker (and the owner's answer) with it.
+        let msg =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| {
+                log::error!("a blocking job panicked");
+                lost
+            });
+        let first = {
+            let mut done = lock(&inner.done);
+            done.push((owner, msg));
+            done.len() == 1
+        };
+        if first {
+            if let Err(e) = inner.waker.wake() {
+                log::error!("blocking pool: cannot wake the event loop: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
