@@ -116,6 +116,10 @@ pub struct Config {
     pub bans: crate::state::BanPolicy,
     /// FTPS (AUTH TLS, PROT P, implicit TLS listeners). Default: none (plain FTP only).
     pub tls: Option<Arc<crate::tls::TlsSettings>>,
+    /// Threads of the loop's blocking-work pool (password hashing and other work that would
+    /// stall every session); its waker takes the last token of the server's range. `0` runs
+    /// that work on the loop itself. Default: the number of cores.
+    pub blocking_threads: usize,
 }
 
 impl fmt::Debug for Config {
@@ -162,6 +166,7 @@ impl Config {
             site_commands: Vec::new(),
             events: Vec::new(),
             proxy_protocol: false,
+            blocking_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 

@@ -61,6 +61,8 @@ pub enum Msg {
     },
     /// Start a transfer (control → data connection).
     DataStart(Box<Start>),
+    /// The blocking pool checked a USER/PASS pair (pool → control connection).
+    LoginChecked(Box<Result<crate::auth::User, crate::auth::AuthError>>),
     /// Stop: close without finishing (control → acceptor or data connection).
     Abort,
     /// A data connection closed, with the result of its job if it had one (to the control

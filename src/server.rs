@@ -91,6 +91,7 @@ impl Server {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let mut dispatcher = Dispatcher::new(tokens);
+        dispatcher.start_pool(registry, cfg.blocking_threads)?;
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
             Arc::clone(&cfg),

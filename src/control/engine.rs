@@ -117,7 +117,10 @@ impl ControlConn {
             if self.phase != Phase::Ready {
                 // A client that left during the password delay or the TLS switch is gone; one
                 // waiting for a transfer still gets its replies.
-                let gone = matches!(self.phase, Phase::AuthDelay | Phase::TlsUpgrade);
+                let gone = matches!(
+                    self.phase,
+                    Phase::Authenticating | Phase::AuthDelay | Phase::TlsUpgrade
+                );
                 return if self.peer_eof && gone {
                     Flow::Close
                 } else {
@@ -185,7 +188,9 @@ impl ControlConn {
         let replies_before = self.replies_sent;
         let reply = self.run_line(&line, rnfr, cx);
         let code = reply.as_ref().map(|r| r.code().as_u16());
-        if !self.cfg.events.is_empty() {
+        // PASS answers later, from the blocking pool: its event goes out with that answer.
+        let deferred = self.phase == Phase::Authenticating;
+        if !self.cfg.events.is_empty() && !deferred {
             let masked = crate::log::mask_password(&line);
             // A command whose reply came out already (e.g. 125 before a transfer) or later.
             let code = code.or(self

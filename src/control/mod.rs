@@ -57,6 +57,8 @@ enum Phase {
     New,
     /// Running commands.
     Ready,
+    /// The password is being checked on the blocking pool: commands wait for the answer.
+    Authenticating,
     /// A wrong password was given: commands wait until the delayed 530 is sent.
     AuthDelay,
     /// Commands wait for the data side: PORT/EPRT connecting, ABOR or QUIT during a transfer.
@@ -202,6 +204,7 @@ impl ControlConn {
             Phase::Ready if self.sock.is_handshaking() => "control:tls-handshake",
             Phase::Ready if self.data.transfer.is_some() => "control:ready+transfer",
             Phase::Ready => "control:ready",
+            Phase::Authenticating => "control:authenticating",
             Phase::AuthDelay => "control:auth-delay",
             Phase::Waiting => "control:waiting-for-data",
             Phase::TlsUpgrade => "control:tls-upgrade",
@@ -250,6 +253,7 @@ impl ControlConn {
                 let _ = self.sock.flush_tls();
                 Flow::Close
             }
+            Msg::LoginChecked(result) => self.on_login_checked(*result, cx),
             Msg::DataConnected { .. }
             | Msg::DataSecured { .. }
             | Msg::DataRefused { .. }

@@ -238,7 +238,7 @@ impl<H: Handler> Dispatcher<H> {
         if !self.core.range.contains(token) {
             return;
         }
-        if let Some(pool) = self.core.pool.as_ref().filter(|p| p.token() == token) {
+        if let Some(pool) = self.core.pool.as_mut().filter(|p| p.token() == token) {
             self.core.outbox.extend(pool.take_done());
             self.deliver(registry, now);
             return;

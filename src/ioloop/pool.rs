@@ -12,8 +12,11 @@
 //!   password) and returns an owned result. No handler state crosses to a worker; the loop
 //!   stays the only owner of every handler, so handlers need no locks.
 //! - **Results come back through the poll.** Workers push results onto a queue and wake the
-//!   loop with a [`mio::Waker`] (once per batch: only the push onto an empty queue wakes). The
-//!   dispatcher sees the waker's token like any socket's and delivers the results in order.
+//!   loop (once per batch: only the push onto an empty queue wakes). The dispatcher sees the
+//!   waker's token like any socket's and delivers the results in order. The waker is a socket
+//!   pair, one byte per wake: mio allows a single `mio::Waker` per `Poll`, and the daemon's
+//!   stop handle (or the embedding host) already has it; a socket pair is what `mio::Waker`
+//!   itself falls back to on systems without `eventfd`.
 //! - **Stale results are dropped.** A result is addressed to a [`ConnId`]; if that handler
 //!   closed meanwhile (the slot's generation changed), the message is dropped like any message
 //!   to a closed handler.
@@ -24,10 +27,12 @@
 //! [`Context::offload`]: super::Context::offload
 
 use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use mio::{Registry, Token, Waker};
+use mio::{Interest, Registry, Token};
 
 use super::ConnId;
 
@@ -52,7 +57,8 @@ struct Inner<M> {
     queue: Mutex<Queue<M>>,
     ready: Condvar,
     done: Mutex<Vec<(ConnId, M)>>,
-    waker: Waker,
+    /// The workers' end of the wake-up socket pair.
+    waker: UnixStream,
 }
 
 /// A lock that survives a panicking job: the data (a queue) stays consistent either way.
@@ -65,6 +71,8 @@ pub struct Pool<M: Send + 'static> {
     inner: Arc<Inner<M>>,
     workers: Vec<JoinHandle<()>>,
     token: Token,
+    /// The loop's end of the wake-up socket pair, registered with `token`.
+    wakeup: mio::net::UnixStream,
 }
 
 impl<M: Send + 'static> std::fmt::Debug for Pool<M> {
@@ -79,7 +87,12 @@ impl<M: Send + 'static> std::fmt::Debug for Pool<M> {
 
 impl<M: Send + 'static> Pool<M> {
     /// Starts `threads` workers whose results wake `registry`'s poll with `token`.
-    pub fn new(threads: usize, registry: &Registry, token: Token) -> std::io::Result<Pool<M>> {
+    pub fn new(threads: usize, registry: &Registry, token: Token) -> io::Result<Pool<M>> {
+        let (loop_end, worker_end) = UnixStream::pair()?;
+        loop_end.set_nonblocking(true)?;
+        worker_end.set_nonblocking(true)?;
+        let mut wakeup = mio::net::UnixStream::from_std(loop_end);
+        registry.register(&mut wakeup, token, Interest::READABLE)?;
         let inner = Arc::new(Inner {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -87,7 +100,7 @@ impl<M: Send + 'static> Pool<M> {
             }),
             ready: Condvar::new(),
             done: Mutex::new(Vec::new()),
-            waker: Waker::new(registry, token)?,
+            waker: worker_end,
         });
         let mut workers = Vec::with_capacity(threads);
         for i in 0..threads {
@@ -106,6 +119,7 @@ impl<M: Send + 'static> Pool<M> {
             inner,
             workers,
             token,
+            wakeup,
         })
     }
 
@@ -133,8 +147,18 @@ impl<M: Send + 'static> Pool<M> {
         self.inner.ready.notify_one();
     }
 
-    /// The results that arrived since the last call, in completion order.
-    pub fn take_done(&self) -> Vec<(ConnId, M)> {
+    /// The results that arrived since the last call, in completion order. Drains the wake-up
+    /// bytes first, so that a result pushed after this call wakes the loop again.
+    pub fn take_done(&mut self) -> Vec<(ConnId, M)> {
+        let mut buf = [0u8; 64];
+        // Bounded: the workers write at most one byte per batch of results.
+        for _ in 0..1024 {
+            match self.wakeup.read(&mut buf) {
+                Ok(n) if n > 0 => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                _ => break,
+            }
+        }
         std::mem::take(&mut *lock(&self.inner.done))
     }
 }
@@ -183,8 +207,11 @@ fn work<M: Send + 'static>(inner: &Inner<M>) {
             done.len() == 1
         };
         if first {
-            if let Err(e) = inner.waker.wake() {
-                log::error!("blocking pool: cannot wake the event loop: {e}");
+            // WouldBlock: the pair is full of wake-ups the loop has not read yet; enough.
+            match (&inner.waker).write(&[1]) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => log::error!("blocking pool: cannot wake the event loop: {e}"),
             }
         }
     }

@@ -162,6 +162,10 @@ pub struct Args {
     /// per-IP and per-user limits and bans stay global.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub workers: usize,
+    /// Threads per event loop for work that would block it (password hashing); 0 = none, do
+    /// it on the loop. Default: the number of cores.
+    #[arg(long, value_name = "N")]
+    pub blocking_threads: Option<usize>,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]

@@ -95,6 +95,9 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
     cfg.passive_timeout = optional(args.passive_timeout);
     cfg.auth_failed_delay = args.auth_failed_delay;
     cfg.max_login_attempts = args.max_login_attempts;
+    if let Some(n) = args.blocking_threads {
+        cfg.blocking_threads = n;
+    }
     cfg.max_cons = args.max_cons;
     cfg.max_cons_per_ip = args.max_cons_per_ip;
     cfg.use_localtime = args.use_localtime;

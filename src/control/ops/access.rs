@@ -6,10 +6,19 @@
 //! after `auth_failed_delay`, through a loop timer: the connection waits (its next commands stay
 //! buffered) while every other session carries on, and after `max_login_attempts` failures it is
 //! closed.
+//!
+//! Checking a password is slow on purpose (a bcrypt hash of cost 10 takes about 100 ms), so it
+//! never runs on the loop: PASS hands the check to the blocking-work pool (`Context::offload`)
+//! and the connection waits in `Phase::Authenticating`, its next commands buffered, until the
+//! pool's answer (`Msg::LoginChecked`) completes the login. Other sessions are served meanwhile.
+
+use std::sync::Arc;
 
 use super::super::{ControlConn, Phase};
+use crate::auth::{AuthError, User};
 use crate::fs::{Filesystem, OsFs, UploadPolicy, VirtualPath};
-use crate::handler::{Cx, TimerKind};
+use crate::handler::{Cx, Msg, TimerKind};
+use crate::ioloop::Flow;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 
@@ -41,7 +50,47 @@ impl ControlConn {
             return Some(Reply::new(ReplyCode::BadSequence, "Login with USER first."));
         };
         let ip = canonical_ip(self.peer.ip());
-        let user = match self.cfg.authorizer.authenticate(&name, arg, ip) {
+        let auth = Arc::clone(&self.cfg.authorizer);
+        let pass = arg.to_owned();
+        self.phase = Phase::Authenticating;
+        cx.offload(
+            move || Msg::LoginChecked(Box::new(auth.authenticate(&name, &pass, ip))),
+            Msg::LoginChecked(Box::new(Err(AuthError::BadCredentials))),
+        );
+        None
+    }
+
+    /// The blocking pool's answer to PASS: finish the login (or start the delayed 530), then
+    /// run the commands that waited.
+    pub(in crate::control) fn on_login_checked(
+        &mut self,
+        result: Result<User, AuthError>,
+        cx: &mut Cx<'_>,
+    ) -> Flow {
+        if self.phase != Phase::Authenticating {
+            return Flow::Continue;
+        }
+        self.phase = Phase::Ready;
+        let reply = self.finish_login(result, cx);
+        if !self.cfg.events.is_empty() {
+            self.emit(&crate::events::Event::Command {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                command: "PASS ******",
+                code: reply.as_ref().map(|r| r.code().as_u16()),
+            });
+        }
+        if let Some(reply) = reply {
+            self.respond(reply);
+        }
+        self.pump(cx)
+    }
+
+    fn finish_login(&mut self, result: Result<User, AuthError>, cx: &mut Cx<'_>) -> Option<Reply> {
+        let name = self.session.username.clone().unwrap_or_default();
+        let ip = canonical_ip(self.peer.ip());
+        let user = match result {
             Ok(user) => user,
             Err(e) => {
                 log::debug!("{} authentication failed: {e}", self.tag());
