@@ -1,0 +1,32 @@
+//! Issue 12's conformance points, each over a real control connection: FEAT that lists only
+//! what is supported (`UTF8` only under UTF-8, `HOST`, the MLST facts in pyftpdlib's order),
+//! `size` of directories in MLSx, `TYPE L 7`, STAT before login, the 550 texts of MDTM and of
+//! a globbing STAT, the order of the checks before an upload asks for a data channel, EPRT's
+//! protocol field checked first (RFC 2428 §2), and the replies that `--use-localtime` shifts.
+
+mod common;
+
+use common::TestServer;
+
+#[test]
+fn eprt_checks_the_protocol_field_first() {
+    let srv = TestServer::with_user();
+    let mut c = srv.login();
+    for arg in [
+        "|2|garbage|x|",
+        "|2|::1|99999|",
+        "|2|1.2.3.4|5|",
+        "|3|1.2.3.4|5|",
+    ] {
+        c.expect_line(
+            &format!("EPRT {arg}"),
+            "522 Network protocol not supported (use 1).",
+        );
+    }
+    c.expect_line("EPRT |1|garbage|5|", "501 Invalid EPRT format.");
+    c.expect_line(
+        "EPRT |1|::1|5|",
+        "522 Network protocol not supported (use 1).",
+    );
+    c.expect_line("EPRT |x|1.2.3.4|5|", "501 Invalid EPRT format.");
+}
