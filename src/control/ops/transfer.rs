@@ -102,20 +102,25 @@ impl ControlConn {
                 "Can't APPE while REST request is pending.",
             ));
         }
-        if self.data.chan == Channel::None {
-            // Before touching the disk: a refused upload must not create a file.
-            return Some(no_channel());
-        }
+        // The order of the checks: permission, the REST offset against the size, then the
+        // data channel; `425` only when nothing else is wrong (as pyftpdlib).
         let path = tri_some!(self.path_arg(arg));
         let fs = tri_some!(self.fs());
         if rest > 0 {
-            let size = fs.stat(&path).map(|s| s.size).unwrap_or(0);
+            let size = match fs.stat(&path) {
+                Ok(st) => st.size,
+                Err(e) => return Some(fs_error(&e)),
+            };
             if rest > size {
                 return Some(Reply::new(
                     ReplyCode::InvalidRest,
                     format!("Invalid REST parameter: position ({rest}) > file size ({size})."),
                 ));
             }
+        }
+        if self.data.chan == Channel::None {
+            // Before opening: a refused upload must not create a file.
+            return Some(no_channel());
         }
         let mode = match (append, rest) {
             (true, _) => WriteMode::Append,
@@ -152,9 +157,6 @@ impl ControlConn {
         if self.data.transfer.is_some() {
             return Some(busy());
         }
-        if self.data.chan == Channel::None {
-            return Some(no_channel());
-        }
         let base = if arg.trim().is_empty() {
             "ftpd"
         } else {
@@ -162,6 +164,10 @@ impl ControlConn {
         };
         let base_path = tri_some!(self.path_arg(base));
         let fs = tri_some!(self.fs());
+        if self.data.chan == Channel::None {
+            // After the permission check, before any file is created.
+            return Some(no_channel());
+        }
         let mut found = None;
         for i in 0..100u32 {
             let candidate = if i == 0 {
