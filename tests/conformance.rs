@@ -8,7 +8,44 @@ mod common;
 
 use std::fs;
 
-use common::TestServer;
+use common::{Ctrl, TestServer};
+use ftpdlib::config::Encoding;
+
+fn feat(c: &mut Ctrl) -> Vec<String> {
+    let r = c.expect("FEAT", 211);
+    r.lines().iter().map(|l| (*l).to_owned()).collect()
+}
+
+#[test]
+fn feat_lists_utf8_only_for_utf8_names_and_lists_host() {
+    let srv = TestServer::with_user();
+    let mut c = srv.login();
+    let lines = feat(&mut c);
+    assert!(lines.contains(&" UTF8".to_owned()), "{lines:?}");
+    assert!(lines.contains(&" HOST".to_owned()), "{lines:?}");
+    c.expect_line("OPTS UTF8 ON", "200 Always in UTF8 mode.");
+
+    let latin = TestServer::start(|cfg| cfg.encoding = Encoding::Latin1);
+    let mut c = latin.login();
+    let lines = feat(&mut c);
+    assert!(!lines.iter().any(|l| l.contains("UTF8")), "{lines:?}");
+    assert!(lines.contains(&" HOST".to_owned()), "{lines:?}");
+    c.expect_line("OPTS UTF8 ON", "501 Unsupported command \"UTF8\".");
+    // HOST is listed because it works (before login, RFC 7151).
+    let mut fresh = latin.connect();
+    fresh.expect("HOST localhost", 220);
+}
+
+#[test]
+fn feat_lists_the_mlst_facts_in_pyftpdlib_order() {
+    let srv = TestServer::with_user();
+    let mut c = srv.login();
+    let all = " MLST type*;perm*;size*;modify*;unique*;unix.mode*;unix.uid*;unix.gid*;";
+    assert!(feat(&mut c).contains(&all.to_owned()));
+    c.expect_line("OPTS MLST size;type;", "200 MLST OPTS type;size;");
+    let some = " MLST type*;perm;size*;modify;unique;unix.mode;unix.uid;unix.gid;";
+    assert!(feat(&mut c).contains(&some.to_owned()));
+}
 
 #[test]
 fn uploads_check_permission_and_rest_before_asking_for_a_data_channel() {

@@ -280,10 +280,21 @@ impl Facts {
     }
 
     /// The FEAT line (without its leading space): every supported fact, with `*` after
-    /// the enabled ones, e.g. `MLST type*;size*;modify*;perm;...`.
+    /// the enabled ones, in pyftpdlib's order:
+    /// `MLST type*;perm*;size*;modify*;unique*;unix.mode*;unix.uid*;unix.gid*;`.
     pub fn feat_line(&self) -> String {
+        const FEAT_ORDER: [(Facts, &str); 8] = [
+            (Facts::TYPE, "type"),
+            (Facts::PERM, "perm"),
+            (Facts::SIZE, "size"),
+            (Facts::MODIFY, "modify"),
+            (Facts::UNIQUE, "unique"),
+            (Facts::UNIX_MODE, "unix.mode"),
+            (Facts::UNIX_UID, "unix.uid"),
+            (Facts::UNIX_GID, "unix.gid"),
+        ];
         let mut out = String::from("MLST ");
-        for (fact, name) in Facts::NAMES {
+        for (fact, name) in FEAT_ORDER {
             out.push_str(name);
             if self.contains(fact) {
                 out.push('*');

@@ -149,13 +149,13 @@ fn facts_parsing_and_feat() {
     assert_eq!(all, Facts::all());
     assert_eq!(
         all.feat_line(),
-        "MLST type*;size*;modify*;perm*;unique*;unix.mode*;unix.uid*;unix.gid*;"
+        "MLST type*;perm*;size*;modify*;unique*;unix.mode*;unix.uid*;unix.gid*;"
     );
     let some = Facts::parse_opts("TYPE;Size; modify;bogus;;");
     assert_eq!(some.enabled_list(), "type;size;modify;");
     assert_eq!(
         some.feat_line(),
-        "MLST type*;size*;modify*;perm;unique;unix.mode;unix.uid;unix.gid;"
+        "MLST type*;perm;size*;modify*;unique;unix.mode;unix.uid;unix.gid;"
     );
     assert_eq!(Facts::parse_opts("").enabled_list(), "");
     assert_eq!(Facts::parse_opts("unix.mode").enabled_list(), "unix.mode;");
