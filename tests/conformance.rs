@@ -48,6 +48,45 @@ fn feat_lists_the_mlst_facts_in_pyftpdlib_order() {
 }
 
 #[test]
+fn type_l_7_is_ascii() {
+    let srv = TestServer::with_user();
+    let mut c = srv.login();
+    c.expect("TYPE I", 200);
+    c.expect_line("TYPE L 7", "200 Type set to: ASCII.");
+    assert!(c.expect("STAT", 211).text.contains("TYPE: ASCII"));
+    c.expect("TYPE I", 200);
+    c.expect_line("TYPE L7", "200 Type set to: ASCII.");
+}
+
+#[test]
+fn stat_without_argument_is_allowed_before_login_and_stat_path_is_not() {
+    let srv = TestServer::with_user();
+    let mut c = srv.connect();
+    let r = c.expect("STAT", 211);
+    assert!(r.lines().contains(&" Waiting for username."), "{r:?}");
+    c.expect_line("STAT /", "530 Log in with USER and PASS first.");
+    c.expect("USER user", 331);
+    let r = c.expect("STAT", 211);
+    assert!(r.lines().contains(&" Waiting for password."), "{r:?}");
+    c.expect("PASS pass", 230);
+    c.expect("STAT /", 213);
+}
+
+#[test]
+fn mdtm_of_a_missing_path_and_stat_with_a_glob() {
+    let srv = TestServer::with_user();
+    fs::write(srv.root().join("a.txt"), b"a").unwrap();
+    fs::create_dir(srv.root().join("d")).unwrap();
+    let mut c = srv.login();
+    c.expect_line("MDTM missing.txt", "550 missing.txt is not retrievable.");
+    c.expect_line("MDTM d", "550 d is not retrievable.");
+    c.expect("MDTM a.txt", 213);
+    c.expect_line("STAT *.txt", "550 Globbing not supported.");
+    c.expect_line("STAT a?txt", "550 Globbing not supported.");
+    c.expect("STAT a.txt", 213);
+}
+
+#[test]
 fn uploads_check_permission_and_rest_before_asking_for_a_data_channel() {
     let srv = TestServer::with_user();
     fs::write(srv.root().join("small.txt"), b"abc").unwrap();

@@ -193,7 +193,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row("SITE HELP", Verb::SiteHelp, false, Opt, None, "Syntax: SITE HELP [<SP> cmd] (show SITE command help)."),
     feat(row("SIZE", Verb::Size, true, Req, Some(Perm::L), "Syntax: SIZE <SP> file-name (get file size)."), "SIZE"),
     row("SMNT", Verb::Smnt, true, Req, None, "Syntax: SMNT <SP> path-name (not implemented)."),
-    row("STAT", Verb::Stat, true, Opt, Some(Perm::L), "Syntax: STAT [<SP> path name] (server stats [list files])."),
+    row("STAT", Verb::Stat, false, Opt, Some(Perm::L), "Syntax: STAT [<SP> path name] (server stats [list files])."),
     with_tls(row("STOR", Verb::Stor, true, Req, Some(Perm::W), "Syntax: STOR <SP> file-name (store a file)."), TlsReq::Data),
     with_tls(row("STOU", Verb::Stou, true, Opt, Some(Perm::W), "Syntax: STOU [<SP> name] (store a file with a unique name)."), TlsReq::Data),
     row("STRU", Verb::Stru, true, Req, None, "Syntax: STRU <SP> type (noop; set file structure)."),

@@ -118,7 +118,7 @@ impl ControlConn {
             .filter(|c| *c != ' ')
             .collect();
         match t.as_str() {
-            "A" | "AN" => {
+            "A" | "AN" | "L7" => {
                 self.session.ttype = TransferType::Ascii;
                 Reply::new(ReplyCode::Ok, "Type set to: ASCII.")
             }
@@ -177,6 +177,10 @@ impl ControlConn {
     /// STAT without argument (RFC 959 §4.1.3): the session's status, multi-line.
     pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::handler::Cx<'_>) -> Reply {
         if !arg.is_empty() {
+            // STAT alone is allowed before login (the table says so); STAT path is not.
+            if !self.session.logged_in() {
+                return Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.");
+            }
             return self.ftp_stat_path(arg);
         }
         let local = self

@@ -268,9 +268,14 @@ impl ControlConn {
         )
     }
 
-    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection.
+    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
+    /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
     pub(super) fn ftp_stat_path(&mut self, arg: &str) -> Reply {
         let arg = strip_ls_options(arg);
+        if has_glob(arg) {
+            // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
+            return Reply::new(ReplyCode::FileUnavailable, "Globbing not supported.");
+        }
         let path = tri!(self.path_arg(arg));
         let fs = tri!(self.fs());
         let now = SystemTime::now();
