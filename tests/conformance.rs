@@ -5,9 +5,11 @@
 //! protocol field checked first (RFC 2428 §2), and the replies that `--use-localtime` shifts.
 
 mod common;
+mod xfer;
 
 use std::fs;
 
+use chrono::{Local, TimeZone, Utc};
 use common::{Ctrl, TestServer};
 use ftpdlib::config::Encoding;
 
@@ -45,6 +47,22 @@ fn feat_lists_the_mlst_facts_in_pyftpdlib_order() {
     c.expect_line("OPTS MLST size;type;", "200 MLST OPTS type;size;");
     let some = " MLST type*;perm;size*;modify;unique;unix.mode;unix.uid;unix.gid;";
     assert!(feat(&mut c).contains(&some.to_owned()));
+}
+
+#[test]
+fn mlst_and_mlsd_give_the_size_of_directories() {
+    let srv = TestServer::with_user();
+    fs::create_dir(srv.root().join("d")).unwrap();
+    let size = fs::metadata(srv.root().join("d")).unwrap().len();
+    let mut c = srv.login();
+    c.expect_line("OPTS MLST type;size;", "200 MLST OPTS type;size;");
+    let r = c.expect("MLST d", 250);
+    assert_eq!(r.lines()[1], format!(" type=dir;size={size}; /d"));
+    let lines = xfer::listing(&mut c, "MLSD");
+    assert!(
+        lines.contains(&format!("type=dir;size={size}; d")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -134,4 +152,43 @@ fn eprt_checks_the_protocol_field_first() {
         "522 Network protocol not supported (use 1).",
     );
     c.expect_line("EPRT |x|1.2.3.4|5|", "501 Invalid EPRT format.");
+}
+
+/// `--use-localtime` shifts MDTM, LIST and MLSx `modify` alike (as pyftpdlib); without it all
+/// three are UTC. The checks run in a child process of this test binary with `TZ` set 5:30
+/// east of UTC, so local time surely differs (setting `TZ` here would race other threads).
+#[test]
+fn use_localtime_shifts_mdtm_list_and_mlst_modify() {
+    const CHILD: &str = "FTPDLIB_LOCALTIME_CHILD";
+    const NAME: &str = "use_localtime_shifts_mdtm_list_and_mlst_modify";
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(["--exact", NAME, "--test-threads", "1"])
+            .env(CHILD, "1")
+            .env("TZ", "IST-5:30");
+        let out = xfer::run_client(&mut cmd, std::time::Duration::from_secs(60));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("1 passed"), "{text}");
+        return;
+    }
+    // 2020-01-02 03:04:05 UTC, set through MFMT (whose argument is always UTC).
+    let utc = Utc.with_ymd_and_hms(2020, 1, 2, 3, 4, 5).unwrap();
+    let local = utc.with_timezone(&Local).naive_local();
+    assert_eq!(local.format("%H%M").to_string(), "0834", "TZ not applied");
+    for (localtime, want) in [(false, utc.naive_utc()), (true, local)] {
+        let srv = TestServer::start(|cfg| cfg.use_localtime = localtime);
+        fs::write(srv.root().join("f"), b"x").unwrap();
+        let mut c = srv.login();
+        c.expect("MFMT 20200102030405 f", 213);
+        let stamp = want.format("%Y%m%d%H%M%S").to_string();
+        c.expect_line("MDTM f", &format!("213 {stamp}"));
+        c.expect_line("OPTS MLST modify;", "200 MLST OPTS modify;");
+        let r = c.expect("MLST f", 250);
+        assert_eq!(r.lines()[1], format!(" modify={stamp}; /f"));
+        // LIST (here through STAT f) shows a date this old with its year, not its time.
+        let list = c.expect("STAT f", 213);
+        let day = want.format("%b %d  %Y").to_string();
+        assert!(list.lines()[1].contains(&day), "{list:?} lacks {day}");
+    }
 }

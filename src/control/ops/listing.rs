@@ -152,6 +152,7 @@ impl ControlConn {
             &self.session.facts,
             &perm_fact(st.kind, perms),
             None,
+            self.cfg.use_localtime,
         )
     }
 
@@ -213,6 +214,7 @@ impl ControlConn {
                     let auth = std::sync::Arc::clone(&self.cfg.authorizer);
                     let user = self.session.user.clone();
                     let facts = self.session.facts;
+                    let localtime = self.cfg.use_localtime;
                     Box::new(entries.map(move |e| {
                         let perms = user
                             .as_ref()
@@ -223,6 +225,7 @@ impl ControlConn {
                             &facts,
                             &perm_fact(e.stat.kind, perms),
                             None,
+                            localtime,
                         )
                     }))
                 }
