@@ -69,9 +69,11 @@ pub struct Config {
     pub max_cons: usize,
     /// Maximum control connections per client IP, 0 = unlimited (RFC 2577). Default: 0.
     pub max_cons_per_ip: usize,
-    /// Show times in LIST and MDTM in local time (TZ) instead of GMT, like pyftpdlib's
-    /// `use_gmt_times = False`. RFC 3659 wants GMT, so MLSx `modify` facts always stay in GMT.
-    /// Default: false.
+    /// Show times in local time (TZ) instead of GMT in every reply that carries one: LIST
+    /// (and STAT path), MDTM, and the MLSx `modify` fact, like pyftpdlib's
+    /// `use_gmt_times = False`. RFC 3659 wants GMT for MDTM and `modify`; shifting them all
+    /// keeps them consistent with each other (a client may compare MDTM with MLSD). MFMT's
+    /// argument is always read as GMT. Default: false.
     pub use_localtime: bool,
     /// Address advertised in PASV replies instead of the local one (NAT). Default: none.
     pub masquerade_address: Option<IpAddr>,

@@ -125,9 +125,21 @@ impl LineReader {
 /// Telnet "Interpret As Command" byte (RFC 854).
 const IAC: u8 = 255;
 
-/// Removes Telnet command sequences: `IAC IAC` is a literal 255, `IAC WILL/WONT/DO/DONT x` are
-/// three bytes, any other `IAC x` (IP, DM, AO, ...) two.
+/// Removes Telnet command sequences (RFC 854) from a command line.
+///
+/// `IAC IAC` is a literal 255; `IAC WILL/WONT/DO/DONT x` are three bytes; `IAC` followed by
+/// another command byte (240–250: SE, NOP, DM, BRK, IP, AO, AYT, EC, EL, GA, SB) two. An `IAC`
+/// followed by an ordinary byte (below 240) is not a sequence: only the `IAC` goes, the byte
+/// stays. Finally, stray command bytes (240–254) before the verb are dropped: a client's
+/// "Interrupt Process" and "Synch" (`IAC IP`, `IAC DM`) are partly sent as TCP urgent data,
+/// and what reaches the line can be a bare IP or DM without its `IAC`, so `\xF4\xFFABOR` and
+/// `\xF2ABOR` are both ABOR.
 pub fn strip_telnet(line: &[u8]) -> Vec<u8> {
+    let start = line
+        .iter()
+        .position(|b| !(240..=254).contains(b))
+        .unwrap_or(line.len());
+    let line = &line[start..];
     if !line.contains(&IAC) {
         return line.to_vec();
     }
@@ -145,12 +157,14 @@ pub fn strip_telnet(line: &[u8]) -> Vec<u8> {
                 i += 2;
             }
             Some(251..=254) => i += 3,
-            Some(_) => i += 2,
-            None => i += 1,
+            Some(240..=250) => i += 2,
+            _ => i += 1,
         }
     }
-    // Telnet "Synch" is sent as urgent data ending in DM (242); some clients leave a stray byte
-    // of it in the stream before the command.
+    if out.len() < line.len() && out.first().is_some_and(|b| (240..=254).contains(b)) {
+        // Stray bytes that only the removal of an IAC brought to the front (`\xF4\xFFABOR`).
+        return strip_telnet(&out);
+    }
     out
 }
 
@@ -272,6 +286,16 @@ mod tests {
         assert_eq!(strip_telnet(b"\xff\xfb\x01NOOP"), b"NOOP");
         assert_eq!(strip_telnet(b"a\xff\xffb"), b"a\xffb");
         assert_eq!(strip_telnet(b"x\xff"), b"x");
+        // IAC before an ordinary byte drops only the IAC.
+        assert_eq!(strip_telnet(b"\xffABOR"), b"ABOR");
+        assert_eq!(strip_telnet(b"NO\xffOP"), b"NOOP");
+        // Stray Telnet command bytes before the verb (a bare IP or DM).
+        assert_eq!(strip_telnet(b"\xf4\xffABOR"), b"ABOR");
+        assert_eq!(strip_telnet(b"\xf2ABOR"), b"ABOR");
+        assert_eq!(strip_telnet(b"\xff\xf4\xf2STAT"), b"STAT");
+        assert_eq!(strip_telnet(b"\xf4\xf2"), b"");
+        // A 0xF2 after the verb is data (a latin-1 file name), not Telnet.
+        assert_eq!(strip_telnet(b"RETR \xf2.txt"), b"RETR \xf2.txt");
     }
 
     #[test]

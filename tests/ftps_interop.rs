@@ -225,7 +225,29 @@ def sha(name):
     return h.hexdigest()
 
 try:
-    if mode == "upload":
+    if mode == "abort":
+        # A download read slowly, then ABOR (FTP_TLS.abort sends it through TLS).
+        conn = f.transfercmd("RETR huge.bin")
+        got = 0
+        while got < 100000:
+            b = conn.recv(4096)
+            if not b:
+                break
+            got += len(b)
+        print("ABORT", f.abort(), flush=True)
+        print("THEN", f.getmultiline(), flush=True)
+        try:
+            while True:
+                b = conn.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+        except OSError:
+            pass
+        conn.close()
+        print("GOT", got, flush=True)
+        print("NOOP", f.voidcmd("NOOP"), flush=True)
+    elif mode == "upload":
         data = bytes(range(256)) * 4096
         f.storbinary("STOR py-up.bin", io.BytesIO(data))
         print("STORED", hashlib.sha256(data).hexdigest(), flush=True)
@@ -302,6 +324,30 @@ fn python_ftp_tls_resuming_the_session_uploads() {
     assert_eq!(code, Some(0), "{out}");
     let data: Vec<u8> = (0..4096).flat_map(|_| 0..=255u8).collect();
     assert!(fs::read(d.root().join("py-up.bin")).unwrap() == data);
+}
+
+#[test]
+fn python_ftp_tls_abort_during_a_protected_download() {
+    if !installed("python3") {
+        return;
+    }
+    let d = daemon(&[]);
+    let size = 24 << 20;
+    fs::write(d.root().join("huge.bin"), pattern(size, 7)).unwrap();
+    let (code, out) = ftplib(&d, "abort");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("ABORT 426 Transfer aborted via ABOR.\n"),
+        "{out}"
+    );
+    assert!(out.contains("THEN 226 ABOR command successful.\n"), "{out}");
+    assert!(out.contains("NOOP 200"), "{out}");
+    let got: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("GOT "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(got < size, "the whole file was delivered despite the ABOR");
 }
 
 #[test]

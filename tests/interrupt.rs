@@ -31,53 +31,19 @@ fn binary_login(srv: &TestServer) -> Ctrl {
     c
 }
 
-/// Starts `RETR big.bin`, reads its first `n` bytes (checked), then stops reading. The client's
-/// receive buffer is small so that the server soon has to wait for it.
-fn stalled_download(c: &mut Ctrl, n: usize) -> TcpStream {
-    let addr = xfer::pasv(c);
-    c.expect("RETR big.bin", 150);
-    let mut s = xfer::connect_small_rcvbuf(addr, 16 * 1024);
-    let head = xfer::read_exact(&mut s, n);
-    assert!(Pattern::new().matches(0, &head), "wrong first bytes");
-    s
-}
-
 /// The session still works: a small download succeeds.
 fn still_serving(c: &mut Ctrl) {
     c.expect("NOOP", 200);
     assert_eq!(xfer::download(c, "RETR small.txt"), b"still serving");
 }
 
-/// Reads the two replies that end an ABOR during a transfer and checks they are one of the
-/// sequences RFC 959 allows: 426 (aborted) then 226, or 226 (it had finished) then 225/226.
-/// Returns true if the transfer was aborted.
-fn abor_replies(c: &mut Ctrl) -> bool {
-    let first = c.read_reply();
-    let second = c.read_reply();
-    match first.code {
-        426 => {
-            assert_eq!(first.text, "Transfer aborted via ABOR.");
-            assert_eq!(
-                (second.code, second.text.as_str()),
-                (226, "ABOR command successful.")
-            );
-            true
-        }
-        226 => {
-            assert!(matches!(second.code, 225 | 226), "after 226: {second:?}");
-            false
-        }
-        _ => panic!("ABOR got {first:?} then {second:?}"),
-    }
-}
-
 #[test]
 fn abor_during_a_download_stops_it_and_the_session_goes_on() {
     let srv = server_with_big_file();
     let mut c = binary_login(&srv);
-    let mut s = stalled_download(&mut c, 100_000);
+    let mut s = xfer::stalled_download(&mut c, 100_000);
     c.send_raw(b"ABOR\r\n");
-    let aborted = abor_replies(&mut c);
+    let aborted = xfer::abor_replies(&mut c);
     let got = 100_000 + xfer::drain(&mut s);
     if aborted {
         assert!(
@@ -101,7 +67,7 @@ fn abor_during_an_upload_keeps_what_arrived() {
     xfer::wait_transferred(&mut c, 64_000);
     c.send_raw(b"ABOR\r\n");
     assert!(
-        abor_replies(&mut c),
+        xfer::abor_replies(&mut c),
         "an upload still open cannot have completed"
     );
     assert!(fs::read(srv.root().join("cut.bin")).unwrap() == data);
@@ -113,13 +79,13 @@ fn abor_during_an_upload_keeps_what_arrived() {
 fn abor_after_telnet_interrupt_and_synch_is_understood() {
     let srv = server_with_big_file();
     let mut c = binary_login(&srv);
-    let mut s = stalled_download(&mut c, 1000);
+    let mut s = xfer::stalled_download(&mut c, 1000);
     // What BSD ftp sends: IAC IP, then IAC DM as TCP urgent data ("Synch"), then the command.
     c.send_raw(&[255, 244, 255]);
     let ctrl = c.try_clone_stream();
     SockRef::from(&ctrl).send_out_of_band(&[242]).unwrap();
     c.send_raw(b"ABOR\r\n");
-    assert!(abor_replies(&mut c));
+    assert!(xfer::abor_replies(&mut c));
     xfer::drain(&mut s);
     still_serving(&mut c);
 }
@@ -146,7 +112,7 @@ fn abor_with_nothing_to_abort() {
 fn quit_during_a_transfer_waits_for_it_then_says_goodbye() {
     let srv = server_with_big_file();
     let mut c = binary_login(&srv);
-    let mut s = stalled_download(&mut c, 1000);
+    let mut s = xfer::stalled_download(&mut c, 1000);
     c.send_raw(b"QUIT\r\n");
     // The download carries on to its end.
     let rest = xfer::read_all(&mut s, BIG as usize);
@@ -166,7 +132,7 @@ fn stat_during_a_transfer_shows_it_and_its_progress() {
     let mut c = binary_login(&srv);
     xfer::pasv(&mut c);
     xfer::wait_stat(&mut c, "Passive data channel waiting for connection.");
-    let mut s = stalled_download(&mut c, 50_000);
+    let mut s = xfer::stalled_download(&mut c, 50_000);
     let r = c.expect("STAT", 211);
     let lines: Vec<&str> = r.lines().iter().map(|l| l.trim()).collect();
     assert!(lines.contains(&"Data connection open:"), "{r:?}");
@@ -197,7 +163,7 @@ fn stalled_transfers_are_aborted_after_data_timeout() {
     let mut c = binary_login(&srv);
     // A download whose client stopped reading.
     let t0 = std::time::Instant::now();
-    let mut s = stalled_download(&mut c, 1000);
+    let mut s = xfer::stalled_download(&mut c, 1000);
     c.expect_line_reply("426 Data connection timed out.");
     assert!(t0.elapsed() >= std::time::Duration::from_millis(400));
     xfer::drain(&mut s);
@@ -245,7 +211,7 @@ fn client_vanishing_mid_download_does_not_disturb_the_server() {
     let srv = server_with_big_file();
     let mut other = binary_login(&srv);
     let mut c = binary_login(&srv);
-    let s = stalled_download(&mut c, 10_000);
+    let s = xfer::stalled_download(&mut c, 10_000);
     reset(s);
     c.shutdown();
     still_serving(&mut other);

@@ -205,7 +205,7 @@ fn commands_that_need_a_login_are_refused_before_it() {
         "SIZE f",
         "MDTM f",
         "TYPE I",
-        "STAT",
+        "STAT /",
         "REIN",
         "ACCT x",
         "SMNT x",
@@ -228,6 +228,7 @@ fn commands_that_need_a_login_are_refused_before_it() {
     c.expect("FEAT", 211);
     c.expect("HELP", 214);
     c.expect("SITE HELP", 214);
+    c.expect("STAT", 211);
 }
 
 #[test]

@@ -27,12 +27,19 @@ pub fn parse_port(arg: &str) -> Option<SocketAddr> {
 pub enum EprtError {
     /// Not `|proto|addr|port|` (501).
     Syntax,
-    /// A protocol other than 1 or 2, or an address not of that protocol (522).
+    /// A protocol other than the control connection's, or an address not of that protocol
+    /// (522).
     Protocol,
 }
 
-/// Parses the argument of EPRT.
-pub fn parse_eprt(arg: &str) -> Result<SocketAddr, EprtError> {
+/// Parses the argument of EPRT for a control connection that uses network protocol
+/// `control_proto` (1 = IPv4, 2 = IPv6).
+///
+/// The protocol field is checked first (RFC 2428 §2): a number other than `control_proto`
+/// is [`EprtError::Protocol`] (`522`) whatever the address and port fields hold. Only then
+/// are the address and the port parsed (`501` when malformed), and an address that is not of
+/// the protocol named is `522` too.
+pub fn parse_eprt(arg: &str, control_proto: u32) -> Result<SocketAddr, EprtError> {
     let mut chars = arg.chars();
     let delim = chars.next().ok_or(EprtError::Syntax)?;
     if !(33..=126).contains(&u32::from(delim)) {
@@ -45,13 +52,16 @@ pub fn parse_eprt(arg: &str) -> Result<SocketAddr, EprtError> {
     if !rest.is_empty() {
         return Err(EprtError::Syntax);
     }
+    match proto.parse::<u32>() {
+        Ok(p) if p != control_proto => return Err(EprtError::Protocol),
+        Ok(_) => {}
+        Err(_) => return Err(EprtError::Syntax),
+    }
     let port: u16 = port.parse().map_err(|_| EprtError::Syntax)?;
     let ip: IpAddr = addr.parse().map_err(|_| EprtError::Syntax)?;
-    match (proto, ip) {
-        ("1", IpAddr::V4(_)) | ("2", IpAddr::V6(_)) => Ok(SocketAddr::new(ip, port)),
-        ("1", _) | ("2", _) => Err(EprtError::Protocol),
-        (p, _) if p.parse::<u32>().is_ok() => Err(EprtError::Protocol),
-        _ => Err(EprtError::Syntax),
+    match (control_proto, ip) {
+        (1, IpAddr::V4(_)) | (2, IpAddr::V6(_)) => Ok(SocketAddr::new(ip, port)),
+        _ => Err(EprtError::Protocol),
     }
 }
 

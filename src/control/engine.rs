@@ -5,6 +5,21 @@
 //! order, flush again. It runs commands only in the `Ready` phase and only while the reply
 //! buffer is under its cap (backpressure), and since mio is edge-triggered it returns
 //! `Flow::Yield` whenever it stopped reading with data possibly left in the socket.
+//!
+//! **Short reads and urgent data.** On plain TCP, `fill` stops at a read that returned less
+//! than it asked for, instead of paying for the `recv` that would only say `EAGAIN`. That
+//! proves the socket empty except in one case: TCP urgent data. Classic clients send ABOR
+//! (and sometimes STAT) as RFC 959 §4.1.3 describes: Telnet "Interrupt Process" and "Synch",
+//! part of it with `MSG_OOB`; Python's `ftplib.FTP.abort()` sends the whole `ABOR\r\n` that
+//! way, which makes the final LF the urgent byte. The socket has `SO_OOBINLINE`, so the
+//! urgent byte stays in the stream, but Linux ends a `recv` *at the urgent mark*: the read
+//! returns `ABOR\r`, short, with the LF still queued, and no further edge will come for it.
+//! The kernel also raises `EPOLLPRI` while urgent data is pending, so the control socket is
+//! registered with `Interest::PRIORITY` too ([`READ_INTEREST`]), and an event that carries
+//! it (`Context::urgent`) makes `fill` read until `WouldBlock`, through every mark. That
+//! costs nothing for the commands of ordinary clients, and exactly one more `recv` for an
+//! urgent one. Systems without `EPOLLPRI` in mio (everything but Linux and Android) read
+//! until `WouldBlock` always ([`SHORT_READ_PROVES_EMPTY`] is false there).
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
@@ -15,6 +30,19 @@ use crate::handler::Cx;
 use crate::ioloop::Flow;
 use crate::reply::{Reply, ReplyCode};
 use crate::stream::Line;
+
+/// The read-side interest of a control connection: readable, and urgent data where mio can
+/// report it (see the module docs).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) const READ_INTEREST: mio::Interest =
+    mio::Interest::READABLE.add(mio::Interest::PRIORITY);
+/// The read-side interest of a control connection (no urgent-data events on this system).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(super) const READ_INTEREST: mio::Interest = mio::Interest::READABLE;
+
+/// Whether a short read on a plain socket may end reading until the next event: only where
+/// `EPOLLPRI` tells us about the urgent mark that also shortens reads.
+const SHORT_READ_PROVES_EMPTY: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 impl ControlConn {
     /// Queues a reply (logging it with `-D`).
@@ -50,14 +78,16 @@ impl ControlConn {
     /// On plain TCP a read that returns less than asked for already proves the socket is
     /// empty, so the `recv` that would only say `EAGAIN` is skipped, and so is every read
     /// until the next readable event (`drained`). Two `recv` calls per command saved; a
-    /// command costs about eight system calls, so this is not noise. The exception is an
-    /// event that also reported the peer's close: then read on until EOF is seen, as no
-    /// later event will report it. TLS streams read until `WouldBlock` (rustls may hold
+    /// command costs about eight system calls, so this is not noise. The exceptions are an
+    /// event that also reported the peer's close (read on until EOF is seen, as no later
+    /// event will report it) and one that reported urgent data (a read stops at the urgent
+    /// mark: see the module docs). TLS streams read until `WouldBlock` (rustls may hold
     /// decrypted bytes the socket no longer shows).
     pub(super) fn fill(&mut self) -> io::Result<()> {
         let mut chunk = [0u8; 4096];
         self.read_pending = false;
         let plain = !self.sock.is_tls();
+        let short_ends = plain && SHORT_READ_PROVES_EMPTY && !self.read_to_block;
         while !self.peer_eof && !self.drained {
             if self.reader.pending() >= IN_CAP {
                 self.read_pending = true;
@@ -67,7 +97,7 @@ impl ControlConn {
                 Ok(0) => self.peer_eof = true,
                 Ok(n) => {
                     self.reader.feed(&chunk[..n]);
-                    self.drained = plain && n < chunk.len() && !self.peer_closed_hint;
+                    self.drained = short_ends && n < chunk.len();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.drained = plain;

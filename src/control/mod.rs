@@ -92,8 +92,9 @@ pub struct ControlConn {
     /// Plain TCP only: the socket had nothing more to read at the last `fill`, and no
     /// readable event came since, so `fill` can skip the `recv` that would say `EAGAIN`.
     drained: bool,
-    /// The current readable event also reported the peer's side closed.
-    peer_closed_hint: bool,
+    /// The current readable event also reported the peer's close or urgent data: a short
+    /// read proves nothing then, so `fill` reads until `WouldBlock` (see `engine`).
+    read_to_block: bool,
     /// Data connections owned by this session.
     data: datachan::DataSide,
     /// FTPS state (RFC 4217).
@@ -163,7 +164,7 @@ impl ControlConn {
             peer_eof: false,
             read_pending: false,
             drained: false,
-            peer_closed_hint: false,
+            read_to_block: false,
             data: datachan::DataSide::default(),
             sec,
             shared,
@@ -219,15 +220,15 @@ impl ControlConn {
 
     pub(crate) fn interest(&self) -> Interest {
         if self.out.is_empty() && !self.sock.wants_write() {
-            Interest::READABLE
+            engine::READ_INTEREST
         } else {
-            Interest::READABLE | Interest::WRITABLE
+            engine::READ_INTEREST | Interest::WRITABLE
         }
     }
 
     pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
         self.drained = false;
-        self.peer_closed_hint = cx.peer_closed();
+        self.read_to_block = cx.peer_closed() || cx.urgent();
         self.pump(cx)
     }
 

@@ -164,7 +164,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     with_tls(feat(row("EPSV", Verb::Epsv, true, Opt, None, "Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode)."), "EPSV"), TlsReq::Data),
     row("FEAT", Verb::Feat, false, No, None, "Syntax: FEAT (list all new features supported)."),
     row("HELP", Verb::Help, false, Opt, None, "Syntax: HELP [<SP> cmd] (show help)."),
-    row("HOST", Verb::Host, false, Req, None, "Syntax: HOST <SP> hostname (virtual host, RFC 7151)."),
+    feat(row("HOST", Verb::Host, false, Req, None, "Syntax: HOST <SP> hostname (virtual host, RFC 7151)."), "HOST"),
     with_tls(row("LIST", Verb::List, true, Opt, Some(Perm::L), "Syntax: LIST [<SP> path] (list files)."), TlsReq::Data),
     feat(row("MDTM", Verb::Mdtm, true, Req, Some(Perm::L), "Syntax: MDTM [<SP> path] (file last modification time)."), "MDTM"),
     feat(row("MFMT", Verb::Mfmt, true, Req, Some(Perm::Mtime), "Syntax: MFMT <SP> timeval <SP> path (file update last modification time)."), "MFMT"),
@@ -193,7 +193,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row("SITE HELP", Verb::SiteHelp, false, Opt, None, "Syntax: SITE HELP [<SP> cmd] (show SITE command help)."),
     feat(row("SIZE", Verb::Size, true, Req, Some(Perm::L), "Syntax: SIZE <SP> file-name (get file size)."), "SIZE"),
     row("SMNT", Verb::Smnt, true, Req, None, "Syntax: SMNT <SP> path-name (not implemented)."),
-    row("STAT", Verb::Stat, true, Opt, Some(Perm::L), "Syntax: STAT [<SP> path name] (server stats [list files])."),
+    row("STAT", Verb::Stat, false, Opt, Some(Perm::L), "Syntax: STAT [<SP> path name] (server stats [list files])."),
     with_tls(row("STOR", Verb::Stor, true, Req, Some(Perm::W), "Syntax: STOR <SP> file-name (store a file)."), TlsReq::Data),
     with_tls(row("STOU", Verb::Stou, true, Opt, Some(Perm::W), "Syntax: STOU [<SP> name] (store a file with a unique name)."), TlsReq::Data),
     row("STRU", Verb::Stru, true, Req, None, "Syntax: STRU <SP> type (noop; set file structure)."),
@@ -211,8 +211,9 @@ static ALIASES: &[(&str, &str)] = &[
     ("XRMD", "RMD"),
 ];
 
-/// FEAT lines that belong to no single command.
-pub static EXTRA_FEATURES: &[&str] = &["TVFS", "UTF8"];
+/// FEAT lines that belong to no single command (`UTF8` is added only when the control
+/// connection's encoding is UTF-8: RFC 2389 §3, FEAT lists what is supported).
+pub static EXTRA_FEATURES: &[&str] = &["TVFS"];
 
 /// Looks up a verb (already upper-cased); aliases resolve to their command.
 pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
@@ -244,8 +245,8 @@ pub fn site_names() -> Vec<&'static str> {
 }
 
 /// The FEAT lines of implemented extensions, sorted. `mlst_line` replaces the bare `MLST` line
-/// with the facts list.
-pub fn feat_lines(mlst_line: &str, tls: bool) -> Vec<String> {
+/// with the facts list; `utf8` says whether path names are UTF-8 (RFC 2640 `UTF8`).
+pub fn feat_lines(mlst_line: &str, tls: bool, utf8: bool) -> Vec<String> {
     let mut lines: Vec<String> = COMMANDS
         .iter()
         .filter(|c| c.implemented && (tls || c.tls != TlsReq::Command))
@@ -259,6 +260,7 @@ pub fn feat_lines(mlst_line: &str, tls: bool) -> Vec<String> {
         })
         .chain(EXTRA_FEATURES.iter().map(|s| (*s).to_owned()))
         .chain(tls.then(|| "AUTH SSL".to_owned()))
+        .chain(utf8.then(|| "UTF8".to_owned()))
         .collect();
     lines.sort_unstable();
     lines
@@ -293,9 +295,11 @@ mod tests {
 
     #[test]
     fn feat_lists_only_implemented_extensions() {
-        let lines = feat_lines("MLST type*;", false);
+        let lines = feat_lines("MLST type*;", false, true);
         assert!(lines.contains(&"MDTM".to_owned()));
         assert!(lines.contains(&"UTF8".to_owned()));
+        assert!(lines.contains(&"HOST".to_owned()));
+        assert!(!feat_lines("MLST type*;", false, false).contains(&"UTF8".to_owned()));
         assert!(lines.contains(&"TVFS".to_owned()));
         for spec in COMMANDS.iter().filter(|c| !c.implemented) {
             if let Some(f) = spec.feat {

@@ -211,9 +211,9 @@ pub struct Facts(u16);
 impl Facts {
     /// `type`: file, dir, cdir, pdir or `OS.unix=...`.
     pub const TYPE: Facts = Facts(1);
-    /// `size`: size in bytes (files only).
+    /// `size`: size in bytes (files and directories, as pyftpdlib; RFC 3659 §7.5.5 allows it).
     pub const SIZE: Facts = Facts(1 << 1);
-    /// `modify`: last modification time, UTC.
+    /// `modify`: last modification time, UTC (local time under `--use-localtime`).
     pub const MODIFY: Facts = Facts(1 << 2);
     /// `perm`: what the user may do (letters computed by the caller).
     pub const PERM: Facts = Facts(1 << 3);
@@ -280,10 +280,21 @@ impl Facts {
     }
 
     /// The FEAT line (without its leading space): every supported fact, with `*` after
-    /// the enabled ones, e.g. `MLST type*;size*;modify*;perm;...`.
+    /// the enabled ones, in pyftpdlib's order:
+    /// `MLST type*;perm*;size*;modify*;unique*;unix.mode*;unix.uid*;unix.gid*;`.
     pub fn feat_line(&self) -> String {
+        const FEAT_ORDER: [(Facts, &str); 8] = [
+            (Facts::TYPE, "type"),
+            (Facts::PERM, "perm"),
+            (Facts::SIZE, "size"),
+            (Facts::MODIFY, "modify"),
+            (Facts::UNIQUE, "unique"),
+            (Facts::UNIX_MODE, "unix.mode"),
+            (Facts::UNIX_UID, "unix.uid"),
+            (Facts::UNIX_GID, "unix.gid"),
+        ];
         let mut out = String::from("MLST ");
-        for (fact, name) in Facts::NAMES {
+        for (fact, name) in FEAT_ORDER {
             out.push_str(name);
             if self.contains(fact) {
                 out.push('*');
@@ -336,25 +347,27 @@ fn type_fact(st: &FileStat) -> &'static str {
 /// Only the facts enabled in `facts` appear, in a fixed order. `perm` is the `perm` fact
 /// value computed by the caller from the user's permissions. `kind_override` replaces
 /// the `type` value (MLSD uses `cdir` and `pdir` for `.` and `..`). `size` is emitted
-/// for regular files only, `modify` is always UTC, and `unique` is hex
-/// `dev` + `g` + hex `ino`. The name is escaped.
+/// for regular files and directories, `modify` is UTC unless `localtime`
+/// (`--use-localtime`, as pyftpdlib), and `unique` is hex `dev` + `g` + hex `ino`. The name
+/// is escaped.
 pub fn mlsx_line(
     name: &str,
     st: &FileStat,
     facts: &Facts,
     perm: &str,
     kind_override: Option<&str>,
+    localtime: bool,
 ) -> String {
     let mut out = String::with_capacity(128);
     // Writing to a String cannot fail, so the fmt::Results below are ignored.
     if facts.contains(Facts::TYPE) {
         let _ = write!(out, "type={};", kind_override.unwrap_or(type_fact(st)));
     }
-    if facts.contains(Facts::SIZE) && st.kind == FileKind::File {
+    if facts.contains(Facts::SIZE) && matches!(st.kind, FileKind::File | FileKind::Dir) {
         let _ = write!(out, "size={};", st.size);
     }
     if facts.contains(Facts::MODIFY) {
-        let _ = write!(out, "modify={};", mdtm(st.mtime, false));
+        let _ = write!(out, "modify={};", mdtm(st.mtime, localtime));
     }
     if facts.contains(Facts::PERM) {
         let _ = write!(out, "perm={perm};");

@@ -87,7 +87,7 @@ fn names_cannot_split_lines() {
     let line = ls_line("evil\r\n226 ok", &st, at(JAN5), false);
     assert!(!line.contains(['\r', '\n']));
     assert!(line.ends_with("evil\\r\\n226 ok"));
-    let line = mlsx_line("x\ny", &st, &Facts::empty(), "", None);
+    let line = mlsx_line("x\ny", &st, &Facts::empty(), "", None, false);
     assert_eq!(line, " x\\ny");
 }
 
@@ -149,13 +149,13 @@ fn facts_parsing_and_feat() {
     assert_eq!(all, Facts::all());
     assert_eq!(
         all.feat_line(),
-        "MLST type*;size*;modify*;perm*;unique*;unix.mode*;unix.uid*;unix.gid*;"
+        "MLST type*;perm*;size*;modify*;unique*;unix.mode*;unix.uid*;unix.gid*;"
     );
     let some = Facts::parse_opts("TYPE;Size; modify;bogus;;");
     assert_eq!(some.enabled_list(), "type;size;modify;");
     assert_eq!(
         some.feat_line(),
-        "MLST type*;size*;modify*;perm;unique;unix.mode;unix.uid;unix.gid;"
+        "MLST type*;perm;size*;modify*;unique;unix.mode;unix.uid;unix.gid;"
     );
     assert_eq!(Facts::parse_opts("").enabled_list(), "");
     assert_eq!(Facts::parse_opts("unix.mode").enabled_list(), "unix.mode;");
@@ -170,28 +170,28 @@ fn facts_parsing_and_feat() {
 fn mlsx_lines() {
     let file = stat(FileKind::File, 0o100_644, at(JAN5));
     assert_eq!(
-        mlsx_line("a.txt", &file, &Facts::default(), "adfrw", None),
+        mlsx_line("a.txt", &file, &Facts::default(), "adfrw", None, false),
         "type=file;size=1234;modify=20250105143000;perm=adfrw;unique=803g1a2;\
          unix.mode=0644;unix.uid=1000;unix.gid=100; a.txt"
     );
     let dir = stat(FileKind::Dir, 0o042_755, at(JAN5));
     let facts = Facts::parse_opts("type;size;unix.mode;");
     assert_eq!(
-        mlsx_line("d", &dir, &facts, "el", None),
-        "type=dir;unix.mode=02755; d"
+        mlsx_line("d", &dir, &facts, "el", None, false),
+        "type=dir;size=1234;unix.mode=02755; d"
     );
     assert_eq!(
-        mlsx_line(".", &dir, &facts, "el", Some("cdir")),
-        "type=cdir;unix.mode=02755; ."
+        mlsx_line(".", &dir, &facts, "el", Some("cdir"), false),
+        "type=cdir;size=1234;unix.mode=02755; ."
     );
     let link = stat(FileKind::Symlink, 0o120_777, at(JAN5));
     assert_eq!(
-        mlsx_line("l", &link, &facts, "", None),
+        mlsx_line("l", &link, &facts, "", None, false),
         "type=OS.unix=symlink;unix.mode=0777; l"
     );
     let fifo = stat(FileKind::Other, 0o010_600, at(JAN5));
     assert_eq!(
-        mlsx_line("p", &fifo, &Facts::TYPE, "", None),
+        mlsx_line("p", &fifo, &Facts::TYPE, "", None, false),
         "type=OS.unix=fifo; p"
     );
 }

@@ -48,6 +48,8 @@ pub(crate) struct Core<H: Handler> {
     next_gen: u32,
     /// The event being routed reported the peer's side closed (or an error).
     pub(crate) peer_closed: bool,
+    /// The event being routed reported TCP urgent data (`EPOLLPRI`, Linux only).
+    pub(crate) urgent: bool,
     /// The blocking-work pool, whose waker takes the range's last token.
     pub(crate) pool: Option<Pool<H::Msg>>,
 }
@@ -165,6 +167,7 @@ impl<H: Handler> Dispatcher<H> {
                 outbox: VecDeque::new(),
                 yielded: VecDeque::new(),
                 peer_closed: false,
+                urgent: false,
                 range,
                 next_gen: 0,
                 pool: None,
@@ -250,8 +253,10 @@ impl<H: Handler> Dispatcher<H> {
         let id = ConnId { key, gen };
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.core.peer_closed = event.is_read_closed() || event.is_error();
+            self.core.urgent = event.is_priority();
             self.call(registry, now, id, |h, cx| h.readable(cx));
             self.core.peer_closed = false;
+            self.core.urgent = false;
         }
         if event.is_writable() || event.is_write_closed() {
             self.call(registry, now, id, |h, cx| h.writable(cx));

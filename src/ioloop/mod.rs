@@ -149,6 +149,14 @@ impl<H: Handler> Context<'_, H> {
         self.core.peer_closed
     }
 
+    /// In `readable`: the event also reported TCP urgent data (`EPOLLPRI`; only a handler
+    /// registered with `Interest::PRIORITY`, which exists on Linux and Android, can see it).
+    /// On such a socket a `recv` stops at the urgent mark, so a short read does not prove
+    /// the receive queue empty. False in every other callback.
+    pub fn urgent(&self) -> bool {
+        self.core.urgent
+    }
+
     /// Schedules `kind` for this handler at `due`.
     pub fn at(&mut self, due: Instant, kind: H::Timer) {
         self.core.timers.schedule(due, self.me, kind);

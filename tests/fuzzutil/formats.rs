@@ -98,7 +98,7 @@ pub fn check_listing(name: &str, st: &FileStat, now: SystemTime, localtime: bool
         );
     }
     for kind in [None, Some("cdir"), Some("pdir")] {
-        let line = mlsx_line(name, st, &facts, "adfr", kind);
+        let line = mlsx_line(name, st, &facts, "adfr", kind, localtime);
         assert!(!line.contains(['\r', '\n']), "{line:?}");
         let (fact_text, rest) = line.split_once(' ').expect("facts, space, name");
         assert_eq!(rest, escaped);

@@ -257,3 +257,38 @@ pub fn wait_stat(c: &mut Ctrl, text: &str) {
     }
     panic!("STAT never said {text:?}");
 }
+
+/// Starts `RETR big.bin` (a [`Pattern`] file) over PASV, reads its first `n` bytes (checked),
+/// then stops reading. The client's
+/// receive buffer is small so that the server soon has to wait for it.
+pub fn stalled_download(c: &mut Ctrl, n: usize) -> TcpStream {
+    let addr = pasv(c);
+    c.expect("RETR big.bin", 150);
+    let mut s = connect_small_rcvbuf(addr, 16 * 1024);
+    let head = read_exact(&mut s, n);
+    assert!(Pattern::new().matches(0, &head), "wrong first bytes");
+    s
+}
+
+/// Reads the two replies that end an ABOR during a transfer and checks they are one of the
+/// sequences RFC 959 allows: 426 (aborted) then 226, or 226 (it had finished) then 225/226.
+/// Returns true if the transfer was aborted.
+pub fn abor_replies(c: &mut Ctrl) -> bool {
+    let first = c.read_reply();
+    let second = c.read_reply();
+    match first.code {
+        426 => {
+            assert_eq!(first.text, "Transfer aborted via ABOR.");
+            assert_eq!(
+                (second.code, second.text.as_str()),
+                (226, "ABOR command successful.")
+            );
+            true
+        }
+        226 => {
+            assert!(matches!(second.code, 225 | 226), "after 226: {second:?}");
+            false
+        }
+        _ => panic!("ABOR got {first:?} then {second:?}"),
+    }
+}

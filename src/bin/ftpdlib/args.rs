@@ -69,7 +69,7 @@ pub struct Args {
     /// Path encoding on the wire: utf8 or latin-1.
     #[arg(long, value_name = "ENC", default_value = "utf8", value_parser = encoding)]
     pub encoding: Encoding,
-    /// Show listing times in local time (TZ) instead of GMT.
+    /// Show times in local time (TZ) instead of GMT: LIST, MDTM and MLSx `modify`.
     #[arg(long)]
     pub use_localtime: bool,
     /// Never use sendfile().

@@ -18,19 +18,28 @@ fn port_arguments() {
 #[test]
 fn eprt_arguments() {
     assert_eq!(
-        parse_eprt("|1|132.235.1.2|6275|"),
+        parse_eprt("|1|132.235.1.2|6275|", 1),
         Ok(sa("132.235.1.2:6275"))
     );
-    assert_eq!(parse_eprt("|2|::1|5282|"), Ok(sa("[::1]:5282")));
-    assert_eq!(parse_eprt("!1!127.0.0.1!80!"), Ok(sa("127.0.0.1:80")));
-    assert_eq!(parse_eprt("|1|::1|5282|"), Err(EprtError::Protocol));
-    assert_eq!(parse_eprt("|3|1.2.3.4|5|"), Err(EprtError::Protocol));
-    assert_eq!(parse_eprt("|x|1.2.3.4|5|"), Err(EprtError::Syntax));
-    assert_eq!(parse_eprt("|1|1.2.3.4|99999|"), Err(EprtError::Syntax));
-    assert_eq!(parse_eprt("|1|1.2.3.4|5"), Err(EprtError::Syntax));
-    assert_eq!(parse_eprt("|1|1.2.3.4|5|x"), Err(EprtError::Syntax));
-    assert_eq!(parse_eprt(""), Err(EprtError::Syntax));
-    assert_eq!(parse_eprt(" 1 1.2.3.4 5 "), Err(EprtError::Syntax));
+    assert_eq!(parse_eprt("|2|::1|5282|", 2), Ok(sa("[::1]:5282")));
+    assert_eq!(parse_eprt("!1!127.0.0.1!80!", 1), Ok(sa("127.0.0.1:80")));
+    assert_eq!(parse_eprt("|1|::1|5282|", 1), Err(EprtError::Protocol));
+    assert_eq!(parse_eprt("|3|1.2.3.4|5|", 1), Err(EprtError::Protocol));
+    assert_eq!(parse_eprt("|x|1.2.3.4|5|", 1), Err(EprtError::Syntax));
+    assert_eq!(parse_eprt("|1|1.2.3.4|99999|", 1), Err(EprtError::Syntax));
+    assert_eq!(parse_eprt("|1|1.2.3.4|5", 1), Err(EprtError::Syntax));
+    assert_eq!(parse_eprt("|1|1.2.3.4|5|x", 1), Err(EprtError::Syntax));
+    assert_eq!(parse_eprt("", 1), Err(EprtError::Syntax));
+    assert_eq!(parse_eprt(" 1 1.2.3.4 5 ", 1), Err(EprtError::Syntax));
+}
+
+#[test]
+fn eprt_protocol_field_is_checked_first() {
+    // Another protocol than the control connection's: 522 whatever follows (RFC 2428 §2).
+    assert_eq!(parse_eprt("|2|garbage|x|", 1), Err(EprtError::Protocol));
+    assert_eq!(parse_eprt("|2|1.2.3.4|99999|", 1), Err(EprtError::Protocol));
+    assert_eq!(parse_eprt("|1|::1|5|", 2), Err(EprtError::Protocol));
+    assert_eq!(parse_eprt("|1|garbage|5|", 1), Err(EprtError::Syntax));
 }
 
 #[test]

@@ -138,7 +138,7 @@ impl ControlConn {
             ));
         };
         let target: SocketAddr = if extended {
-            match addr::parse_eprt(arg) {
+            match addr::parse_eprt(arg, if local.is_ipv4() { 1 } else { 2 }) {
                 Ok(a) => a,
                 Err(EprtError::Syntax) => {
                     return Some(Reply::new(
@@ -165,13 +165,6 @@ impl ControlConn {
                 }
             }
         };
-        if extended && target.is_ipv4() != local.is_ipv4() {
-            let n = if local.is_ipv4() { 1 } else { 2 };
-            return Some(Reply::new(
-                ReplyCode::ProtocolNotSupported,
-                format!("Network protocol not supported (use {n})."),
-            ));
-        }
         let peer = canonical_ip(self.peer.ip());
         if !self.cfg.permit_foreign_addresses && canonical_ip(target.ip()) != peer {
             log::warn!("{} {name} to foreign address {target} refused", self.tag());

@@ -147,7 +147,9 @@ impl ControlConn {
         }
     }
 
-    /// MDTM (RFC 3659 §3): `YYYYMMDDHHMMSS`, in GMT unless `use_localtime`.
+    /// MDTM (RFC 3659 §3): `YYYYMMDDHHMMSS`, in GMT unless `use_localtime`. A path that is
+    /// not a regular file, missing ones included, is `550 <path> is not retrievable.`, as in
+    /// pyftpdlib; other errors (permission) keep their own text.
     pub(super) fn ftp_mdtm(&mut self, arg: &str) -> Reply {
         let path = tri!(self.path_arg(arg));
         match tri!(self.fs()).stat(&path) {
@@ -155,11 +157,11 @@ impl ControlConn {
                 ReplyCode::FileStatus,
                 mdtm(st.mtime, self.cfg.use_localtime),
             ),
-            Ok(_) => Reply::new(
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => fs_error(&e),
+            _ => Reply::new(
                 ReplyCode::FileUnavailable,
                 format!("{arg} is not retrievable."),
             ),
-            Err(e) => fs_error(&e),
         }
     }
 

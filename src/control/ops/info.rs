@@ -6,6 +6,7 @@
 
 use super::super::session::TransferType;
 use super::super::{table, ControlConn};
+use crate::config::Encoding;
 use crate::fs::listing::Facts;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
@@ -117,7 +118,7 @@ impl ControlConn {
             .filter(|c| *c != ' ')
             .collect();
         match t.as_str() {
-            "A" | "AN" => {
+            "A" | "AN" | "L7" => {
                 self.session.ttype = TransferType::Ascii;
                 Reply::new(ReplyCode::Ok, "Type set to: ASCII.")
             }
@@ -138,19 +139,24 @@ impl ControlConn {
         lines.extend(table::feat_lines(
             &self.session.facts.feat_line(),
             self.cfg.tls.is_some(),
+            self.cfg.encoding == Encoding::Utf8,
         ));
         lines.push("End FEAT.".to_owned());
         Reply::multi(ReplyCode::SystemStatus, lines)
     }
 
-    /// OPTS (RFC 2389): `OPTS UTF8 ON` and `OPTS MLST fact;fact;` (RFC 3659 §7.9).
+    /// OPTS (RFC 2389): `OPTS UTF8 ON` and `OPTS MLST fact;fact;` (RFC 3659 §7.9). Under
+    /// `--encoding latin-1` there is no UTF-8 mode to switch on: `OPTS UTF8` gets the `501`
+    /// of any unsupported option, as FEAT does not list `UTF8` then.
     pub(super) fn ftp_opts(&mut self, arg: &str) -> Reply {
         let (cmd, opt) = arg.split_once(' ').unwrap_or((arg, ""));
         if opt.contains(' ') {
             return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid number of arguments.");
         }
         match cmd.to_ascii_uppercase().as_str() {
-            "UTF8" | "UTF-8" => Reply::new(ReplyCode::Ok, "Always in UTF8 mode."),
+            "UTF8" | "UTF-8" if self.cfg.encoding == Encoding::Utf8 => {
+                Reply::new(ReplyCode::Ok, "Always in UTF8 mode.")
+            }
             "MLST" => {
                 if !opt.is_empty() && !opt.contains(';') {
                     return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid argument.");
@@ -171,6 +177,10 @@ impl ControlConn {
     /// STAT without argument (RFC 959 §4.1.3): the session's status, multi-line.
     pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::handler::Cx<'_>) -> Reply {
         if !arg.is_empty() {
+            // STAT alone is allowed before login (the table says so); STAT path is not.
+            if !self.session.logged_in() {
+                return Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.");
+            }
             return self.ftp_stat_path(arg);
         }
         let local = self

@@ -152,6 +152,7 @@ impl ControlConn {
             &self.session.facts,
             &perm_fact(st.kind, perms),
             None,
+            self.cfg.use_localtime,
         )
     }
 
@@ -213,6 +214,7 @@ impl ControlConn {
                     let auth = std::sync::Arc::clone(&self.cfg.authorizer);
                     let user = self.session.user.clone();
                     let facts = self.session.facts;
+                    let localtime = self.cfg.use_localtime;
                     Box::new(entries.map(move |e| {
                         let perms = user
                             .as_ref()
@@ -223,6 +225,7 @@ impl ControlConn {
                             &facts,
                             &perm_fact(e.stat.kind, perms),
                             None,
+                            localtime,
                         )
                     }))
                 }
@@ -270,9 +273,14 @@ impl ControlConn {
         )
     }
 
-    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection.
+    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
+    /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
     pub(super) fn ftp_stat_path(&mut self, arg: &str) -> Reply {
         let arg = strip_ls_options(arg);
+        if has_glob(arg) {
+            // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
+            return Reply::new(ReplyCode::FileUnavailable, "Globbing not supported.");
+        }
         let path = tri!(self.path_arg(arg));
         let fs = tri!(self.fs());
         let now = SystemTime::now();

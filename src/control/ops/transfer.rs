@@ -103,14 +103,15 @@ impl ControlConn {
                 "Can't APPE while REST request is pending.",
             ));
         }
-        if self.data.chan == Channel::None {
-            // Before touching the disk: a refused upload must not create a file.
-            return Some(no_channel());
-        }
+        // The order of the checks: permission, the REST offset against the size, then the
+        // data channel; `425` only when nothing else is wrong (as pyftpdlib).
         let path = tri_some!(self.path_arg(arg));
         let fs = tri_some!(self.fs());
         if rest > 0 {
-            let size = fs.stat(&path).map(|s| s.size).unwrap_or(0);
+            let size = match fs.stat(&path) {
+                Ok(st) => st.size,
+                Err(e) => return Some(fs_error(&e)),
+            };
             if rest > size {
                 return Some(Reply::new(
                     ReplyCode::InvalidRest,
@@ -125,6 +126,9 @@ impl ControlConn {
         };
         if let Err(e) = fs.check_write(&path, mode) {
             return Some(fs_error(&e));
+        }
+        if self.data.chan == Channel::None {
+            return Some(no_channel());
         }
         let pj = PendingJob {
             cmd: if append { "APPE" } else { "STOR" },
@@ -150,9 +154,6 @@ impl ControlConn {
         }
         if self.data.transfer.is_some() {
             return Some(busy());
-        }
-        if self.data.chan == Channel::None {
-            return Some(no_channel());
         }
         let base = if arg.trim().is_empty() {
             "ftpd"
@@ -185,6 +186,9 @@ impl ControlConn {
                 "No usable unique file name found.",
             ));
         };
+        if self.data.chan == Channel::None {
+            return Some(no_channel());
+        }
         let text = format!("FILE: {}", path.file_name().unwrap_or(""));
         let pj = PendingJob {
             cmd: "STOU",
