@@ -167,7 +167,6 @@ f.quit()
 /// Runs the ftplib client in `mode`; None when python3 is not installed.
 fn ftplib_abort(srv: &TestServer, mode: &str) -> Option<String> {
     if !xfer::installed("python3") {
-        eprintln!("SKIP ftplib abort: python3 is not installed");
         return None;
     }
     let port = srv.addr().port().to_string();
