@@ -152,6 +152,9 @@ impl Handler for FtpHandler {
     fn state(&self) -> &'static str {
         delegate!(self, h => h.state())
     }
+    fn bulk(&self) -> bool {
+        matches!(self, FtpHandler::Data(_))
+    }
 }
 
 /// The context type every FTP handler callback receives.

@@ -8,14 +8,44 @@
 use std::io::{self, Seek, SeekFrom, Write};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use super::{producer::FileProducer, sendfile, DataConn, Outcome, Secure, State, CHUNK};
 use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::Flow;
 use crate::reply::{Reply, ReplyCode};
 
-/// Chunks moved per turn before yielding (8 × 64 KiB buffered, 8 × 512 KiB with sendfile).
+/// Chunks moved per callback before yielding (8 × 64 KiB buffered, 8 × 512 KiB with
+/// sendfile)...
 pub(super) const BUDGET: usize = 8;
+/// ...and wall time: a callback that has used this much yields after its current chunk, so
+/// that one transfer never holds the loop for long (the dispatcher's `BULK_TURN` bounds the
+/// sum over all transfers in a turn).
+pub(super) const SLICE: Duration = Duration::from_micros(500);
+
+/// One callback's share of the loop: at most [`BUDGET`] chunks and about [`SLICE`] of time.
+pub(super) struct Slice {
+    started: Instant,
+    chunks: usize,
+}
+
+impl Slice {
+    pub(super) fn start() -> Slice {
+        Slice {
+            started: Instant::now(),
+            chunks: 0,
+        }
+    }
+
+    /// True if one more chunk may be moved in this callback.
+    pub(super) fn next(&mut self) -> bool {
+        if self.chunks >= BUDGET || (self.chunks > 0 && self.started.elapsed() >= SLICE) {
+            return false;
+        }
+        self.chunks += 1;
+        true
+    }
+}
 /// Bytes asked of one sendfile call.
 const SENDFILE_CHUNK: usize = 512 * 1024;
 
@@ -194,7 +224,8 @@ impl DataConn {
     }
 
     fn send(&mut self, cx: &mut Cx<'_>) -> Flow {
-        for _ in 0..BUDGET {
+        let mut slice = Slice::start();
+        while slice.next() {
             if matches!(self.state, State::Sendfile { .. }) {
                 let throttled = self.bucket.is_some() || self.user_bucket.is_some();
                 let want = if throttled { CHUNK } else { SENDFILE_CHUNK };

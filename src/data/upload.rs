@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::io::{self, Read};
 
 use super::sendfile::{self, Pipe};
-use super::transfer::{client_gone, local_error, BUDGET};
+use super::transfer::{client_gone, local_error, Slice};
 use super::{DataConn, Outcome, State};
 use crate::handler::Cx;
 use crate::ioloop::Flow;
@@ -65,7 +65,8 @@ impl DataConn {
     }
 
     fn recv_buffered(&mut self, buf: &mut [u8], cx: &mut Cx<'_>) -> Flow {
-        for _ in 0..BUDGET {
+        let mut slice = Slice::start();
+        while slice.next() {
             let allow = self.allowance(cx, RECV_CHUNK);
             if allow == 0 {
                 return Flow::Continue;
@@ -108,7 +109,8 @@ impl DataConn {
     }
 
     fn recv_spliced(&mut self, buf: &mut [u8], cx: &mut Cx<'_>) -> Flow {
-        for _ in 0..BUDGET {
+        let mut slice = Slice::start();
+        while slice.next() {
             let allow = self.allowance(cx, RECV_CHUNK);
             if allow == 0 {
                 return Flow::Continue;

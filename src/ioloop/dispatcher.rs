@@ -11,11 +11,28 @@
 //! [`Flow::Yield`], re-registers it only if its `interest()` changed, and delivers queued messages
 //! in FIFO order (deliveries may queue more).
 //!
+//! **Interactive first, bulk within a budget.** Handlers that say they move bulk data
+//! ([`Handler::bulk`]: data connections) are not called when their event is routed: the event
+//! is noted on their slot and they join the bulk queue, served at the end of the turn (in
+//! `handle_timers`), after every control connection's command has been answered, and only for
+//! [`BULK_TURN`] of wall time; the rest wait, in order, for the next turn, while the poll does
+//! not sleep. One turn therefore costs at most about `BULK_TURN` plus one bulk callback, and a
+//! NOOP is answered within that, however many transfers run.
+//!
 //! [`IoLoop`]: super::IoLoop
 
 use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
+
+/// Wall time a turn spends on bulk handlers (data transfers) before it polls again.
+pub const BULK_TURN: Duration = Duration::from_millis(1);
+
+/// Readiness noted on a bulk handler's slot until the bulk queue serves it.
+const READ: u8 = 1;
+const WRITE: u8 = 2;
+const CLOSED: u8 = 4;
+const RESUME: u8 = 8;
 
 use mio::event::Event;
 use mio::{Interest, Registry, Token};
@@ -34,6 +51,11 @@ struct Slot<H> {
     interest: Interest,
     /// Already in the yield queue.
     queued: bool,
+    /// A bulk handler (see [`Handler::bulk`]), as it said after its last callback.
+    bulk: bool,
+    /// For a bulk handler: what it is to be called for when the bulk queue reaches it
+    /// (`READ`, `WRITE`, `CLOSED`, `RESUME`); non-zero means it is in the queue.
+    noted: u8,
     /// The handler's state name after its last callback (for `--trace`).
     state: &'static str,
 }
@@ -44,6 +66,8 @@ pub(crate) struct Core<H: Handler> {
     pub(crate) timers: Timers<H::Timer>,
     pub(crate) outbox: Outbox<H::Msg>,
     yielded: VecDeque<ConnId>,
+    /// Bulk handlers with something noted, in arrival order.
+    bulk: VecDeque<ConnId>,
     range: TokenRange,
     next_gen: u32,
     /// The event being routed reported the peer's side closed (or an error).
@@ -64,11 +88,29 @@ impl<H: Handler> Core<H> {
     }
 
     pub(crate) fn kick(&mut self, id: ConnId) {
+        if self
+            .slab
+            .get(id.key)
+            .is_some_and(|s| s.gen == id.gen && s.bulk)
+        {
+            self.note(id, RESUME);
+            return;
+        }
         if let Some(slot) = self.slab.get_mut(id.key) {
             if slot.gen == id.gen && !slot.queued {
                 slot.queued = true;
                 self.yielded.push_back(id);
             }
+        }
+    }
+
+    /// Notes `what` on bulk handler `id`, queueing it if it was not queued yet.
+    fn note(&mut self, id: ConnId, what: u8) {
+        if let Some(slot) = self.slab.get_mut(id.key).filter(|s| s.gen == id.gen) {
+            if slot.noted == 0 {
+                self.bulk.push_back(id);
+            }
+            slot.noted |= what;
         }
     }
 
@@ -130,11 +172,14 @@ impl<H: Handler> Core<H> {
         registry.register(handler.source(), Token(self.range.base + key), interest)?;
         let state = handler.state();
         log::trace!("conn {key}.{gen}: new, state {state}, interest {interest:?}");
+        let bulk = handler.bulk();
         entry.insert(Slot {
             gen,
             handler: Some(handler),
             interest,
             queued: false,
+            bulk,
+            noted: 0,
             state,
         });
         Ok(ConnId { key, gen })
@@ -166,6 +211,7 @@ impl<H: Handler> Dispatcher<H> {
                 timers: Timers::default(),
                 outbox: VecDeque::new(),
                 yielded: VecDeque::new(),
+                bulk: VecDeque::new(),
                 peer_closed: false,
                 urgent: false,
                 range,
@@ -251,6 +297,20 @@ impl<H: Handler> Dispatcher<H> {
             return;
         };
         let id = ConnId { key, gen };
+        if self.core.slab.get(key).is_some_and(|s| s.bulk) {
+            let mut what = 0;
+            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                what |= READ;
+            }
+            if event.is_read_closed() || event.is_error() {
+                what |= CLOSED;
+            }
+            if event.is_writable() || event.is_write_closed() {
+                what |= WRITE;
+            }
+            self.core.note(id, what);
+            return;
+        }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.core.peer_closed = event.is_read_closed() || event.is_error();
             self.core.urgent = event.is_priority();
@@ -270,15 +330,16 @@ impl<H: Handler> Dispatcher<H> {
         self.deliver(registry, now);
     }
 
-    /// How long the host may sleep: `ZERO` while handlers wait in the yield queue.
+    /// How long the host may sleep: `ZERO` while handlers wait in the yield or bulk queue.
     pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.core.yielded.is_empty() {
+        if !self.core.yielded.is_empty() || !self.core.bulk.is_empty() {
             return Some(Duration::ZERO);
         }
         self.core.timers.next_timeout(now)
     }
 
-    /// Fires every timer due at `now`, then runs each yielded handler once.
+    /// Fires every timer due at `now`, runs each yielded handler once, then serves the bulk
+    /// queue for at most [`BULK_TURN`].
     pub fn handle_timers(&mut self, registry: &Registry, now: Instant) {
         let mut due = Vec::new();
         while let Some(entry) = self.core.timers.pop_due(now) {
@@ -298,11 +359,42 @@ impl<H: Handler> Dispatcher<H> {
             self.call(registry, now, id, |h, cx| h.resume(cx));
             self.deliver(registry, now);
         }
+        self.serve_bulk(registry, now);
         if self.core.timers.len() > 2 * self.core.slab.len() + 1024 {
             let mut timers = std::mem::take(&mut self.core.timers);
             let slab = &self.core.slab;
             timers.compact(|id| slab.get(id.key).is_some_and(|s| s.gen == id.gen));
             self.core.timers = timers;
+        }
+    }
+
+    /// Serves queued bulk handlers, in order, until [`BULK_TURN`] has passed (at least one is
+    /// served per turn). Those that are noted again, or yield, go to the back of the queue.
+    fn serve_bulk(&mut self, registry: &Registry, now: Instant) {
+        let started = Instant::now();
+        for _ in 0..self.core.bulk.len() {
+            let Some(id) = self.core.bulk.pop_front() else {
+                break;
+            };
+            let Some(slot) = self.core.slab.get_mut(id.key).filter(|s| s.gen == id.gen) else {
+                continue;
+            };
+            let what = std::mem::take(&mut slot.noted);
+            if what & (READ | CLOSED) != 0 {
+                self.core.peer_closed = what & CLOSED != 0;
+                self.call(registry, now, id, |h, cx| h.readable(cx));
+                self.core.peer_closed = false;
+            }
+            if what & WRITE != 0 {
+                self.call(registry, now, id, |h, cx| h.writable(cx));
+            }
+            if what == RESUME {
+                self.call(registry, now, id, |h, cx| h.resume(cx));
+            }
+            self.deliver(registry, now);
+            if started.elapsed() >= BULK_TURN {
+                break;
+            }
         }
     }
 
@@ -346,6 +438,7 @@ impl<H: Handler> Dispatcher<H> {
                 let Some(slot) = self.core.slab.get_mut(id.key) else {
                     return;
                 };
+                slot.bulk = handler.bulk();
                 let state = handler.state();
                 if state != slot.state {
                     log::trace!(

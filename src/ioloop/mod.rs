@@ -113,6 +113,12 @@ pub trait Handler: Sized {
     fn state(&self) -> &'static str {
         ""
     }
+    /// True for a handler that moves bulk data (a file transfer). Its events and yields are
+    /// served after every interactive handler's, within a time budget per loop turn, so that
+    /// a command never waits behind megabytes of transfers. Default: false (interactive).
+    fn bulk(&self) -> bool {
+        false
+    }
 }
 
 /// What a callback may do besides its own I/O: learn the time and its id, schedule timers,
