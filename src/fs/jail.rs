@@ -32,7 +32,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{openat, readlinkat, AtFlags, Mode, OFlags, CWD};
+use rustix::fs::{openat, readlinkat, AtFlags, Mode, OFlags};
 
 use super::path::VirtualPath;
 
@@ -99,11 +99,12 @@ pub(crate) struct At {
 impl Jail {
     /// Opens `root` (a directory) and picks the resolver: `openat2` when the kernel has it
     /// and [`NO_OPENAT2_ENV`] is not set to a non-empty value other than `0`.
+    ///
+    /// The descriptor is shared with the other sessions of the same root (`roots.rs`).
     pub fn open(root: &Path) -> io::Result<Jail> {
-        let fd = openat(CWD, root, DIR_HANDLE, Mode::empty()).map_err(os)?;
         let forced = std::env::var_os(NO_OPENAT2_ENV).is_some_and(|v| !v.is_empty() && v != "0");
         let mut jail = Jail {
-            root: Arc::new(fd),
+            root: super::roots::open(root)?,
             resolver: Resolver::Walk,
         };
         if !forced && jail.probe_openat2() {
@@ -125,9 +126,11 @@ impl Jail {
         self.resolver
     }
 
+    /// Whether the kernel has `openat2` (asked once per process: it does not change).
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fn probe_openat2(&self) -> bool {
-        self.openat2(".", DIR_HANDLE, Mode::empty()).is_ok()
+        static HAS_OPENAT2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS_OPENAT2.get_or_init(|| self.openat2(".", DIR_HANDLE, Mode::empty()).is_ok())
     }
 
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -267,6 +270,12 @@ impl Jail {
             dir: Arc::clone(stack.last().unwrap_or(&self.root)),
             name: None,
         })
+    }
+
+    /// True if both jails hold the same root descriptor.
+    #[cfg(test)]
+    pub fn shares_root_with(&self, other: &Jail) -> bool {
+        Arc::ptr_eq(&self.root, &other.root)
     }
 
     /// A borrowed root descriptor, for `fstat` of `/`.

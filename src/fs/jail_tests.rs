@@ -270,3 +270,20 @@ fn uploads_commit_and_abort_in_their_directory() {
         assert!(!root.0.join("pub/cut.txt").exists());
     }
 }
+
+#[test]
+fn sessions_of_one_root_share_its_descriptor_until_it_is_replaced() {
+    let (root, _out, a) = setup(Resolver::Openat2);
+    let b = OsFs::new(&root.0).unwrap();
+    assert!(a.jail.shares_root_with(&b.jail));
+    let moved = TempDir::new("replaced");
+    fs::remove_dir(&moved.0).unwrap();
+    fs::rename(&root.0, &moved.0).unwrap();
+    fs::create_dir(&root.0).unwrap();
+    fs::write(root.0.join("new.txt"), b"new root").unwrap();
+    let c = OsFs::new(&root.0).unwrap();
+    assert!(!c.jail.shares_root_with(&a.jail));
+    assert_eq!(read(&c, "/new.txt"), "new root");
+    assert_eq!(read(&a, "/pub/a.txt"), "hello");
+    assert_eq!(read(&b, "/pub/a.txt"), "hello");
+}

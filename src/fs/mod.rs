@@ -27,6 +27,7 @@ mod jail;
 pub mod listing;
 mod osfs;
 pub mod path;
+mod roots;
 
 pub use file::{OsUpload, ReadFile, UploadPolicy, WriteFile};
 pub use jail::{Resolver, NO_OPENAT2_ENV};
