@@ -1,6 +1,7 @@
 //! The jail against a local attacker (issue 13): while a thread swaps directories of the
 //! root with symlinks to a directory outside it, as fast as it can, a logged-in client runs
-//! RETR, STOR, SIZE, MLST, LIST, CWD, RNFR/RNTO and DELE through them. Nothing outside may be
+//! RETR, STOR, SIZE, MLST, LIST, CWD, RNFR/RNTO, DELE, SITE CHMOD, MFMT, MKD and RMD through
+//! them. Nothing outside may be
 //! read, listed, created, changed, renamed or deleted. Run with the kernel's `openat2` and
 //! with the user-space walk (`Resolver::Walk`, what kernels without `openat2` get).
 
@@ -41,7 +42,7 @@ impl FilesystemFactory for Forced {
 }
 
 /// What lies outside the root, to compare before and after.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, SystemTime, u64)> {
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, SystemTime, u64, u32)> {
     let mut all: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| {
@@ -57,6 +58,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, SystemTime, u64)> {
                 body,
                 md.modified().unwrap(),
                 md.ino(),
+                md.mode(),
             )
         })
         .collect();
@@ -176,6 +178,11 @@ fn round(c: &mut Ctrl, dir: &str, secret_ino: u64, seen: &mut Seen) {
     }
     c.cmd(&format!("DELE {dir}/w2"));
     c.cmd(&format!("DELE {dir}/w"));
+    c.cmd(&format!("SITE CHMOD 600 {dir}/f"));
+    c.cmd(&format!("MFMT 20000101000000 {dir}/f"));
+    if c.cmd(&format!("MKD {dir}/new")).code == 257 {
+        c.cmd(&format!("RMD {dir}/new"));
+    }
     seen.rounds += 1;
 }
 
