@@ -1,9 +1,9 @@
 //! The jail against a local attacker (issue 13): while a thread swaps directories of the
 //! root with symlinks to a directory outside it, as fast as it can, a logged-in client runs
 //! RETR, STOR, SIZE, MLST, LIST, CWD, RNFR/RNTO, DELE, SITE CHMOD, MFMT, MKD and RMD through
-//! them. Nothing outside may be
-//! read, listed, created, changed, renamed or deleted. Run with the kernel's `openat2` and
-//! with the user-space walk (`Resolver::Walk`, what kernels without `openat2` get).
+//! them. Nothing outside may be read, listed, created, changed, renamed or deleted. Run with
+//! the kernel's `openat2` and with the user-space walk (`Resolver::Walk`, what kernels without
+//! `openat2` get).
 
 mod common;
 mod xfer;
