@@ -317,7 +317,18 @@ mod by_fd {
     /// SITE CHMOD on the object `fd` holds.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub(super) fn chmod(fd: &OwnedFd, mode: u32) -> io::Result<()> {
-        rustix::fs::chmod(proc_path(fd), Mode::from_raw_mode(mode)).map_err(os)
+        let mode = Mode::from_raw_mode(mode);
+        match rustix::fs::chmod(proc_path(fd), mode) {
+            // No /proc: a directory can still be reopened through its own descriptor.
+            Err(rustix::io::Errno::NOENT) => {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                let dir = rustix::fs::openat(fd, ".", flags, Mode::empty()).map_err(|_| {
+                    io::Error::new(ErrorKind::Unsupported, "SITE CHMOD of a file needs /proc")
+                })?;
+                rustix::fs::fchmod(dir, mode).map_err(os)
+            }
+            other => other.map_err(os),
+        }
     }
 
     /// SITE CHMOD on the object `fd` holds.
