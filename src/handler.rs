@@ -153,7 +153,7 @@ impl Handler for FtpHandler {
         delegate!(self, h => h.state())
     }
     fn bulk(&self) -> bool {
-        matches!(self, FtpHandler::Data(_))
+        matches!(self, FtpHandler::Data(d) if d.transferring())
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ftpdlib::control::addr::{self, EprtError};
 use ftpdlib::fs::listing::{ls_line, mdtm, Facts};
-use ftpdlib::fs::{FileKind, FileStat, VirtualPath};
+use ftpdlib::fs::{FileKind, FileStat, Resolver, VirtualPath};
 use ftpdlib::stream::{Line, LineReader, MAX_LINE};
 
 use fuzzutil::formats::{self, check_listing, check_parse_mdtm, check_users, time_at};
@@ -127,29 +127,56 @@ fn resolve_normal_form_and_chaining() {
     });
 }
 
-#[test]
-fn osfs_never_leaves_the_jail() {
-    let jail = Jail::new("props");
-    let (mut inside, mut refused) = (0, 0);
-    fuzz("osfs", 1_500, |rng| {
+/// Links of the fixture that would lead outside without chroot semantics.
+const LEAVING: &[&str] = &[
+    "up",
+    "out_abs",
+    "out_rel",
+    "secret_link",
+    "dangling_out",
+    "deep_dangle",
+    "back",
+    "chain",
+    "tricky",
+    "etc_link",
+];
+
+/// Random path chains through the fixture, with `resolver`: none leaves the jail, and
+/// paths through links that point outside are clamped inside rather than refused.
+fn osfs_jail(tag: &str, resolver: Resolver) {
+    let mut jail = Jail::new(tag);
+    jail.fs = jail.fs.clone().with_resolver(resolver);
+    let (mut inside, mut clamped) = (0, 0);
+    fuzz(tag, 1_500, |rng| {
         let args: Vec<String> = (0..rng.range(1, 3))
             .map(|_| inputs::path_arg(rng))
             .collect();
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        case("osfs", &args, || check_path_chain(&jail, &refs));
+        case(tag, &args, || check_path_chain(&jail, &refs));
         let p = args
             .iter()
             .fold(VirtualPath::root(), |cwd, a| cwd.resolve(a));
+        let leaves = p.components().any(|c| LEAVING.contains(&c));
         match ftpdlib::fs::Filesystem::realpath(&jail.fs, &p) {
+            Ok(_) if leaves => clamped += 1,
             Ok(_) => inside += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => refused += 1,
-            Err(_) => {}
+            Err(e) => assert_ne!(e.kind(), std::io::ErrorKind::PermissionDenied, "{p}"),
         }
     });
     assert!(
-        inside > 100 && refused > 100,
-        "{inside} inside, {refused} refused"
+        inside > 100 && clamped > 100,
+        "{inside} inside, {clamped} through links leading out"
     );
+}
+
+#[test]
+fn osfs_never_leaves_the_jail() {
+    osfs_jail("osfs", Resolver::Openat2);
+}
+
+#[test]
+fn osfs_never_leaves_the_jail_walking() {
+    osfs_jail("osfs-walk", Resolver::Walk);
 }
 
 #[test]

@@ -78,11 +78,9 @@ fn symlinks_pointing_outside_cannot_be_followed() {
     let real: [&Path; 2] = [&root, outside.path()];
 
     c.expect("TYPE I", 200);
+    // Chroot semantics: `/link` leads to ROOT/<outside's host path>, which does not exist.
     let cwd = c.expect("CWD link", 550);
-    assert_eq!(
-        cwd.text,
-        "\"/link\" points to a path which is outside the user's root directory."
-    );
+    assert_eq!(cwd.text, "No such file or directory.");
     no_real_path(&cwd, &real);
     c.expect_line("PWD", "257 \"/\" is the current directory.");
     for cmd in [
@@ -119,6 +117,16 @@ fn symlinks_pointing_outside_cannot_be_followed() {
     assert!(fs::symlink_metadata(root.join("link2")).is_err());
     assert!(fs::symlink_metadata(root.join("flink")).is_err());
     assert_eq!(fs::read(&secret).unwrap(), b"secret");
+
+    // Where such a link leads once that path exists inside the root, as under chroot(2).
+    let mirror = root.join(outside.path().strip_prefix("/").unwrap());
+    fs::create_dir_all(&mirror).unwrap();
+    fs::write(mirror.join("secret.txt"), b"inside!").unwrap();
+    symlink(outside.path(), root.join("link")).unwrap();
+    c.expect_line("SIZE link/secret.txt", "213 7");
+    c.expect("DELE link/secret.txt", 250);
+    assert!(!mirror.join("secret.txt").exists());
+    assert_eq!(fs::read(&secret).unwrap(), b"secret");
 }
 
 #[test]
@@ -126,7 +134,8 @@ fn per_directory_permissions_hold_through_symlinks() {
     let srv = TestServer::start_with_root(|cfg, root| {
         fs::create_dir(root.join("ro")).unwrap();
         fs::write(root.join("ro/f.txt"), b"x").unwrap();
-        symlink(root.join("ro"), root.join("alias")).unwrap();
+        // An absolute link is read from the root (chroot semantics): `/ro` is ROOT/ro.
+        symlink("/ro", root.join("alias")).unwrap();
         let mut auth = common::authorizer(root);
         auth.override_perm("user", root.join("ro"), "elr", true)
             .unwrap();
@@ -156,7 +165,8 @@ fn symlinks_inside_the_root_work() {
     let root = srv.root();
     fs::create_dir(root.join("real")).unwrap();
     fs::write(root.join("real/f.txt"), b"12345").unwrap();
-    symlink(root.join("real"), root.join("alias")).unwrap();
+    // Absolute targets are read from the root, as under chroot(2).
+    symlink("/real", root.join("alias")).unwrap();
     c.expect_line("CWD alias", "250 \"/alias\" is the current directory.");
     c.expect("TYPE I", 200);
     c.expect_line("SIZE f.txt", "213 5");

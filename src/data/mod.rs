@@ -207,6 +207,16 @@ impl DataConn {
         }
     }
 
+    /// Moving a file or a listing: bulk work, which the loop serves after the interactive
+    /// handlers ([`crate::ioloop::Handler::bulk`]). Connecting and the TLS handshake are not:
+    /// a client waits on them, and FTPS clients expect the handshake's session ticket at once.
+    pub(crate) fn transferring(&self) -> bool {
+        matches!(
+            self.state,
+            State::Sendfile { .. } | State::Send(_) | State::Recv(_)
+        )
+    }
+
     pub(crate) fn source(&mut self) -> &mut dyn Source {
         self.sock.tcp_mut()
     }

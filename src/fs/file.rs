@@ -9,10 +9,16 @@
 //! underlying [`File`] when there is one, so the OS filesystem keeps its `sendfile(2)` path;
 //! a filesystem without real files (an in-memory one) simply returns `None` there.
 
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+
+use super::jail::{os, DirFd, DIR_HANDLE};
 
 /// A file opened for a download.
 pub trait ReadFile: Read + Seek + Send + std::fmt::Debug {
@@ -62,14 +68,21 @@ pub struct UploadPolicy {
 enum Target {
     /// Writing the final file directly; remove it on abort if `delete_on_abort`.
     InPlace {
-        path: PathBuf,
+        dir: DirFd,
+        name: OsString,
         delete_on_abort: bool,
     },
-    /// Writing `temp`; rename it to `path` on commit, remove it on abort.
-    Atomic { temp: PathBuf, path: PathBuf },
+    /// Writing `temp`; rename it to `name` on commit, remove it on abort.
+    Atomic {
+        dir: DirFd,
+        temp: OsString,
+        name: OsString,
+    },
 }
 
-/// An upload to the OS filesystem.
+/// An upload to the OS filesystem: the file, and the descriptor of the directory it lives
+/// in, so that committing (the atomic rename) and aborting (the removal) act on that very
+/// directory by name, never by a path looked up again.
 #[derive(Debug)]
 pub struct OsUpload {
     file: File,
@@ -82,8 +95,21 @@ pub struct OsUpload {
     appending: bool,
 }
 
+/// What an upload keeps of an existing file, and whether one existed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Shape {
+    /// APPE: keep everything, write at the end.
+    pub append: bool,
+    /// REST+STOR: keep this many bytes and write from there.
+    pub at: Option<u64>,
+    /// STOU: the name must not exist yet.
+    pub create_new: bool,
+    /// The target existed when the upload was opened.
+    pub existed: bool,
+}
+
 /// A hidden name for the temporary file of an atomic upload, unique in this process.
-fn temp_name(path: &Path) -> PathBuf {
+fn temp_name(name: &OsStr) -> OsString {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -91,20 +117,40 @@ fn temp_name(path: &Path) -> PathBuf {
     // containers).
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(n);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}.{}-{n}-{:016x}.ftpdlib-part",
+    OsString::from(format!(
+        ".{}.{}-{n}-{:016x}.ftpdlib-part",
+        name.to_string_lossy(),
         std::process::id(),
         h.finish()
     ))
 }
 
+/// Opens `name` in `dir`, never following a symlink there; `O_CLOEXEC` is added.
+fn open_in_dir(dir: &DirFd, name: &OsStr, flags: OFlags) -> io::Result<File> {
+    let flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(&**dir, name, flags, Mode::from_raw_mode(0o666)).map_err(os)?;
+    Ok(File::from(fd))
+}
+
+/// The directory holding `path` and its last name, for the path-based constructors.
+fn split(path: &Path) -> io::Result<(DirFd, OsString)> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = rustix::fs::openat(rustix::fs::CWD, parent, DIR_HANDLE, Mode::empty()).map_err(os)?;
+    Ok((Arc::new(dir), name.to_owned()))
+}
+
 impl OsUpload {
-    /// Opens an upload to `path` (already checked to be inside the root). `append` and `at`
-    /// keep existing bytes (APPE; REST+STOR from offset `at`); `create_new` is STOU.
+    /// Opens an upload to `path`, a real path the caller trusts (not jailed: [`OsFs`]
+    /// opens uploads relative to its root's descriptor instead). `append` and `at` keep
+    /// existing bytes (APPE; REST+STOR from offset `at`); `create_new` is STOU.
+    ///
+    /// [`OsFs`]: super::OsFs
     pub fn open(
         path: &Path,
         policy: UploadPolicy,
@@ -112,7 +158,15 @@ impl OsUpload {
         at: Option<u64>,
         create_new: bool,
     ) -> io::Result<OsUpload> {
-        OsUpload::open_known(path, policy, append, at, create_new, path.exists())
+        let (dir, name) = split(path)?;
+        let existed = path.exists();
+        let shape = Shape {
+            append,
+            at,
+            create_new,
+            existed,
+        };
+        OsUpload::open_in(dir, name, policy, shape)
     }
 
     /// A plain STOR of a name that does not exist yet, in one system call: the file is
@@ -121,11 +175,22 @@ impl OsUpload {
     /// `AlreadyExists` sends the caller down the general path of [`open`](Self::open).
     /// Not for atomic uploads, which write a temporary file instead.
     pub fn create(path: &Path, policy: UploadPolicy) -> io::Result<OsUpload> {
-        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let (dir, name) = split(path)?;
+        OsUpload::create_in(&dir, &name, policy)
+    }
+
+    /// [`create`](Self::create) of `name` in the directory `dir`.
+    pub(crate) fn create_in(
+        dir: &DirFd,
+        name: &OsStr,
+        policy: UploadPolicy,
+    ) -> io::Result<OsUpload> {
+        let file = open_in_dir(dir, name, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL)?;
         Ok(OsUpload {
             file,
             target: Target::InPlace {
-                path: path.to_owned(),
+                dir: Arc::clone(dir),
+                name: name.to_owned(),
                 delete_on_abort: policy.delete_incomplete,
             },
             fresh: true,
@@ -133,56 +198,34 @@ impl OsUpload {
         })
     }
 
-    /// [`open`](Self::open) when the caller already knows whether `path` exists.
-    pub(crate) fn open_known(
-        path: &Path,
+    /// [`open`](Self::open) of `name` in the directory `dir`. `name` is opened with
+    /// `O_NOFOLLOW`, and `O_NONBLOCK` until it shows a regular file, so neither a link nor a
+    /// FIFO put there meanwhile is followed or blocks the loop.
+    pub(crate) fn open_in(
+        dir: DirFd,
+        name: OsString,
         policy: UploadPolicy,
-        append: bool,
-        at: Option<u64>,
-        create_new: bool,
-        existed: bool,
+        shape: Shape,
     ) -> io::Result<OsUpload> {
+        let Shape {
+            append,
+            at,
+            create_new,
+            existed,
+        } = shape;
         if policy.atomic && !create_new {
-            let temp = temp_name(path);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .read(true)
-                .create_new(true)
-                .open(&temp)?;
-            // Appending or resuming works on a copy of what is kept.
-            if existed && (append || at.is_some()) {
-                let mut old = File::open(path)?;
-                let copied = match at {
-                    Some(n) => io::copy(&mut (&mut old).take(n), &mut file),
-                    None => io::copy(&mut old, &mut file),
-                };
-                if let Err(e) = copied {
-                    let _ = fs::remove_file(&temp);
-                    return Err(e);
-                }
-            }
-            return Ok(OsUpload {
-                file,
-                target: Target::Atomic {
-                    temp,
-                    path: path.to_owned(),
-                },
-                fresh: !(existed && (append || at.is_some())),
-                appending: false,
-            });
+            return OsUpload::open_atomic(dir, name, shape);
         }
-        let mut opts = OpenOptions::new();
-        opts.write(true);
+        let mut flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CREATE;
         if create_new {
-            opts.create_new(true);
+            flags |= OFlags::EXCL;
         } else if append {
-            opts.create(true).append(true);
-        } else {
-            // Never truncate here: STOR truncates through `set_len` once its data
-            // connection is up.
-            opts.create(true).truncate(false);
+            flags |= OFlags::APPEND;
         }
-        let mut file = opts.open(path)?;
+        // Never truncate here: STOR truncates through `set_len` once its data connection
+        // is up.
+        let mut file = open_in_dir(&dir, &name, flags)?;
+        regular_blocking(&file, append)?;
         if let Some(n) = at {
             file.seek(SeekFrom::Start(n))?;
         }
@@ -193,13 +236,59 @@ impl OsUpload {
         Ok(OsUpload {
             file,
             target: Target::InPlace {
-                path: path.to_owned(),
+                dir,
+                name,
                 delete_on_abort,
             },
             fresh: create_new,
             appending: append,
         })
     }
+
+    /// An atomic upload: a temporary file next to the target, holding a copy of what is
+    /// kept of the old file for APPE and REST.
+    fn open_atomic(dir: DirFd, name: OsString, shape: Shape) -> io::Result<OsUpload> {
+        let temp = temp_name(&name);
+        let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL;
+        let mut file = open_in_dir(&dir, &temp, flags)?;
+        let keeps = shape.existed && (shape.append || shape.at.is_some());
+        if keeps {
+            let copied =
+                open_in_dir(&dir, &name, OFlags::RDONLY | OFlags::NONBLOCK).and_then(|mut old| {
+                    regular_blocking(&old, false)?;
+                    match shape.at {
+                        Some(n) => io::copy(&mut (&mut old).take(n), &mut file),
+                        None => io::copy(&mut old, &mut file),
+                    }
+                });
+            if let Err(e) = copied {
+                let _ = rustix::fs::unlinkat(&*dir, temp.as_os_str(), AtFlags::empty());
+                return Err(e);
+            }
+        }
+        Ok(OsUpload {
+            file,
+            target: Target::Atomic { dir, temp, name },
+            fresh: !keeps,
+            appending: false,
+        })
+    }
+}
+
+/// Refuses anything but a regular file, then clears `O_NONBLOCK` (keeping `O_APPEND`).
+fn regular_blocking(file: &File, append: bool) -> io::Result<()> {
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let flags = if append {
+        OFlags::APPEND
+    } else {
+        OFlags::empty()
+    };
+    rustix::fs::fcntl_setfl(file, flags).map_err(os)
 }
 
 impl Write for OsUpload {
@@ -225,11 +314,13 @@ impl WriteFile for OsUpload {
     fn commit(self: Box<Self>) -> io::Result<()> {
         match self.target {
             Target::InPlace { .. } => Ok(()),
-            Target::Atomic { temp, path } => {
+            Target::Atomic { dir, temp, name } => {
                 drop(self.file);
-                fs::rename(&temp, &path).inspect_err(|_| {
-                    let _ = fs::remove_file(&temp);
-                })
+                rustix::fs::renameat(&*dir, temp.as_os_str(), &*dir, name.as_os_str())
+                    .map_err(os)
+                    .inspect_err(|_| {
+                        let _ = rustix::fs::unlinkat(&*dir, temp.as_os_str(), AtFlags::empty());
+                    })
             }
         }
     }
@@ -246,12 +337,18 @@ impl WriteFile for OsUpload {
         drop(self.file);
         match self.target {
             Target::InPlace {
-                path,
+                dir,
+                name,
                 delete_on_abort: true,
             }
-            | Target::Atomic { temp: path, .. } => {
-                if let Err(e) = fs::remove_file(&path) {
-                    log::warn!("cannot remove incomplete upload {}: {e}", path.display());
+            | Target::Atomic {
+                dir, temp: name, ..
+            } => {
+                if let Err(e) = rustix::fs::unlinkat(&*dir, name.as_os_str(), AtFlags::empty()) {
+                    log::warn!(
+                        "cannot remove incomplete upload {}: {e}",
+                        name.to_string_lossy()
+                    );
                 }
             }
             Target::InPlace { .. } => {}

@@ -4,35 +4,42 @@
 //! connection resolves them to a [`VirtualPath`] against the session's current
 //! directory, checks the user's permission for it, and only then calls a
 //! [`Filesystem`] method. Every method takes a `VirtualPath`, never a real path, so the
-//! jail check cannot be forgotten: [`OsFs`] maps the path under its root and verifies,
-//! after following symlinks, that it is still inside (see [`path`]). The server never
-//! calls `set_current_dir`; the "current directory" is just a `VirtualPath` in the
-//! session.
+//! jail cannot be forgotten. The server never calls `set_current_dir`; the "current
+//! directory" is just a `VirtualPath` in the session.
 //!
-//! Rules enforced by `OsFs`:
-//! * anything that follows a path (stat, RETR, STOR, LIST of a directory, CWD, SITE CHMOD,
-//!   MFMT, MKD) is refused with `PermissionDenied` if a symlink leads outside the root;
+//! [`OsFs`] is jailed by the kernel, not by a check (see `jail.rs` and `osfs.rs`): it holds
+//! a descriptor of the root, opened at login, and resolves every operation relative to it
+//! with `openat2(RESOLVE_IN_ROOT)`, or, where that is missing, with a walk of `openat`
+//! calls from descriptor to descriptor. Rules:
+//! * chroot semantics for symlinks: an absolute target is taken from the root
+//!   (`/pub/x -> /etc` is `ROOT/etc`), and `..`, in a client path or a link, stops at the
+//!   root. No path, whatever happens on disk meanwhile, reaches outside;
 //! * operations on a link itself (lstat, DELE, RNFR/RNTO, listing entries) follow every
-//!   component but the last, so an outside-pointing link can be seen, renamed or
-//!   deleted but never followed;
-//! * a NUL byte in a path is `InvalidInput`, and only regular files can be opened, so a
-//!   FIFO cannot block the single-threaded event loop in `open`.
+//!   component but the last, so a link can be seen, renamed or deleted; listings show links
+//!   as links (`l` in LIST, `OS.unix=symlink` in MLSD);
+//! * a NUL byte in a path is `InvalidInput`, and only regular files can be opened for a
+//!   transfer (FIFOs are opened non-blocking and refused), so nothing blocks the loop.
 //!
 //! Methods return `std::fs::File` so that the data channel can use `sendfile`.
 
 pub mod file;
+mod jail;
 pub mod listing;
+mod osfs;
 pub mod path;
 pub mod probe;
+mod roots;
 
 pub use file::{OsUpload, ReadFile, UploadPolicy, WriteFile};
+pub use jail::{Resolver, NO_OPENAT2_ENV};
+pub use osfs::OsFs;
 pub use path::{RootedPath, VirtualPath};
 
-use std::fs::{self, File, Metadata};
-use std::io::{self, ErrorKind};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fs::Metadata;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What kind of object a directory entry is (from `lstat`, or `stat` when following).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -97,6 +104,39 @@ impl FileStat {
     }
 }
 
+impl FileStat {
+    /// Converts a `stat` structure (from `fstat` or `statat`).
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    pub(crate) fn from_stat(st: &rustix::fs::Stat) -> FileStat {
+        let mode = st.st_mode as u32;
+        let kind = match mode & 0o170_000 {
+            0o120_000 => FileKind::Symlink,
+            0o040_000 => FileKind::Dir,
+            0o100_000 => FileKind::File,
+            _ => FileKind::Other,
+        };
+        let (secs, nanos) = (st.st_mtime as i64, st.st_mtime_nsec as u32);
+        let mtime = if secs >= 0 {
+            UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
+        } else {
+            UNIX_EPOCH
+                .checked_sub(Duration::from_secs(secs.unsigned_abs()))
+                .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
+        };
+        FileStat {
+            kind,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime: mtime.unwrap_or(UNIX_EPOCH),
+            mode,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            nlink: st.st_nlink as u64,
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+        }
+    }
+}
+
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -129,14 +169,14 @@ pub trait Filesystem: Send + std::fmt::Debug {
     fn root(&self) -> &Path {
         Path::new("/")
     }
-    /// The jail check: the real path of `p` with every symlink followed, verified to
-    /// be inside the root. `p` need not exist. Default: `Unsupported` (only meaningful for
+    /// The real path of `p` with every symlink followed the way the jail follows them
+    /// (chroot semantics, so always inside the root). `p` need not exist. Default: `Unsupported` (only meaningful for
     /// filesystems on a real disk; the server itself never calls it).
     fn realpath(&self, p: &VirtualPath) -> io::Result<RootedPath> {
         let _ = p;
         Err(io::ErrorKind::Unsupported.into())
     }
-    /// Metadata of `p`, following symlinks (whose target must stay inside the root).
+    /// Metadata of `p`, following symlinks (resolved inside the root).
     fn stat(&self, p: &VirtualPath) -> io::Result<FileStat>;
     /// Metadata of `p` itself: a symlink is reported as a link, never followed.
     fn lstat(&self, p: &VirtualPath) -> io::Result<FileStat>;
@@ -182,212 +222,3 @@ pub trait FilesystemFactory: Send + Sync + std::fmt::Debug {
     /// The filesystem of `user` for one session.
     fn open(&self, user: &crate::auth::User) -> io::Result<Box<dyn Filesystem>>;
 }
-
-/// The real filesystem, jailed in a root directory.
-#[derive(Clone, Debug)]
-pub struct OsFs {
-    root: PathBuf,
-    uploads: UploadPolicy,
-}
-
-impl OsFs {
-    /// Jails a filesystem in `root`, which is canonicalised and must be a directory.
-    pub fn new(root: impl Into<PathBuf>) -> io::Result<OsFs> {
-        let root = fs::canonicalize(root.into())?;
-        if !fs::metadata(&root)?.is_dir() {
-            return Err(io::Error::new(
-                ErrorKind::InvalidInput,
-                format!("root {} is not a directory", root.display()),
-            ));
-        }
-        Ok(OsFs {
-            root,
-            uploads: UploadPolicy::default(),
-        })
-    }
-
-    /// Sets what uploads do on completion and failure (atomic rename, delete on failure).
-    pub fn with_uploads(mut self, policy: UploadPolicy) -> OsFs {
-        self.uploads = policy;
-        self
-    }
-
-    /// Resolves following every symlink.
-    fn follow(&self, p: &VirtualPath) -> io::Result<RootedPath> {
-        RootedPath::resolve(&self.root, p)
-    }
-
-    /// Resolves following all but the last component.
-    fn link(&self, p: &VirtualPath) -> io::Result<RootedPath> {
-        RootedPath::resolve_link(&self.root, p)
-    }
-}
-
-fn not_regular(p: &VirtualPath) -> io::Error {
-    io::Error::new(
-        ErrorKind::InvalidInput,
-        format!("\"{p}\" is not a regular file"),
-    )
-}
-
-fn refuse_root(p: &VirtualPath, what: &str) -> io::Result<()> {
-    if p.is_root() {
-        Err(io::Error::new(
-            ErrorKind::PermissionDenied,
-            format!("Can't {what} root directory."),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-impl Filesystem for OsFs {
-    fn root(&self) -> &Path {
-        &self.root
-    }
-
-    fn realpath(&self, p: &VirtualPath) -> io::Result<RootedPath> {
-        self.follow(p)
-    }
-
-    fn stat(&self, p: &VirtualPath) -> io::Result<FileStat> {
-        let real = self.follow(p)?;
-        Ok(FileStat::from_metadata(&fs::metadata(real.as_path())?))
-    }
-
-    fn lstat(&self, p: &VirtualPath) -> io::Result<FileStat> {
-        let real = self.link(p)?;
-        Ok(FileStat::from_metadata(&fs::symlink_metadata(
-            real.as_path(),
-        )?))
-    }
-
-    fn read_dir(&self, p: &VirtualPath) -> io::Result<Box<dyn Iterator<Item = DirEntry> + Send>> {
-        let real = self.follow(p)?;
-        let entries = fs::read_dir(real.as_path())?.filter_map(|entry| {
-            let entry = entry.ok()?;
-            // On Unix `DirEntry::metadata` does not traverse symlinks (an lstat).
-            let md = entry.metadata().ok()?;
-            Some(DirEntry {
-                name: entry.file_name().to_string_lossy().into_owned(),
-                stat: FileStat::from_metadata(&md),
-            })
-        });
-        Ok(Box::new(entries))
-    }
-
-    fn is_dir(&self, p: &VirtualPath) -> bool {
-        matches!(self.stat(p), Ok(st) if st.kind == FileKind::Dir)
-    }
-
-    fn is_file(&self, p: &VirtualPath) -> bool {
-        matches!(self.stat(p), Ok(st) if st.kind == FileKind::File)
-    }
-
-    fn mkdir(&self, p: &VirtualPath) -> io::Result<()> {
-        fs::create_dir(self.follow(p)?.as_path())
-    }
-
-    fn rmdir(&self, p: &VirtualPath) -> io::Result<()> {
-        refuse_root(p, "remove")?;
-        let real = self.link(p)?;
-        if real.as_path() == self.root {
-            return refuse_root(&VirtualPath::root(), "remove");
-        }
-        fs::remove_dir(real.as_path())
-    }
-
-    fn remove_file(&self, p: &VirtualPath) -> io::Result<()> {
-        fs::remove_file(self.link(p)?.as_path())
-    }
-
-    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
-        refuse_root(from, "rename")?;
-        refuse_root(to, "overwrite")?;
-        let src = self.link(from)?;
-        let dst = self.link(to)?;
-        fs::rename(src.as_path(), dst.as_path())
-    }
-
-    fn chmod(&self, p: &VirtualPath, mode: u32) -> io::Result<()> {
-        let real = self.follow(p)?;
-        fs::set_permissions(real.as_path(), fs::Permissions::from_mode(mode & 0o7777))
-    }
-
-    fn set_mtime(&self, p: &VirtualPath, t: SystemTime) -> io::Result<()> {
-        let real = self.follow(p)?;
-        // Opening a FIFO would block the event loop: only files and directories.
-        let kind = FileStat::from_metadata(&fs::metadata(real.as_path())?).kind;
-        if kind != FileKind::File && kind != FileKind::Dir {
-            return Err(not_regular(p));
-        }
-        // On Linux futimens works on a read-only descriptor (the owner check is done
-        // by the kernel), and directories can be opened read-only too.
-        File::open(real.as_path())?.set_modified(t)
-    }
-
-    fn open_read(&self, p: &VirtualPath) -> io::Result<Box<dyn ReadFile>> {
-        let real = self.follow(p)?;
-        // Check before opening, so a FIFO never blocks `open`; re-check the handle.
-        if !fs::metadata(real.as_path())?.is_file() {
-            return Err(not_regular(p));
-        }
-        let file = File::open(real.as_path())?;
-        if !file.metadata()?.is_file() {
-            return Err(not_regular(p));
-        }
-        Ok(Box::new(file))
-    }
-
-    fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
-        let real = self.follow(p)?;
-        // Permissions too, as `open` will judge them (the process may have dropped root).
-        match fs::metadata(real.as_path()) {
-            Ok(md) if !md.is_file() => Err(not_regular(p)),
-            Ok(_) if mode == WriteMode::CreateNew => Err(ErrorKind::AlreadyExists.into()),
-            Ok(_) => probe::may_write(real.as_path(), false),
-            Err(e) if e.kind() == ErrorKind::NotFound => match real.as_path().parent() {
-                Some(dir) => probe::may_write(dir, true),
-                None => Err(e),
-            },
-            Err(e) => Err(e),
-        }
-    }
-
-    fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>> {
-        let real = self.follow(p)?;
-        if mode == WriteMode::Truncate && !self.uploads.atomic {
-            // The common case, a new name: one `open` and nothing else.
-            match OsUpload::create(real.as_path(), self.uploads) {
-                Ok(upload) => return Ok(Box::new(upload)),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e),
-            }
-        }
-        // Checked before opening: opening a FIFO for writing would block the loop.
-        let existed = match fs::metadata(real.as_path()) {
-            Ok(md) if !md.is_file() => return Err(not_regular(p)),
-            Ok(_) => true,
-            Err(e) if e.kind() == ErrorKind::NotFound => false,
-            Err(e) => return Err(e),
-        };
-        let (append, at, create_new) = match mode {
-            WriteMode::Truncate => (false, None, false),
-            WriteMode::Append => (true, None, false),
-            WriteMode::At(n) => (false, Some(n), false),
-            WriteMode::CreateNew => (false, None, true),
-        };
-        let upload = OsUpload::open_known(
-            real.as_path(),
-            self.uploads,
-            append,
-            at,
-            create_new,
-            existed,
-        )?;
-        Ok(Box::new(upload))
-    }
-}
-
-#[cfg(test)]
-mod tests;

@@ -6,21 +6,17 @@
 //! * [`VirtualPath`] is the client's view. It is always absolute and normalised, and
 //!   `..` is clamped at `/`, so `CWD ../../etc` from `/` lands in `/etc` *inside* the
 //!   jail, never above it. Normalising is purely textual and never touches the disk.
-//! * [`RootedPath`] is a real on-disk path that has been checked to lie inside the
-//!   root *after* following symbolic links. Only [`RootedPath::resolve`] and
-//!   [`RootedPath::resolve_link`] can build one, so code holding a `RootedPath` knows the
-//!   check happened.
+//! * [`RootedPath`] is a real on-disk path below the root, with every symbolic link
+//!   expanded the way the jail expands them. Only [`RootedPath::resolve`] and
+//!   [`RootedPath::resolve_link`] build one.
 //!
-//! Textual clamping alone is not enough: a symlink `pub/evil -> /etc` inside the root
-//! would let `RETR pub/evil/passwd` escape. The rule enforced here is therefore: a path
-//! is usable only if its canonical form (every symlink followed) starts with the
-//! canonical root. Operations that act on a link itself (DELE, RNFR, listing) follow
-//! every component except the last one, so a link pointing outside can be listed,
-//! renamed or deleted but never followed.
-//!
-//! Limitation: the check and the later operation are two system calls, so a local user
-//! who can swap a directory for a symlink in between could race it (as with most FTP
-//! servers that run as one user).
+//! Links follow chroot semantics, as in the kernel-enforced jail of `OsFs` (see
+//! `jail.rs`): an absolute target starts again at the root (`pub/evil -> /etc` means
+//! `ROOT/etc`) and `..` stops at the root. A `RootedPath` is a *description*: `OsFs` never
+//! opens one, it resolves every operation relative to its root's descriptor, so a path
+//! that changes on disk after it was computed cannot lead anywhere else. It serves
+//! `Filesystem::realpath` and the authorizer, which matches per-directory permissions
+//! against the place a path really names.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -147,16 +143,15 @@ impl RootedPath {
         &self.path
     }
 
-    /// Maps `vpath` under `root`, following every symlink, and checks the result stays
-    /// inside `root`.
+    /// Maps `vpath` under `root`, following every symlink with chroot semantics.
     ///
     /// `root` must already be canonical (see [`std::fs::canonicalize`]). The path need
-    /// not exist: the deepest existing ancestor is canonicalised and the missing tail
+    /// not exist: the deepest existing ancestor is resolved and the missing tail
     /// appended, which is what MKD and STOR targets need. A dangling symlink on the way
-    /// is expanded by hand, so `STOR link` cannot create a file outside the root.
+    /// is expanded by hand, also with its target taken inside the root.
     ///
-    /// Errors: `InvalidInput` for a NUL byte, `PermissionDenied` for an escape, or the
-    /// error of the underlying lookup (e.g. `NotFound`, not a directory, loop).
+    /// Errors: `InvalidInput` for a NUL byte, or the error of the underlying lookup (e.g.
+    /// `NotFound`, not a directory, loop).
     pub fn resolve(root: &Path, vpath: &VirtualPath) -> io::Result<RootedPath> {
         check_nul(vpath)?;
         let path = canonical_tail(root, vpath.components())?;
@@ -177,7 +172,7 @@ impl RootedPath {
 }
 
 /// `InvalidInput` if the path holds a NUL byte (the OS would truncate or reject it).
-fn check_nul(vpath: &VirtualPath) -> io::Result<()> {
+pub(crate) fn check_nul(vpath: &VirtualPath) -> io::Result<()> {
     if vpath.as_str().contains('\0') {
         Err(io::Error::new(
             ErrorKind::InvalidInput,
@@ -188,7 +183,7 @@ fn check_nul(vpath: &VirtualPath) -> io::Result<()> {
     }
 }
 
-/// The error returned whenever a path would leave the jail.
+/// The error returned if a path would leave the jail (it cannot: a last line of defence).
 fn outside_root(vpath: &VirtualPath) -> io::Error {
     io::Error::new(
         ErrorKind::PermissionDenied,
@@ -205,13 +200,12 @@ fn inside(root: &Path, vpath: &VirtualPath, path: PathBuf) -> io::Result<RootedP
 }
 
 /// Walks `vpath` below `root` one component at a time, following symbolic links by
-/// hand, and returns the real path the OS would act on.
+/// hand, and returns the real path the jail would act on.
 ///
 /// `root` is canonical, so it needs no checking: only the components below it are
-/// looked at, with one `lstat` each (`std::fs::canonicalize` would re-check every
-/// component of the root too, on every command). A link's target is spliced in
-/// front of the components still to walk; an absolute target restarts the walk from
-/// `/`. When a component does not exist, the rest is a tail of plain names that do not
+/// looked at, with one `lstat` each. A link's target is spliced in front of the
+/// components still to walk; an absolute target restarts the walk from the root, and
+/// `..` never climbs above it. When a component does not exist, the rest is a tail of plain names that do not
 /// exist yet (an MKD or STOR target); `..` after a missing directory cannot be
 /// resolved and is reported as not found, as the OS would.
 fn canonical_tail<'a>(root: &Path, parts: impl Iterator<Item = &'a str>) -> io::Result<PathBuf> {
@@ -223,14 +217,16 @@ fn canonical_tail<'a>(root: &Path, parts: impl Iterator<Item = &'a str>) -> io::
         match Path::new(&part).components().next() {
             None | Some(Component::CurDir) => continue,
             Some(Component::RootDir | Component::Prefix(_)) => {
-                resolved = PathBuf::from("/");
+                resolved = root.to_path_buf();
                 continue;
             }
             Some(Component::ParentDir) if missing => {
                 return Err(io::Error::from(ErrorKind::NotFound))
             }
             Some(Component::ParentDir) => {
-                resolved.pop();
+                if resolved != root {
+                    resolved.pop();
+                }
                 continue;
             }
             Some(Component::Normal(_)) => {}

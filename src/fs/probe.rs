@@ -6,9 +6,13 @@
 //! directory, no write permission) without creating, truncating or touching anything.
 
 use std::io::{self, ErrorKind};
-use std::path::Path;
 
-use super::{FileKind, Filesystem, VirtualPath, WriteMode};
+use rustix::fs::{accessat, statat, Access, AtFlags};
+use rustix::io::Errno;
+
+use super::jail::{os, Jail};
+use super::path::check_nul;
+use super::{FileKind, FileStat, Filesystem, VirtualPath, WriteMode};
 
 /// The checks any [`Filesystem`] can answer: the target is a regular file (and may exist,
 /// except for STOU), or it does not exist and its directory does.
@@ -35,14 +39,38 @@ pub fn check_write<F: Filesystem + ?Sized>(
     }
 }
 
-/// Whether this process may write `real` (an existing file) or create a name in the
-/// directory `real` (`dir`), by the effective user's rights, as `open` would decide.
-pub fn may_write(real: &Path, dir: bool) -> io::Result<()> {
-    use rustix::fs::{accessat, Access, AtFlags, CWD};
-    let want = if dir {
-        Access::WRITE_OK | Access::EXEC_OK
-    } else {
-        Access::WRITE_OK
+/// [`OsFs`](super::OsFs)'s check, through the jail's descriptors: what
+/// [`check_write`] checks, plus the effective user's right to write the file (or to create a
+/// name in its directory), as `open` will judge it (the process may have dropped root).
+pub(super) fn os_check_write(jail: &Jail, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
+    check_nul(p)?;
+    let not_regular = || {
+        io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("\"{p}\" is not a regular file"),
+        )
     };
-    accessat(CWD, real, want, AtFlags::EACCESS).map_err(io::Error::from)
+    let Some(parent) = jail.parent(p)? else {
+        return Err(not_regular());
+    };
+    let at = jail.target(p, Some(parent))?;
+    let Some(name) = at.name else {
+        return Err(not_regular());
+    };
+    match statat(&*at.dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if FileStat::from_stat(&st).kind != FileKind::File => Err(not_regular()),
+        Ok(_) if mode == WriteMode::CreateNew => Err(ErrorKind::AlreadyExists.into()),
+        Ok(_) => accessat(
+            &*at.dir,
+            name.as_os_str(),
+            Access::WRITE_OK,
+            AtFlags::EACCESS,
+        )
+        .map_err(os),
+        Err(Errno::NOENT) => {
+            let want = Access::WRITE_OK | Access::EXEC_OK;
+            accessat(&*at.dir, ".", want, AtFlags::EACCESS).map_err(os)
+        }
+        Err(e) => Err(os(e)),
+    }
 }

@@ -1,4 +1,6 @@
 use super::*;
+use std::fs;
+use std::path::PathBuf;
 
 fn dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ftpdlib-upload-{tag}-{}", std::process::id()));
