@@ -109,6 +109,13 @@ pub mod state;
 pub mod stream;
 pub mod tls;
 
+/// Internals the fuzz targets (`fuzz/`) and the property tests (`tests/fuzz_props.rs`) need,
+/// beyond the public modules. Not part of the API: may change in any release.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::control::ops::listing::glob_match;
+}
+
 pub use auth::{Authorizer, FileAuthorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
 pub use builder::{ConfigBuilder, SiteCommand, SiteRequest};
 pub use config::{Config, Encoding};

@@ -14,6 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use ftpdlib::control::addr::{self, EprtError};
 use ftpdlib::fs::listing::{ls_line, mdtm, Facts};
 use ftpdlib::fs::{FileKind, FileStat, Resolver, VirtualPath};
+use ftpdlib::fuzzing::glob_match;
 use ftpdlib::stream::{Line, LineReader, MAX_LINE};
 
 use fuzzutil::formats::{self, check_listing, check_parse_mdtm, check_users, time_at};
@@ -23,6 +24,7 @@ use fuzzutil::wire::{
     self, check_eprt, check_line_reader, check_parse, check_port, check_strip_telnet,
 };
 use fuzzutil::{base_seed, case, iterations, Jail, Rng};
+use fuzzutil::{glob, proxy};
 
 /// Runs `body` `iterations(default_iters)` times on one PRNG seeded from the base seed and the
 /// area's name; on a panic, says how to replay; prints the rate (see docs/fuzzing.md).
@@ -266,6 +268,66 @@ fn listing_lines_stay_single_and_mdtm_round_trips() {
     });
 }
 
+#[test]
+fn proxy_headers_parse_back_and_prefixes_need_more() {
+    let (mut found, mut need_more, mut refused) = (0, 0, 0);
+    fuzz("proxy", 5_000, |rng| {
+        let recipe: Vec<u8> = (0..rng.below(120)).map(|_| rng.next_u64() as u8).collect();
+        let built = proxy::build(&mut fuzzutil::Input::new(&recipe)).bytes;
+        let raw = match rng.below(4) {
+            0 => inputs::ftp_bytes(rng, 4),
+            _ => proxy::mangle(rng, built),
+        };
+        case("proxy", &(&recipe, &raw), || {
+            proxy::run_proxy(&recipe);
+            match proxy::check_any(&raw) {
+                Ok(Some(_)) => found += 1,
+                Ok(None) => need_more += 1,
+                Err(_) => refused += 1,
+            }
+        });
+    });
+    assert!(
+        found > 500 && need_more > 500 && refused > 500,
+        "{found} headers, {need_more} need more, {refused} refused"
+    );
+}
+
+#[test]
+fn glob_match_agrees_with_the_reference() {
+    let (mut matched, mut not) = (0, 0);
+    fuzz("glob", 20_000, |rng| {
+        let pattern = glob::glob_text(rng, 8);
+        let name = match rng.below(3) {
+            0 => glob::glob_text(rng, 6),
+            _ => glob::matching_name(rng, &glob::tokens(&pattern)).unwrap_or_default(),
+        };
+        case("glob", &(&pattern, &name), || {
+            if glob::check_glob(&pattern, &name) {
+                matched += 1
+            } else {
+                not += 1
+            }
+        });
+    });
+    assert!(matched > 1000 && not > 1000, "{matched} matched, {not} not");
+}
+
+#[test]
+fn glob_match_is_fast_on_adversarial_patterns() {
+    let (name, start) = ("a".repeat(2000), Instant::now());
+    for k in [5, 20, 60] {
+        let stars = "*a".repeat(k);
+        assert!(!glob_match(&format!("{stars}b"), &name));
+        assert!(glob_match(&format!("{stars}*"), &name));
+        assert!(!glob_match(&format!("{}[b]", "*[a]".repeat(k)), &name));
+        assert!(!glob_match(&format!("{}?b", "*?".repeat(k)), &name));
+    }
+    // Quadratic at worst: milliseconds. A backtracking matcher would not finish at all.
+    let secs = start.elapsed().as_secs_f64();
+    assert!(secs < 5.0, "adversarial patterns took {secs:.1} s");
+}
+
 /// A byte-level target check, as the fuzz targets call it.
 type Check<'a> = dyn Fn(&[u8]) + 'a;
 
@@ -273,12 +335,14 @@ type Check<'a> = dyn Fn(&[u8]) + 'a;
 fn corpus_replays_through_the_same_checks() {
     let jail = Jail::new("corpus");
     let home = jail.root.to_string_lossy().into_owned();
-    let targets: [(&str, &Check); 5] = [
+    let targets: [(&str, &Check); 7] = [
         ("command_line", &wire::run_command_line),
         ("path", &|d| fuzzutil::paths::run_path(&jail, d)),
         ("address", &wire::run_address),
         ("users_file", &|d| formats::run_users(&home, d)),
         ("listing", &formats::run_listing),
+        ("proxy", &proxy::run_proxy),
+        ("glob", &glob::run_glob),
     ];
     for (target, run) in targets {
         let files = fuzzutil::corpus(target);

@@ -17,7 +17,7 @@ pub mod addr;
 mod datachan;
 mod engine;
 pub mod gate;
-mod ops;
+pub(crate) mod ops;
 pub mod parser;
 mod security;
 pub mod session;

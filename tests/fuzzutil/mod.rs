@@ -3,13 +3,15 @@
 //!
 //! Used by `tests/fuzz_props.rs` (stable, deterministic) and by the cargo-fuzz targets in
 //! `fuzz/fuzz_targets/` (which include this file with `#[path]`), so both check exactly the
-//! same invariants, written once in [`wire`], [`paths`] and [`formats`]. Each crate uses only
-//! part of it.
+//! same invariants, written once in [`wire`], [`paths`], [`formats`], [`proxy`] and [`glob`].
+//! Each crate uses only part of it.
 #![allow(dead_code)]
 
 pub mod formats;
+pub mod glob;
 pub mod inputs;
 pub mod paths;
+pub mod proxy;
 pub mod wire;
 
 use std::fmt::Debug;

@@ -29,10 +29,17 @@ pub struct ServerAt {
 impl ServerAt {
     /// Starts a server on `bind`; an error if the address cannot be bound (no IPv6 here).
     pub fn start(bind: SocketAddr, configure: impl FnOnce(&mut Config)) -> io::Result<ServerAt> {
+        Ok(ServerAt::with_listener(TcpListener::bind(bind)?, configure))
+    }
+
+    /// Starts a server on a listener the test made (e.g. a dual-stack one).
+    pub fn with_listener(
+        std_listener: TcpListener,
+        configure: impl FnOnce(&mut Config),
+    ) -> ServerAt {
         let root = TempDir::new("root-at");
         let mut cfg = test_config(root.path());
         configure(&mut cfg);
-        let std_listener = TcpListener::bind(bind)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             let mut ioloop = IoLoop::new().expect("IoLoop::new");
@@ -44,12 +51,12 @@ impl ServerAt {
             ioloop.run(&mut server).expect("IoLoop::run");
         });
         let (addr, stop) = rx.recv_timeout(IO_TIMEOUT).expect("server did not start");
-        Ok(ServerAt {
+        ServerAt {
             addr,
             stop,
             thread: Some(thread),
             root,
-        })
+        }
     }
 
     /// The control address.

@@ -47,7 +47,11 @@ fn strip_ls_options(arg: &str) -> &str {
 }
 
 /// Shell-style matching of `*`, `?` and `[...]` (with `!` negation and ranges).
-pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
+///
+/// `[!...]` and `[^...]` negate a class; a `]` right after `[` (or after the negation) is a
+/// member, as is a `-` that cannot form a range (`[a-]`); a `[` without a closing `]` is a
+/// literal `[`. Runs in O(pattern × name) time: a `*` is only ever retried from the last one.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     let (mut pi, mut ni) = (0, 0);

@@ -10,7 +10,7 @@ mod access;
 mod dataconn;
 mod files;
 mod info;
-mod listing;
+pub(crate) mod listing;
 mod transfer;
 
 use std::io;
