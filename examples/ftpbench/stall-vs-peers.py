@@ -20,11 +20,16 @@ Run as root (vsftpd, proftpd and pure-ftpd switch users and chroot), from the pr
     pip install pyftpdlib
     python3 examples/ftpbench/stall-vs-peers.py [--seconds 5] [--repeat 2] [--out DIR]
 
+It ends with a summary table: per load kind and pair, the median over the rounds of each
+server and the paired ratio (median of the per-round ratios), and the worst max of any round.
+`--summarize DIR` prints that table again from an earlier run's output directory.
+
 Bounds: each ftpbench run has a timeout; servers are stopped by PID in `finally` (SIGTERM and
 SIGHUP included). Traffic is loopback only. Control ports from 30100, passive ports
 30200-32699 (below the ephemeral range), so a referee run on its defaults does not collide.
 """
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -150,6 +155,43 @@ def login_run(args, out, ours):
         "--cwd", "upload"], bound_s=2 * args.repeat * (args.seconds + 30) + 60)
 
 
+KIND_ORDER = ["none", "list", "stor", "login"]
+COLUMNS = (("p50_ms", 2), ("p99_ms", 1), ("max_ms", 1), ("ops_s", 1))
+
+
+def summarize(out):
+    """One markdown table over every ftpbench JSON in OUT: per load kind and pair, the median
+    over the rounds of each server (first / second) and the paired ratio; then the worst max
+    and the probes sent (fewer than 100 make the p99 the max)."""
+    rows = []
+    for fn in sorted(os.listdir(out)):
+        if not (fn.startswith("stall-") and fn.endswith(".json")):
+            continue
+        with open(os.path.join(out, fn)) as f:
+            scs = json.load(f)["scenarios"]
+        for sc, v in scs.items():
+            (na, a), (nb, b) = [(n, x["summary"]) for n, x in v["servers"].items()]
+            ratio = v["ratio_first_over_second"]
+            cells = []
+            for key, prec in COLUMNS:
+                if key in a and key in b:
+                    cells.append("%.*f / %.*f (%.2fx)" % (prec, a[key]["median"], prec,
+                                                          b[key]["median"], ratio.get(key, 0)))
+                else:
+                    cells.append("-")
+            if "max_ms" in a and "max_ms" in b:
+                cells.append("%.1f / %.1f" % (a["max_ms"]["max"], b["max_ms"]["max"]))
+                cells.append("%.0f / %.0f" % (a["probes"]["median"], b["probes"]["median"]))
+            kind = sc[len("stall-"):]
+            rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+            rows.append((rank, "%s / %s" % (na, nb), kind, cells))
+    print("| load | servers (first / second) | probe p50 ms | probe p99 ms | probe max ms "
+          "| load ops/s | worst max ms | probes |")
+    print("|---|---|---|---|---|---|---|---|")
+    for _, pair, kind, cells in sorted(rows, key=lambda r: r[0]):
+        print("| %s | %s | %s |" % (kind, pair, " | ".join(cells)))
+
+
 def parse():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--peers", default="pyftpdlib,vsftpd,proftpd,pure-ftpd")
@@ -158,6 +200,8 @@ def parse():
     ap.add_argument("--repeat", type=int, default=2, help="rounds per kind and server")
     ap.add_argument("--out", default=None, help="tables, JSON and logs (default: a /tmp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the servers' work dir")
+    ap.add_argument("--summarize", metavar="DIR", default=None,
+                    help="only print the summary table of an earlier run's --out DIR")
     a = ap.parse_args()
     a.peers = [p.strip() for p in a.peers.split(",") if p.strip()]
     for p in a.peers:
@@ -172,6 +216,9 @@ def _exit_on_signal(signum, frame):
 
 def main():
     args = parse()
+    if args.summarize:
+        summarize(args.summarize)
+        return
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, _exit_on_signal)
     for b in (FTPDLIB, BENCH):
@@ -204,7 +251,8 @@ def main():
             ours[0].wait(timeout=5)
         if not args.keep:
             subprocess.run(["rm", "-rf", "--one-file-system", ctx.wd], timeout=120)
-    print("# results in %s; load at end %s" % (out, referee._read("/proc/loadavg")))
+    print("# results in %s; load at end %s\n" % (out, referee._read("/proc/loadavg")))
+    summarize(out)
 
 
 if __name__ == "__main__":
