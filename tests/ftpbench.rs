@@ -298,74 +298,42 @@ fn cwd_puts_every_file_in_the_directory_and_sessions_download_from_it() {
     assert_eq!(failed, Some(0.0), "{stdout}");
 }
 
+/// The rows of a paired table for `scenario`: (metric, [first, second, ratio]).
+fn paired_rows(table: &str, scenario: &str) -> Vec<(String, Vec<String>)> {
+    table
+        .lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            (c.len() == 5 && c[0] == scenario).then(|| {
+                (
+                    c[1].to_owned(),
+                    c[2..].iter().map(|s| s.to_string()).collect(),
+                )
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn stall_reports_probe_latency_and_load_rate_for_every_kind() {
     let d = Daemon::start();
-    let port = d.port.to_string();
-    let pid = d.child.id().to_string();
+    let (port, pid) = (d.port.to_string(), d.child.id().to_string());
     let root = d.dir.display().to_string();
-    let args: Vec<String> = [
-        "--port",
-        &port,
-        "--user",
-        "u",
-        "--password",
-        "p",
-        "--server-pid",
-        &pid,
-        "--label",
-        "one",
-        "--baseline-port",
-        &port,
-        "--baseline-pid",
-        &pid,
-        "--baseline-label",
-        "two",
-        "--scenario",
-        "stall",
-        "--stall-load",
-        "none,list,stor,login",
-        "--stall-seconds",
-        "1",
-        "--stall-sessions",
-        "2",
-        "--stall-size",
-        "1M",
-        "--list-entries",
-        "100",
-        "--prepare",
-        "--prepare-local",
-        &root,
-        "--repeat",
-        "1",
-        "--op-timeout",
-        "20",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let flags = format!(
+        "--port {port} --user u --password p --server-pid {pid} --label one --baseline-port \
+         {port} --baseline-pid {pid} --baseline-label two --scenario stall --stall-load \
+         none,list,stor,login --stall-seconds 1 --stall-sessions 2 --stall-size 1M \
+         --list-entries 100 --prepare --repeat 1 --op-timeout 20 --prepare-local"
+    );
+    let mut args: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
+    args.push(root);
     let out = ftpbench(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    // (metric, cells after it: one, two, ratio) of every row of `sc`.
-    let cells = |sc: &str| -> Vec<(String, Vec<String>)> {
-        stdout
-            .lines()
-            .filter_map(|l| {
-                let c: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-                (c.len() == 5 && c[0] == sc).then(|| {
-                    (
-                        c[1].to_owned(),
-                        c[2..].iter().map(|s| s.to_string()).collect(),
-                    )
-                })
-            })
-            .collect()
-    };
     for kind in ["none", "list", "stor", "login"] {
         let sc = format!("stall-{kind}");
-        let rows = cells(&sc);
+        let rows = paired_rows(&stdout, &sc);
         let mut want = vec!["probe_p50_ms", "probe_p99_ms", "probe_max_ms"];
         if kind != "none" {
             want.push("load_ops/s");
@@ -381,7 +349,7 @@ fn stall_reports_probe_latency_and_load_rate_for_every_kind() {
             );
         }
     }
-    let leftovers: Vec<_> = std::fs::read_dir(&d.dir)
+    let left: Vec<_> = std::fs::read_dir(&d.dir)
         .unwrap()
         .flatten()
         .filter(|e| {
@@ -390,5 +358,5 @@ fn stall_reports_probe_latency_and_load_rate_for_every_kind() {
                 .starts_with("ftpbench-stall-")
         })
         .collect();
-    assert!(leftovers.is_empty(), "stor load left {leftovers:?}");
+    assert!(left.is_empty(), "the stor load left {left:?}");
 }
