@@ -1,7 +1,9 @@
 //! Smoke test of the `ftpbench` example against the real daemon: every scenario runs once with
 //! tiny sizes (4 MiB file, 20 sessions, 20 idle connections, 100-entry listing, 20 churn ops),
-//! the tool exits 0, and the table has a positive figure for each scenario. Bounded to about a
-//! minute; the daemon is killed on drop.
+//! the tool exits 0, and the table has a positive figure for each scenario. The `stall`
+//! scenario runs each load kind for 1 s, paired with the same daemon as its baseline, and must
+//! report the probe's percentiles and the load's rate (their values are timings, so only their
+//! presence is checked). Bounded to about a minute each; the daemon is killed on drop.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -294,4 +296,67 @@ fn cwd_puts_every_file_in_the_directory_and_sessions_download_from_it() {
         .find(|(m, _)| m.starts_with("failed"))
         .map(|(_, v)| num(v));
     assert_eq!(failed, Some(0.0), "{stdout}");
+}
+
+/// The rows of a paired table for `scenario`: (metric, [first, second, ratio]).
+fn paired_rows(table: &str, scenario: &str) -> Vec<(String, Vec<String>)> {
+    table
+        .lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            (c.len() == 5 && c[0] == scenario).then(|| {
+                (
+                    c[1].to_owned(),
+                    c[2..].iter().map(|s| s.to_string()).collect(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn stall_reports_probe_latency_and_load_rate_for_every_kind() {
+    let d = Daemon::start();
+    let (port, pid) = (d.port.to_string(), d.child.id().to_string());
+    let root = d.dir.display().to_string();
+    let flags = format!(
+        "--port {port} --user u --password p --server-pid {pid} --label one --baseline-port \
+         {port} --baseline-pid {pid} --baseline-label two --scenario stall --stall-load \
+         none,list,stor,login --stall-seconds 1 --stall-sessions 2 --stall-size 1M \
+         --list-entries 100 --prepare --repeat 1 --op-timeout 20 --prepare-local"
+    );
+    let mut args: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
+    args.push(root);
+    let out = ftpbench(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for kind in ["none", "list", "stor", "login"] {
+        let sc = format!("stall-{kind}");
+        let rows = paired_rows(&stdout, &sc);
+        let mut want = vec!["probe_p50_ms", "probe_p99_ms", "probe_max_ms"];
+        if kind != "none" {
+            want.push("load_ops/s");
+        }
+        for metric in want {
+            let (_, v) = rows
+                .iter()
+                .find(|(m, _)| m.starts_with(metric))
+                .unwrap_or_else(|| panic!("no {sc} {metric} row:\n{stdout}\n{stderr}"));
+            assert!(
+                num(&v[0]).is_finite() && num(&v[1]).is_finite() && v[2].ends_with('x'),
+                "{sc} {metric}: {v:?}\n{stdout}"
+            );
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(&d.dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ftpbench-stall-")
+        })
+        .collect();
+    assert!(left.is_empty(), "the stor load left {left:?}");
 }

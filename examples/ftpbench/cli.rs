@@ -72,7 +72,8 @@ pub struct Args {
     #[arg(long)]
     pub baseline_label: Option<String>,
 
-    /// Scenarios: all, or a comma list of idle, retr, stor, sessions, list, churn.
+    /// Scenarios: all, or a comma list of idle, retr, stor, sessions, list, churn, stall (all
+    /// leaves stall out; --stall-load picks its kinds).
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// Recorded rounds per scenario; each round runs every server once, order alternating.
@@ -146,6 +147,35 @@ pub struct Args {
     /// churn: size of each uploaded file.
     #[arg(long, default_value = "4K", value_parser = parse_size)]
     pub churn_size: u64,
+
+    /// stall: what loads the server while the probe sends NOOPs: a comma list of none, list,
+    /// stor, login (each kind is a scenario of its own, stall-KIND).
+    #[arg(long, default_value = "none,list,stor")]
+    pub stall_load: String,
+    /// stall: sessions that generate the load.
+    #[arg(long, default_value_t = 8)]
+    pub stall_sessions: usize,
+    /// stall: length of one round, s.
+    #[arg(long, default_value_t = 10.0)]
+    pub stall_seconds: f64,
+    /// stall: interval between the probe's NOOPs, ms.
+    #[arg(long, default_value_t = 10.0)]
+    pub stall_interval_ms: f64,
+    /// stall stor: size of each upload.
+    #[arg(long, default_value = "8M", value_parser = parse_size)]
+    pub stall_size: u64,
+    /// stall login: account the load sessions log in as (default: --user).
+    #[arg(long)]
+    pub stall_login_user: Option<String>,
+    /// stall login: its password (default: --password).
+    #[arg(long)]
+    pub stall_login_password: Option<String>,
+    /// stall login on the baseline (default: the baseline's own login).
+    #[arg(long)]
+    pub baseline_stall_login_user: Option<String>,
+    /// stall login on the baseline: password.
+    #[arg(long)]
+    pub baseline_stall_login_password: Option<String>,
 }
 
 impl Args {

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Scenarios (each module documents its measurement): `idle` and `sessions` (`many`, `sessions`),
-//! `retr`, `stor`, `list`, `churn` (`bulk`); fixtures (`prepare`); CPU and memory from `/proc`
+//! `retr`, `stor`, `list`, `churn` (`bulk`); latency under load, `stall` (`stall`; not part of
+//! `all`); fixtures (`prepare`); CPU and memory from `/proc`
 //! (`procfs`); FTPS (`tls`); the table, medians and paired ratios (`report`).
 //!
 //! Each scenario runs `--warmup` unrecorded rounds, then `--repeat` recorded rounds; in every
@@ -28,6 +29,7 @@ mod procfs;
 mod proto;
 mod report;
 mod sessions;
+mod stall;
 mod tls;
 
 use std::collections::HashMap;
@@ -63,18 +65,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn scenarios(spec: &str) -> Result<Vec<&'static str>, String> {
+/// The scenarios to run; `stall` stands for one `stall-KIND` per kind of `--stall-load`.
+fn scenarios(spec: &str, stall_load: &str) -> Result<Vec<&'static str>, String> {
     if spec == "all" {
         return Ok(ORDER.to_vec());
     }
     let mut out = Vec::new();
     for s in spec.split(',').map(str::trim) {
-        let name = ORDER
-            .iter()
-            .find(|n| **n == s)
-            .ok_or_else(|| format!("unknown scenario {s:?} (all, {})", ORDER.join(", ")))?;
-        if !out.contains(name) {
-            out.push(*name);
+        let names = if s == "stall" {
+            stall::names(stall_load)?
+        } else {
+            let name = ORDER.iter().find(|n| **n == s).ok_or_else(|| {
+                format!("unknown scenario {s:?} (all, {}, stall)", ORDER.join(", "))
+            })?;
+            vec![*name]
+        };
+        for name in names {
+            if !out.contains(&name) {
+                out.push(name);
+            }
         }
     }
     Ok(out)
@@ -86,6 +95,10 @@ fn validate(a: &Args) -> Result<(), String> {
     }
     if !(a.op_timeout > 0.0 && a.op_timeout.is_finite()) {
         return Err("--op-timeout must be a positive number of seconds".into());
+    }
+    let positive = |x: f64| x > 0.0 && x.is_finite();
+    if !positive(a.stall_seconds) || !positive(a.stall_interval_ms) || a.stall_sessions == 0 {
+        return Err("--stall-seconds, --stall-interval-ms and --stall-sessions must be > 0".into());
     }
     if a.tls && a.insecure && a.ca_file.is_some() {
         return Err("--insecure and --ca-file exclude each other".into());
@@ -101,6 +114,9 @@ fn check_fds(a: &Args, scs: &[&str]) -> Result<(), String> {
     }
     if scs.contains(&"sessions") {
         need = need.max(2 * a.concurrency as u64 + 64);
+    }
+    if scs.iter().any(|s| s.starts_with("stall-")) {
+        need = need.max(2 * a.stall_sessions as u64 + 64);
     }
     let (soft, hard) = procfs::nofile("self")?;
     if soft < need {
@@ -134,13 +150,17 @@ fn target(
             d.clone()
         }
     };
+    let (user, password) = (
+        pick(&a.baseline_user, &a.user),
+        pick(&a.baseline_password, &a.password),
+    );
     Ok(Target {
         label: (if base { &a.baseline_label } else { &a.label })
             .clone()
             .unwrap_or_default(),
         addr: Target::resolve(host, port)?,
-        user: pick(&a.baseline_user, &a.user),
-        password: pick(&a.baseline_password, &a.password),
+        user: user.clone(),
+        password: password.clone(),
         pid: if base { a.baseline_pid } else { a.server_pid },
         tls: if base && a.baseline_plain {
             None
@@ -149,6 +169,17 @@ fn target(
         },
         sni: a.sni.clone().unwrap_or_else(|| host.to_owned()),
         pasv: a.pasv,
+        stall_login: if base {
+            (
+                a.baseline_stall_login_user.clone().unwrap_or(user),
+                a.baseline_stall_login_password.clone().unwrap_or(password),
+            )
+        } else {
+            (
+                a.stall_login_user.clone().unwrap_or(user),
+                a.stall_login_password.clone().unwrap_or(password),
+            )
+        },
     })
 }
 
@@ -170,6 +201,7 @@ fn run_one(sc: &str, t: &Target, ctx: &Ctx, bases: &many::Bases) -> Result<Metri
         "sessions" => many::sessions(t, ctx),
         "list" => bulk::list(t, ctx),
         "churn" => bulk::churn(t, ctx),
+        s if s.starts_with("stall-") => stall::run(s, t, ctx),
         _ => Err(format!("unknown scenario {sc}")),
     }
 }
@@ -187,7 +219,7 @@ fn summary_line(sc: &str, m: &Metrics) -> String {
 
 fn run(args: Args) -> Result<bool, String> {
     validate(&args)?;
-    let scs = scenarios(&args.scenario)?;
+    let scs = scenarios(&args.scenario, &args.stall_load)?;
     check_fds(&args, &scs)?;
     let started = Instant::now();
     let tls = if args.tls {

@@ -26,7 +26,7 @@ use crate::Ctx;
 const MAX_FAILS: usize = 20;
 
 /// Nearest-rank percentile of sorted values.
-fn pct(sorted: &[f64], q: f64) -> f64 {
+pub fn pct(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

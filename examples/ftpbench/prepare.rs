@@ -2,7 +2,7 @@
 //! already there (checked with `SIZE` and `NLST`), so a second run costs nothing.
 //!
 //! * retr: `--file` of `--size` bytes; sessions: `--small-file` of `--small-size` bytes.
-//! * list: `--list-dir` with `--list-entries` empty files `file-NNNNNN.dat`, made by one STOR
+//! * list (and stall's list load): `--list-dir` with `--list-entries` empty files `file-NNNNNN.dat`, made by one STOR
 //!   each (thousands of round trips: slow). With `--prepare-local DIR` (the server's root on
 //!   this machine) they are created on disk instead, and FTP only checks the count.
 
@@ -24,7 +24,7 @@ pub fn run(t: &Target, ctx: &Ctx, scenarios: &[&str]) -> Result<(), String> {
     if scenarios.contains(&"sessions") {
         ensure_file(t, ctx, &a.small_file, a.small_size)?;
     }
-    if scenarios.contains(&"list") {
+    if scenarios.contains(&"list") || scenarios.contains(&"stall-list") {
         if let Some(root) = &a.prepare_local {
             make_local(root, &a.list_dir, a.list_entries)?;
         }

@@ -30,6 +30,8 @@ pub struct Target {
     pub sni: String,
     /// Use PASV instead of EPSV.
     pub pasv: bool,
+    /// Login and password of the `stall` scenario's login load.
+    pub stall_login: (String, String),
 }
 
 impl Target {

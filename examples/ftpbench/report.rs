@@ -110,6 +110,17 @@ const CHURN: &[Def] = &[
     d("client_busy", "client_core_busy", Info, 2),
 ];
 
+const STALL: &[Def] = &[
+    d("p50_ms", "probe_p50_ms", Lo, 2),
+    d("p99_ms", "probe_p99_ms", Lo, 2),
+    d("max_ms", "probe_max_ms", Lo, 1),
+    d("ops_s", "load_ops/s", Hi, 1),
+    d("load_mb_s", "load_MB/s", Info, 0),
+    d("probes", "probes", Info, 0),
+    d("missed", "missed_ticks", Info, 0),
+    d("srv_busy", "srv_core_busy", Info, 2),
+];
+
 /// The rows of a scenario.
 pub fn defs(scenario: &str) -> &'static [Def] {
     match scenario {
@@ -118,6 +129,7 @@ pub fn defs(scenario: &str) -> &'static [Def] {
         "idle" => IDLE,
         "list" => LIST,
         "churn" => CHURN,
+        s if s.starts_with("stall-") => STALL,
         _ => &[],
     }
 }
