@@ -63,6 +63,11 @@ pub enum Msg {
     DataStart(Box<Start>),
     /// The blocking pool checked a USER/PASS pair (pool → control connection).
     LoginChecked(Box<Result<crate::auth::User, crate::auth::AuthError>>),
+    /// The blocking pool made one batch of a listing: the producer comes back with it
+    /// (pool → data connection).
+    Batch(Box<crate::data::Batch>),
+    /// The pool lost a listing's producer (the job panicked): the transfer fails.
+    BatchLost,
     /// Stop: close without finishing (control → acceptor or data connection).
     Abort,
     /// A data connection closed, with the result of its job if it had one (to the control

@@ -294,3 +294,22 @@ f.quit()
     assert!(stdout.contains("REFUSED 522"), "{stdout}");
     assert_untouched(srv.root());
 }
+
+/// A data connection refused before the transfer command arrives: that command gets the
+/// refusal (not a bare `425`), and the file is untouched.
+#[test]
+fn a_refusal_before_the_command_is_the_commands_reply() {
+    let srv = server(false);
+    let mut c = FtpsCtrl::secure_login(srv.addr(), &client_config());
+    let r = c.cmd("EPSV");
+    let addr = tlsutil::passive_addr(&r, srv.addr().ip()).unwrap();
+    let mut data = TcpStream::connect(addr).unwrap();
+    data.write_all(b"not a TLS record\r\n").unwrap();
+    // Wait until the server has refused (closed) the connection, then ask for a transfer.
+    tlsutil::wait_closed(&mut data, Duration::from_secs(5)).unwrap();
+    let r = c.cmd("STOR keep.bin");
+    assert_eq!(r.code, 522, "{r:?}");
+    assert_untouched(srv.root());
+    // Only once: the next command without a channel is the usual 425.
+    c.expect("STOR keep.bin", 425);
+}

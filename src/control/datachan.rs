@@ -95,6 +95,9 @@ pub(super) struct DataSide {
     pub abort_pending: bool,
     /// QUIT is waiting for the transfer to finish.
     pub quit_pending: bool,
+    /// PROT P: the data connection was refused (TLS) before any transfer asked for it; the
+    /// next transfer command gets this reply instead of `425`.
+    pub refusal: Option<Reply>,
     /// EPSV ALL was sent: PORT, EPRT and PASV are refused from now on (RFC 2428 §4).
     pub epsv_all: bool,
     /// The control connection's local address, once asked (the address data connections
@@ -117,7 +120,17 @@ impl ControlConn {
             cx.close(id);
         }
         self.data.chan = Channel::None;
+        self.data.refusal = None;
         self.data.progress = Arc::new(AtomicU64::new(0));
+    }
+
+    /// The reply to a transfer command without a data channel: why the last one was refused,
+    /// or `425`.
+    pub(super) fn no_channel(&mut self) -> Reply {
+        self.data
+            .refusal
+            .take()
+            .unwrap_or_else(|| Reply::new(ReplyCode::CantOpenData, "Use PORT or PASV first."))
     }
 
     /// Starts `pj` now if the data connection is up (125), or queues it (150). `texts` are the
@@ -129,10 +142,7 @@ impl ControlConn {
         cx: &mut Cx<'_>,
     ) -> Option<Reply> {
         match self.data.chan {
-            Channel::None => Some(Reply::new(
-                ReplyCode::CantOpenData,
-                "Use PORT or PASV first.",
-            )),
+            Channel::None => Some(self.no_channel()),
             Channel::Ready(id) => {
                 self.respond(Reply::new(ReplyCode::AlreadyOpen, texts.0));
                 self.launch(id, pj, cx);
@@ -253,6 +263,8 @@ impl ControlConn {
         self.data.chan = Channel::None;
         if self.data.pending.take().is_some() {
             self.respond(reply);
+        } else {
+            self.data.refusal = Some(reply);
         }
     }
 

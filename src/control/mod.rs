@@ -267,7 +267,7 @@ impl ControlConn {
                 }
                 self.pump(cx)
             }
-            Msg::DataStart(_) | Msg::Abort => Flow::Continue,
+            Msg::DataStart(_) | Msg::Abort | Msg::Batch(_) | Msg::BatchLost => Flow::Continue,
         }
     }
 

@@ -19,6 +19,7 @@
 //! are plain binary, switch to `splice(2)` (`upload.rs`). Each turn moves a bounded amount,
 //! then yields, so one fast transfer cannot starve other sessions.
 
+mod batches;
 pub mod connect;
 mod job;
 pub mod producer;
@@ -28,6 +29,9 @@ mod transfer;
 mod upload;
 
 pub use job::{Job, Outcome, Progress, Start, TransferResult};
+
+/// A listing's producer back from the pool, with the batch it made (`Msg::Batch`).
+pub type Batch = (Box<dyn Producer>, std::io::Result<Vec<u8>>);
 
 use std::net::Shutdown;
 use std::sync::atomic::AtomicU64;
@@ -65,6 +69,8 @@ enum State {
     },
     /// Buffered download.
     Send(Box<dyn Producer>),
+    /// A listing made on the blocking pool, a batch ahead.
+    Batches(batches::Batches),
     /// Upload.
     Recv(FileSink),
 }
@@ -202,6 +208,7 @@ impl DataConn {
             (State::Idle, ..) => "data:idle",
             (State::Sendfile { .. }, ..) => "data:sendfile",
             (State::Send(_), ..) => "data:sending",
+            (State::Batches(_), ..) => "data:listing",
             (State::Recv(_), ..) if self.pipe.is_some() => "data:splicing",
             (State::Recv(_), ..) => "data:receiving",
         }
@@ -213,7 +220,7 @@ impl DataConn {
     pub(crate) fn transferring(&self) -> bool {
         matches!(
             self.state,
-            State::Sendfile { .. } | State::Send(_) | State::Recv(_)
+            State::Sendfile { .. } | State::Send(_) | State::Batches(_) | State::Recv(_)
         )
     }
 
@@ -227,7 +234,7 @@ impl DataConn {
             // TLS needs both directions (handshake, close_notify); edge-triggered, so cheap.
             _ if self.sock.is_tls() || self.finishing => Interest::READABLE | Interest::WRITABLE,
             State::Idle | State::Recv(_) => Interest::READABLE,
-            State::Sendfile { .. } | State::Send(_) => Interest::WRITABLE,
+            State::Sendfile { .. } | State::Send(_) | State::Batches(_) => Interest::WRITABLE,
         }
     }
 
@@ -269,6 +276,18 @@ impl DataConn {
                 self.arm_connect_timeout(cx);
                 Flow::Continue
             }
+            Msg::Batch(batch) => {
+                let (producer, bytes) = *batch;
+                if let State::Batches(b) = &mut self.state {
+                    if let Err(e) = b.arrived(producer, bytes) {
+                        return self.fail(transfer::local_error(&e));
+                    }
+                }
+                self.run(cx)
+            }
+            Msg::BatchLost => self.fail(transfer::local_error(&std::io::Error::other(
+                "the listing could not be made",
+            ))),
             Msg::Drain => Flow::Continue,
             Msg::Abort | Msg::Shutdown => {
                 if self.started.is_some() {
@@ -432,6 +451,7 @@ impl DataConn {
                     State::Send(Box::new(producer::FileProducer::new(file, ascii)))
                 }
             }
+            Job::Produce(p) if p.may_block() => State::Batches(batches::Batches::start(p, cx)),
             Job::Produce(p) => State::Send(p),
             Job::Receive(sink) => State::Recv(sink),
         };

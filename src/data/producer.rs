@@ -17,6 +17,11 @@ use crate::fs::{ReadFile, WriteFile};
 pub trait Producer: Send + std::fmt::Debug {
     /// Appends up to `max` bytes to `out`; `Ok(0)` means exhausted.
     fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize>;
+    /// True if `fill` may take long (a listing `lstat`s every entry): the data connection then
+    /// runs it on the blocking-work pool, a batch ahead (`batches.rs`). Default: false.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// Reads a file in large chunks, converting line ends in ASCII mode.
@@ -121,6 +126,10 @@ impl LinesProducer {
 }
 
 impl Producer for LinesProducer {
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
         let before = out.len();
         // Stop once `max` is reached (a line may overshoot it a little).

@@ -10,6 +10,7 @@ use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::batches::Next;
 use super::{producer::FileProducer, sendfile, DataConn, Outcome, Secure, State, CHUNK};
 use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::Flow;
@@ -93,7 +94,7 @@ impl DataConn {
         }
         match self.state {
             State::Connecting | State::Idle => Flow::Continue,
-            State::Sendfile { .. } | State::Send(_) => self.send(cx),
+            State::Sendfile { .. } | State::Send(_) | State::Batches(_) => self.send(cx),
             State::Recv(_) => self.recv(cx),
         }
     }
@@ -268,13 +269,18 @@ impl DataConn {
             if self.pos == self.buf.len() {
                 self.buf.clear();
                 self.pos = 0;
-                let State::Send(producer) = &mut self.state else {
-                    return Flow::Continue;
-                };
-                match producer.fill(&mut self.buf, CHUNK) {
-                    Ok(0) => return self.complete(),
-                    Ok(_) => {}
-                    Err(e) => return self.fail(local_error(&e)),
+                match &mut self.state {
+                    State::Send(producer) => match producer.fill(&mut self.buf, CHUNK) {
+                        Ok(0) => return self.complete(),
+                        Ok(_) => {}
+                        Err(e) => return self.fail(local_error(&e)),
+                    },
+                    State::Batches(batches) => match batches.next(cx) {
+                        Next::Bytes(bytes) => self.buf = bytes,
+                        Next::Wait => return Flow::Continue,
+                        Next::Done => return self.complete(),
+                    },
+                    _ => return Flow::Continue,
                 }
             }
             let allow = self.allowance(cx, self.buf.len() - self.pos);

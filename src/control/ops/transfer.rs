@@ -21,10 +21,6 @@ use crate::reply::{Reply, ReplyCode};
 const TEXT_125: &str = "Data connection already open. Transfer starting.";
 const TEXT_150: &str = "File status okay. About to open data connection.";
 
-fn no_channel() -> Reply {
-    Reply::new(ReplyCode::CantOpenData, "Use PORT or PASV first.")
-}
-
 pub(super) fn busy() -> Reply {
     Reply::new(
         ReplyCode::CantOpenData,
@@ -128,7 +124,7 @@ impl ControlConn {
             return Some(fs_error(&e));
         }
         if self.data.chan == Channel::None {
-            return Some(no_channel());
+            return Some(self.no_channel());
         }
         let pj = PendingJob {
             cmd: if append { "APPE" } else { "STOR" },
@@ -187,7 +183,7 @@ impl ControlConn {
             ));
         };
         if self.data.chan == Channel::None {
-            return Some(no_channel());
+            return Some(self.no_channel());
         }
         let text = format!("FILE: {}", path.file_name().unwrap_or(""));
         let pj = PendingJob {
