@@ -480,3 +480,6 @@ impl<H: Handler> Dispatcher<H> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
