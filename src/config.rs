@@ -122,6 +122,33 @@ pub struct Config {
     /// stall every session); its waker takes the last token of the server's range. `0` runs
     /// that work on the loop itself. Default: the number of cores.
     pub blocking_threads: usize,
+    /// When the filesystem calls of commands (DELE, SIZE, CWD...) run on the blocking pool
+    /// instead of the loop. Default: [`OffloadFs::Auto`].
+    pub offload_fs: OffloadFs,
+}
+
+/// When a session's filesystem calls run on the blocking-work pool (`--offload-fs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OffloadFs {
+    /// When the filesystem says it may be slow, or this session's calls were slow (measured).
+    #[default]
+    Auto,
+    /// Always (every call pays a hand-off to a thread, about ten microseconds).
+    Always,
+    /// Never: every call on the loop, as pyftpdlib does.
+    Never,
+}
+
+impl std::str::FromStr for OffloadFs {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OffloadFs, String> {
+        match s {
+            "auto" => Ok(OffloadFs::Auto),
+            "always" => Ok(OffloadFs::Always),
+            "never" => Ok(OffloadFs::Never),
+            _ => Err(format!("{s:?} is not one of auto, always, never")),
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -169,6 +196,7 @@ impl Config {
             events: Vec::new(),
             proxy_protocol: false,
             blocking_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            offload_fs: OffloadFs::Auto,
         }
     }
 

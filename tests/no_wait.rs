@@ -106,8 +106,9 @@ fn a_password_being_checked_does_not_hold_other_sessions() {
     slow.expect("NOOP", 200);
 }
 
-/// A filesystem whose directory `slow` is read only once the gate opens.
-#[derive(Debug)]
+/// A filesystem whose directory `slow` is read, and whose file `/slow.txt` is deleted, only
+/// once the gate opens. It says it may block, so sessions make its calls on the pool.
+#[derive(Debug, Clone)]
 struct GatedFs {
     inner: OsFs,
     gate: Arc<Gate>,
@@ -160,6 +161,9 @@ impl Filesystem for GatedFs {
         self.inner.rmdir(p)
     }
     fn remove_file(&self, p: &VirtualPath) -> io::Result<()> {
+        if p.as_str() == "/slow.txt" {
+            self.gate.wait();
+        }
         self.inner.remove_file(p)
     }
     fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
@@ -176,6 +180,12 @@ impl Filesystem for GatedFs {
     }
     fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>> {
         self.inner.open_write(p, mode)
+    }
+    fn may_block(&self) -> bool {
+        true
+    }
+    fn share(&self) -> Option<Box<dyn Filesystem>> {
+        Some(Box::new(self.clone()))
     }
 }
 
@@ -222,4 +232,27 @@ fn a_listing_being_made_does_not_hold_other_sessions() {
     data.read_to_end(&mut listing).unwrap();
     assert_eq!(slow.read_reply().code, 226);
     assert_eq!(String::from_utf8_lossy(&listing).lines().count(), 50);
+}
+
+#[test]
+fn a_slow_filesystem_call_does_not_hold_other_sessions_and_keeps_the_order() {
+    let (gate, reached, open) = Gate::new();
+    let srv = TestServer::start_with_root(|cfg, root| {
+        std::fs::write(root.join("slow.txt"), b"slow").unwrap();
+        std::fs::write(root.join("fast.txt"), b"fast!").unwrap();
+        cfg.filesystem = Some(Arc::new(GatedFactory(gate)));
+        cfg.blocking_threads = 2;
+    });
+    let mut slow = srv.login();
+    // Pipelined: the NOOP must wait for the DELE's reply, in order.
+    slow.send_raw(b"DELE slow.txt\r\nNOOP\r\n");
+    reached.recv_timeout(LIMIT).expect("the DELE did not start");
+    let mut other = srv.login();
+    other.expect("NOOP", 200);
+    other.expect("TYPE I", 200);
+    assert_eq!(other.cmd("SIZE fast.txt").text, "5");
+    open.send(()).unwrap();
+    assert_eq!(slow.read_reply().code, 250);
+    assert_eq!(slow.read_reply().code, 200);
+    assert!(!srv.root().join("slow.txt").exists());
 }

@@ -214,6 +214,16 @@ pub trait Filesystem: Send + std::fmt::Debug {
     fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
         probe::check_write(self, p, mode)
     }
+    /// True if calls may take long (a network filesystem, a remote store): sessions then make
+    /// them on the blocking-work pool (with `--offload-fs auto`, the default). Default: false.
+    fn may_block(&self) -> bool {
+        false
+    }
+    /// Another handle to the same filesystem, for a worker thread of the blocking pool.
+    /// Default: `None`, and the calls stay on the loop.
+    fn share(&self) -> Option<Box<dyn Filesystem>> {
+        None
+    }
 }
 
 /// Makes the filesystem a user sees once logged in (pluggable: the default jails [`OsFs`] in

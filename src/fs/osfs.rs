@@ -219,6 +219,10 @@ impl Filesystem for OsFs {
         Ok(Box::new(file))
     }
 
+    fn share(&self) -> Option<Box<dyn Filesystem>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
         super::probe::os_check_write(&self.jail, p, mode)
     }

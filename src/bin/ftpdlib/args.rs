@@ -166,6 +166,10 @@ pub struct Args {
     /// it on the loop. Default: the number of cores.
     #[arg(long, value_name = "N")]
     pub blocking_threads: Option<usize>,
+    /// When the filesystem calls of commands (CWD, SIZE, DELE, RNTO...) run on those threads:
+    /// auto (when a session's calls prove slow), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub offload_fs: ftpdlib::OffloadFs,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]

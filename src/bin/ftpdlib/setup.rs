@@ -98,6 +98,7 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
     if let Some(n) = args.blocking_threads {
         cfg.blocking_threads = n;
     }
+    cfg.offload_fs = args.offload_fs;
     cfg.max_cons = args.max_cons;
     cfg.max_cons_per_ip = args.max_cons_per_ip;
     cfg.use_localtime = args.use_localtime;

@@ -72,18 +72,7 @@ impl ControlConn {
         }
         self.phase = Phase::Ready;
         let reply = self.finish_login(result, cx);
-        if !self.cfg.events.is_empty() {
-            self.emit(&crate::events::Event::Command {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                command: "PASS ******",
-                code: reply.as_ref().map(|r| r.code().as_u16()),
-            });
-        }
-        if let Some(reply) = reply {
-            self.respond(reply);
-        }
+        self.finish_deferred(reply);
         self.pump(cx)
     }
 
