@@ -157,12 +157,20 @@ impl DataConn {
         Flow::Close
     }
 
-    /// Flushes the last TLS records (close_notify), then closes.
+    /// Flushes the last TLS records (close_notify), then closes. For a download the client
+    /// needs that close_notify to know the file is whole, so failing to send it fails the
+    /// transfer. An upload is complete once the client's close_notify has arrived and the
+    /// file is committed: a client that closed at once (curl does, and resets the connection
+    /// if our session ticket is still unread on its side) cannot undo that.
     fn finish_tls(&mut self) -> Flow {
         match self.sock.flush_tls() {
             Ok(()) if self.sock.wants_write() => Flow::Continue,
             Ok(()) => {
                 let _ = self.sock.shutdown(Shutdown::Write);
+                Flow::Close
+            }
+            Err(e) if matches!(self.state, State::Recv(_)) => {
+                log::debug!("upload complete; our close_notify was not delivered: {e}");
                 Flow::Close
             }
             Err(e) => self.fail(client_gone(&e)),
