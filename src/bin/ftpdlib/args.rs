@@ -174,6 +174,10 @@ pub struct Args {
     /// print the PASV/EPSV replies clients will see, and exit 0 (ok) or 2 (error).
     #[arg(long)]
     pub check: bool,
+    /// Read settings from this TOML file: keys are the long flag names (docs/ftpdlib.toml);
+    /// flags and FTPDLIB_* variables override it. SIGHUP rereads it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// A subcommand instead of running the server.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -10,6 +10,8 @@
 
 mod args;
 mod check;
+mod config_file;
+mod layers;
 mod logging;
 mod setup;
 
@@ -17,7 +19,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use ftpdlib::net::{default_listen_addr, display_addr};
 use ftpdlib::state::Shared;
 use ftpdlib::{IoLoop, Server, TokenRange};
@@ -198,7 +199,18 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = match layers::load(&argv) {
+        Ok(args) => args,
+        Err(layers::LoadError::Cli(e)) => e.exit(),
+        Err(layers::LoadError::File(e)) => {
+            if argv.iter().any(|a| a == "--check") {
+                println!("error: {e}");
+            }
+            eprintln!("ftpdlib: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if args.check {
         return match check::run(&args) {
             Ok(warnings) => {
