@@ -111,7 +111,7 @@ pub mod tls;
 
 pub use auth::{Authorizer, FileAuthorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
 pub use builder::{ConfigBuilder, SiteCommand, SiteRequest};
-pub use config::{Config, Encoding};
+pub use config::{Config, Encoding, LiveConfig};
 pub use error::Error;
 pub use hooks::{Hooks, NoHooks, SessionInfo};
 pub use ioloop::{IoLoop, StopHandle, TokenRange};
