@@ -111,3 +111,56 @@ fn the_shipped_example_passes_check() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("ok: configuration file"), "{out}");
 }
+
+#[test]
+fn sighup_gives_new_sessions_the_new_file_and_keeps_it_when_broken() {
+    let dir = TempDir::new("cfg-hup");
+    let root = dir.path().to_str().unwrap();
+    let head = format!("interface = \"127.0.0.1\"\ndirectory = \"{root}\"\n");
+    let file = write(
+        dir.path(),
+        "a.toml",
+        &format!("{head}port = 0\nbanner = \"one\"\n"),
+    );
+    let d = Proc::daemon(&["--config", &file], &[]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], d.expect_addr("listening on ").port()));
+    let (mut early, reply) = Ctrl::connect(addr);
+    assert!(reply.text.contains("one"), "{}", reply.text);
+
+    // A new banner and a limit for new sessions; a new port needs a restart.
+    let text = format!("{head}port = 1\nbanner = \"two\"\n[limits]\nmax-cons-per-ip = 1\n");
+    write(dir.path(), "a.toml", &text);
+    d.signal("HUP");
+    d.expect_line("port changed, which needs a restart");
+    d.expect_line("configuration reloaded");
+    // The running session counts against the new per-IP limit of 1 ...
+    let (_c, reply) = Ctrl::connect(addr);
+    assert_eq!(reply.code, 421, "{}", reply.text);
+    // ... and keeps its own configuration.
+    early.expect("NOOP", 200);
+    early.expect("QUIT", 221);
+    // The server closes after releasing the session's slot.
+    early.expect_closed();
+    let (mut c, reply) = Ctrl::connect(addr);
+    assert!(
+        reply.code == 220 && reply.text.contains("two"),
+        "{}",
+        reply.text
+    );
+    c.expect("QUIT", 221);
+    c.expect_closed();
+
+    write(
+        dir.path(),
+        "a.toml",
+        &format!("{head}port = 0\nbanner = 3\nmax-conz = 1\n"),
+    );
+    d.signal("HUP");
+    let line = d.expect_line("keeping the old configuration");
+    assert!(
+        line.contains(&format!("{file}:5")) && line.contains("max-conz"),
+        "{line}"
+    );
+    let (_c, reply) = Ctrl::connect(addr);
+    assert!(reply.text.contains("two"), "{}", reply.text);
+}

@@ -10,7 +10,7 @@ use ftpdlib::config::parse_port_range;
 use ftpdlib::Encoding;
 
 /// A fast, secure FTP server (pyftpdlib-compatible flags).
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, PartialEq, Parser)]
 #[command(
     name = "ftpdlib",
     version,
@@ -184,7 +184,7 @@ pub struct Args {
 }
 
 /// Subcommands of the daemon binary.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Read a password from the terminal (or standard input) and print its SHA-512-crypt
     /// (`$6$`) hash, for the second field of a users-file line.

@@ -3,7 +3,8 @@
 //!
 //! Startup errors (bad flag values, a missing directory, a port in use) are printed as one clear
 //! line and exit with status 2, never as a panic. SIGINT and SIGTERM stop accepting, tell every
-//! session `421`, and exit 0. SIGHUP rereads the TLS certificate and the users file.
+//! session `421`, and exit 0. SIGHUP rereads the settings, `--config` file included, for new
+//! sessions (`reload`).
 //!
 //! [`Config`]: ftpdlib::Config
 //! [`IoLoop::run`]: ftpdlib::IoLoop::run
@@ -13,6 +14,7 @@ mod check;
 mod config_file;
 mod layers;
 mod logging;
+mod reload;
 mod setup;
 
 use std::net::SocketAddr;
@@ -21,7 +23,7 @@ use std::sync::Arc;
 
 use ftpdlib::net::{default_listen_addr, display_addr};
 use ftpdlib::state::Shared;
-use ftpdlib::{IoLoop, Server, TokenRange};
+use ftpdlib::{IoLoop, LiveConfig, Server, StopHandle, TokenRange};
 
 use args::Args;
 
@@ -42,11 +44,9 @@ struct Worker {
     server: Server,
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
     let (cfg, accounts) = setup::build_config(&args)?;
-    let users = accounts.users.clone();
-    let tls = cfg.tls.clone();
-    let cfg = Arc::new(cfg);
+    let live = Arc::new(LiveConfig::new(Arc::new(cfg)));
     let shared = Arc::new(Shared::default());
     let workers = args.workers.max(1);
     let addr = match args.interface {
@@ -97,8 +97,8 @@ fn run(args: Args) -> Result<(), String> {
         };
         let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
         ioloop.set_shutdown_grace(args.shutdown_grace);
-        let mut server = Server::with_shared(
-            Arc::clone(&cfg),
+        let mut server = Server::with_live(
+            Arc::clone(&live),
             Arc::clone(&shared),
             listener,
             ioloop.registry(),
@@ -122,37 +122,13 @@ fn run(args: Args) -> Result<(), String> {
     // Everything privileged is done: ports bound, keys and users loaded.
     setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
     let stops: Vec<_> = pool.iter().map(|w| w.ioloop.stop_handle()).collect();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    std::thread::spawn(move || {
-        for sig in signals.forever() {
-            if sig == signal_hook::consts::SIGHUP {
-                // Certificate rotation: new connections get the new pair.
-                match tls.as_ref().map(|t| t.reload()) {
-                    Some(Ok(())) => log::info!("SIGHUP: TLS certificate and key reloaded"),
-                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old certificate"),
-                    None => {}
-                }
-                // New logins see the new accounts; permission checks of sessions already
-                // logged in follow the new file; their home, messages and limits stay.
-                match users.as_ref().map(|u| u.reload()) {
-                    Some(Ok(n)) => log::info!("SIGHUP: users file reloaded ({n} accounts)"),
-                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old accounts"),
-                    None => {}
-                }
-                continue;
-            }
-            log::info!("received signal {sig}, shutting down");
-            for stop in &stops {
-                stop.stop();
-            }
-            break;
-        }
-    });
+    let running = reload::Running {
+        argv,
+        args: args.clone(),
+        live,
+        users: accounts.users.clone(),
+    };
+    handle_signals(running, stops)?;
     // Tools wait for this line: log it even when --log-level hides ordinary info lines.
     let startup = args
         .log_level
@@ -195,6 +171,27 @@ fn run(args: Args) -> Result<(), String> {
     }
     result.map_err(|e| format!("event loop failed: {e}"))?;
     log::info!("server stopped");
+    Ok(())
+}
+
+/// SIGHUP reloads the configuration (`reload`); SIGINT and SIGTERM stop every loop.
+fn handle_signals(mut running: reload::Running, stops: Vec<StopHandle>) -> Result<(), String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if sig == SIGHUP {
+                running.reload();
+                continue;
+            }
+            log::info!("received signal {sig}, shutting down");
+            for stop in &stops {
+                stop.stop();
+            }
+            break;
+        }
+    });
     Ok(())
 }
 
@@ -246,7 +243,7 @@ fn main() -> ExitCode {
         eprintln!("ftpdlib: error: {e}");
         return ExitCode::from(2);
     }
-    match run(args) {
+    match run(args, argv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ftpdlib: error: {e}");
