@@ -117,6 +117,20 @@ pub struct Args {
     /// Accounts file: `name:password-hash:perms:home[:options]` per line (see README).
     #[arg(long, value_name = "FILE")]
     pub users_file: Option<PathBuf>,
+    /// Decide each login by running this program: a JSON request on its stdin, a JSON answer
+    /// on its stdout (docs/accounts.md). Not with --users-file.
+    #[arg(long, value_name = "PATH")]
+    pub auth_command: Option<PathBuf>,
+    /// Seconds --auth-command may take before it is killed and the login fails.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub auth_timeout: Duration,
+    /// Seconds a successful --auth-command answer is reused for the same user, password and
+    /// client (0 = never).
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = seconds)]
+    pub auth_cache: Duration,
+    /// --auth-command programs running at once, at most.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_concurrency: u32,
     /// Ban an IP after this many failed logins within --ban-window (0 = never).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub ban_after: u32,

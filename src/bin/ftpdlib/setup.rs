@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ftpdlib::auth::hash::hash_sha512;
-use ftpdlib::auth::FileAuthorizer;
+use ftpdlib::auth::{ExternalAuthorizer, ExternalOptions, FileAuthorizer};
 use ftpdlib::state::BanPolicy;
 use ftpdlib::tls::TlsSettings;
 use ftpdlib::{Authorizer, Config, MemoryAuthorizer, Perms};
@@ -92,8 +92,9 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
 /// [`build_config`], keeping the parts in `reuse`.
 pub fn build_config_reusing(args: &Args, reuse: Reuse) -> Result<(Config, Accounts), String> {
     let (authorizer, users) = authorizer(args, reuse.users)?;
-    // Conservative: any users file may grant write letters.
-    let may_write = args.write || users.is_some();
+    // Conservative: any users file or command may grant write letters.
+    let external = args.auth_command.is_some();
+    let may_write = args.write || users.is_some() || external;
     let mut cfg = Config::new(authorizer);
     apply_flags(&mut cfg, args);
     cfg.tls = match reuse.tls {
@@ -109,7 +110,7 @@ pub fn build_config_reusing(args: &Args, reuse: Reuse) -> Result<(Config, Accoun
         cfg.events.push(Arc::new(log));
     }
     cfg.validate().map_err(|e| e.to_string())?;
-    let production = users.is_some();
+    let production = users.is_some() || external;
     Ok((
         cfg,
         Accounts {
@@ -129,7 +130,21 @@ fn authorizer(args: &Args, reused: Option<Arc<FileAuthorizer>>) -> Result<Auth, 
         return Ok((Arc::clone(&file) as Arc<dyn Authorizer>, Some(file)));
     }
     let root = root_dir(args)?;
-    let cli = cli_accounts(args, &root, args.users_file.is_some())?;
+    let external = args.auth_command.is_some();
+    let cli = cli_accounts(args, &root, args.users_file.is_some() || external)?;
+    if let Some(program) = &args.auth_command {
+        if args.users_file.is_some() {
+            return Err("--auth-command and --users-file cannot be combined".into());
+        }
+        let options = ExternalOptions {
+            timeout: args.auth_timeout,
+            concurrency: usize::try_from(args.auth_concurrency).unwrap_or(usize::MAX),
+            cache: args.auth_cache,
+        };
+        let auth = ExternalAuthorizer::new(program, options, Some(cli))
+            .map_err(|e| format!("--auth-command: {e}"))?;
+        return Ok((Arc::new(auth), None));
+    }
     Ok(match &args.users_file {
         Some(path) => {
             let file = Arc::new(FileAuthorizer::load(path, Some(cli)).map_err(|e| e.to_string())?);
