@@ -203,6 +203,15 @@ pub enum Command {
     /// Read a password from the terminal (or standard input) and print its SHA-512-crypt
     /// (`$6$`) hash, for the second field of a users-file line.
     HashPassword,
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell (e.g.
+    /// `ftpdlib completions bash > /usr/share/bash-completion/completions/ftpdlib`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `ftpdlib man > ftpdlib.8`.
+    Man,
 }
 
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.

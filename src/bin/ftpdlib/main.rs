@@ -14,6 +14,7 @@ mod check;
 mod config_file;
 mod layers;
 mod logging;
+mod manual;
 mod reload;
 mod setup;
 
@@ -220,6 +221,22 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         };
+    }
+    match &args.command {
+        Some(args::Command::Completions { shell }) => {
+            manual::completions(*shell, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(args::Command::Man) => {
+            return match manual::man(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ftpdlib: error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        _ => {}
     }
     if let Some(args::Command::HashPassword) = args.command {
         return match setup::hash_password() {
