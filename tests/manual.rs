@@ -93,3 +93,23 @@ fn completion_scripts_for_bash_zsh_and_fish() {
         "an unknown shell is a usage error"
     );
 }
+
+/// The generated files the Debian package installs (Cargo.toml `[package.metadata.deb]`).
+const GENERATED: [(&str, &[&str]); 2] = [
+    ("docs/ftpdlib.8", &["man"]),
+    ("contrib/completions/ftpdlib.bash", &["completions", "bash"]),
+];
+
+#[test]
+fn the_shipped_man_page_and_completion_are_up_to_date() {
+    for (file, args) in GENERATED {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+        let now = run(args);
+        assert!(
+            shipped == now,
+            "{file} is stale: regenerate it with `cargo run -- {} > {file}`",
+            args.join(" ")
+        );
+    }
+}
