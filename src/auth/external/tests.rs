@@ -95,15 +95,27 @@ fn a_command_past_its_timeout_is_killed_with_its_children() {
         "{:?}",
         started.elapsed()
     );
-    // The background child was in the command's process group, so it was killed too: it is
-    // gone, or a zombie waiting to be reaped by its new parent.
-    let pid = std::fs::read_to_string(&pidfile).unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
-    let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
-    assert!(
-        matches!(state, None | Some("Z")),
-        "a child survived: {stat}"
-    );
+    // The background child was in the command's process group, so it was killed too: its
+    // pidfd becomes readable when it exits (a SIGKILL is delivered asynchronously).
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let pid = rustix::process::Pid::from_raw(pid).unwrap();
+    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        return; // already gone
+    };
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let limit = rustix::event::Timespec {
+        tv_sec: 5,
+        tv_nsec: 0,
+    };
+    let ready = rustix::event::poll(&mut fds, Some(&limit)).unwrap();
+    assert_eq!(ready, 1, "the command's child survived the kill");
 }
 
 #[test]
@@ -149,4 +161,34 @@ fn fallback_accounts_never_reach_the_command() {
     assert!(
         ExternalAuthorizer::new(dir.join("missing"), ExternalOptions::default(), None).is_err()
     );
+}
+
+#[test]
+fn no_more_than_the_cap_run_at_once() {
+    let dir = scratch("cap");
+    // Each run marks itself running, notes how many runs it sees, works a little, unmarks.
+    let body = format!(
+        "d={d}\nmkdir $d/running-$$\nls -d $d/running-* | wc -l >> $d/seen\nsleep 0.1\n\
+         rmdir $d/running-$$\n\
+         echo '{{\"ok\": true, \"home\": \"'$d'\", \"perms\": \"elr\"}}'",
+        d = dir.display()
+    );
+    let options = ExternalOptions {
+        concurrency: 2,
+        ..ExternalOptions::default()
+    };
+    let auth = std::sync::Arc::new(authorizer(&script(&dir, &body), options));
+    let logins: Vec<_> = (0..6)
+        .map(|i| {
+            let auth = std::sync::Arc::clone(&auth);
+            std::thread::spawn(move || auth.authenticate(&format!("u{i}"), "pw", IP).is_ok())
+        })
+        .collect();
+    for login in logins {
+        assert!(login.join().unwrap(), "a login failed");
+    }
+    let seen = std::fs::read_to_string(dir.join("seen")).unwrap();
+    let counts: Vec<usize> = seen.lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(counts.len(), 6);
+    assert!(counts.iter().all(|&n| (1..=2).contains(&n)), "{counts:?}");
 }
