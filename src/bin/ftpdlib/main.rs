@@ -196,6 +196,46 @@ fn handle_signals(mut running: reload::Running, stops: Vec<StopHandle>) -> Resul
     Ok(())
 }
 
+/// A startup error: one line on stderr, exit status 2.
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ftpdlib: error: {e}");
+    ExitCode::from(2)
+}
+
+/// Runs a subcommand (`hash-password`, `completions`, `man`).
+fn subcommand(command: &args::Command) -> ExitCode {
+    match command {
+        args::Command::Completions { shell } => {
+            manual::completions(*shell, &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        args::Command::Man => {
+            manual::man(&mut std::io::stdout()).map_or_else(fail, |()| ExitCode::SUCCESS)
+        }
+        args::Command::HashPassword => match setup::hash_password() {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}
+
+/// `--check`: the report on stdout, exit 0 or 2.
+fn check_only(args: &Args) -> ExitCode {
+    match check::run(args) {
+        Ok(warnings) => {
+            println!("check passed ({warnings} warning(s))");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("error: {e}");
+            fail(e)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let args = match layers::load(&argv) {
@@ -205,50 +245,14 @@ fn main() -> ExitCode {
             if argv.iter().any(|a| a == "--check") {
                 println!("error: {e}");
             }
-            eprintln!("ftpdlib: error: {e}");
-            return ExitCode::from(2);
+            return fail(e);
         }
     };
     if args.check {
-        return match check::run(&args) {
-            Ok(warnings) => {
-                println!("check passed ({warnings} warning(s))");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                println!("error: {e}");
-                eprintln!("ftpdlib: error: {e}");
-                ExitCode::from(2)
-            }
-        };
+        return check_only(&args);
     }
-    match &args.command {
-        Some(args::Command::Completions { shell }) => {
-            manual::completions(*shell, &mut std::io::stdout());
-            return ExitCode::SUCCESS;
-        }
-        Some(args::Command::Man) => {
-            return match manual::man(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("ftpdlib: error: {e}");
-                    ExitCode::from(2)
-                }
-            };
-        }
-        _ => {}
-    }
-    if let Some(args::Command::HashPassword) = args.command {
-        return match setup::hash_password() {
-            Ok(line) => {
-                println!("{line}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("ftpdlib: error: {e}");
-                ExitCode::from(2)
-            }
-        };
+    if let Some(command) = &args.command {
+        return subcommand(command);
     }
     if let Err(e) = logging::init(
         args.log_level,
@@ -257,14 +261,7 @@ fn main() -> ExitCode {
         args.log_file.as_deref(),
         args.log_format,
     ) {
-        eprintln!("ftpdlib: error: {e}");
-        return ExitCode::from(2);
+        return fail(e);
     }
-    match run(args, argv) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ftpdlib: error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    run(args, argv).map_or_else(fail, |()| ExitCode::SUCCESS)
 }

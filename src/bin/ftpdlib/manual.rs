@@ -32,8 +32,8 @@ fn table_form(long: &str, switch: bool) -> Option<String> {
     })
 }
 
-/// The CONFIGURATION FILE, ENVIRONMENT, SIGNALS and FILES sections.
-fn extra_sections(out: &mut dyn Write) -> std::io::Result<()> {
+/// The CONFIGURATION FILE section: the rule, then every key.
+fn config_section(out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, ".SH \"CONFIGURATION FILE\"")?;
     writeln!(
         out,
@@ -61,6 +61,11 @@ fn extra_sections(out: &mut dyn Write) -> std::io::Result<()> {
         let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
         writeln!(out, "{}", roff(&help))?;
     }
+    Ok(())
+}
+
+/// The ENVIRONMENT, SIGNALS and FILES sections.
+fn other_sections(out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, ".SH ENVIRONMENT")?;
     writeln!(
         out,
@@ -105,7 +110,8 @@ pub fn man(out: &mut dyn Write) -> std::io::Result<()> {
     page.render_description_section(out)?;
     page.render_options_section(out)?;
     page.render_subcommands_section(out)?;
-    extra_sections(out)?;
+    config_section(out)?;
+    other_sections(out)?;
     page.render_version_section(out)
 }
 
