@@ -45,11 +45,12 @@ struct Worker {
     server: Server,
 }
 
-fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
-    let (cfg, accounts) = setup::build_config(&args)?;
-    let live = Arc::new(LiveConfig::new(Arc::new(cfg)));
-    let shared = Arc::new(Shared::default());
-    let workers = args.workers.max(1);
+/// The control listener: the socket systemd passed (LISTEN_FDS), or a new one; and, when
+/// several workers share systemd's socket, a duplicate for them.
+fn control_listener(
+    args: &Args,
+    workers: usize,
+) -> Result<(std::net::TcpListener, Option<std::net::TcpListener>), String> {
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
@@ -58,35 +59,42 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
     let activated = listenfd::ListenFd::from_env()
         .take_tcp_listener(0)
         .map_err(|e| format!("socket activation: {e}"))?;
-    if activated.is_some() {
-        log::info!("using the control socket passed by systemd (LISTEN_FDS)");
-    }
-    let from_systemd = activated.is_some();
-    let first = match activated {
-        Some(l) => l,
-        None => {
-            if workers > 1 && addr.port() != 0 {
-                // SO_REUSEPORT would let us join another daemon's port silently: make sure
-                // nobody else listens there first.
-                drop(bind(addr, false)?);
-            }
-            bind(addr, workers > 1)?
+    let Some(first) = activated else {
+        if workers > 1 && addr.port() != 0 {
+            // SO_REUSEPORT would let us join another daemon's port silently: make sure
+            // nobody else listens there first.
+            drop(bind(addr, false)?);
         }
+        return Ok((bind(addr, workers > 1)?, None));
     };
-    let local = first.local_addr().map_err(|e| e.to_string())?;
+    log::info!("using the control socket passed by systemd (LISTEN_FDS)");
     // Extra workers: the socket systemd passed is shared (duplicated); otherwise each worker
     // binds its own SO_REUSEPORT socket and the kernel spreads connections across them.
-    let shared_socket = if from_systemd && workers > 1 {
-        Some(
-            first
-                .try_clone()
-                .map_err(|e| format!("cannot share the socket: {e}"))?,
-        )
+    let shared_socket = if workers > 1 {
+        let dup = first
+            .try_clone()
+            .map_err(|e| format!("cannot share the socket: {e}"))?;
+        Some(dup)
     } else {
         None
     };
+    Ok((first, shared_socket))
+}
+
+/// The running daemon's workers, with the control and implicit FTPS addresses.
+struct Pool {
+    workers: Vec<Worker>,
+    local: SocketAddr,
+    implicit: Option<SocketAddr>,
+}
+
+/// One event loop and server per worker, all sharing `live` and `shared`.
+fn start_workers(args: &Args, live: &Arc<LiveConfig>, workers: usize) -> Result<Pool, String> {
+    let shared = Arc::new(Shared::default());
+    let (first, shared_socket) = control_listener(args, workers)?;
+    let local = first.local_addr().map_err(|e| e.to_string())?;
     let mut first = Some(first);
-    let mut implicit_addr = None;
+    let mut implicit = None;
     let mut pool = Vec::with_capacity(workers);
     for _ in 0..workers {
         let listener = match (first.take(), &shared_socket) {
@@ -99,7 +107,7 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
         let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
         ioloop.set_shutdown_grace(args.shutdown_grace);
         let mut server = Server::with_live(
-            Arc::clone(&live),
+            Arc::clone(live),
             Arc::clone(&shared),
             listener,
             ioloop.registry(),
@@ -108,51 +116,56 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         if let Some(port) = args.tls_implicit_port {
             // With several workers, the first one fixes the port (0 = any) for the others.
-            let iaddr = SocketAddr::new(
-                local.ip(),
-                implicit_addr.map_or(port, |a: SocketAddr| a.port()),
-            );
+            let iaddr =
+                SocketAddr::new(local.ip(), implicit.map_or(port, |a: SocketAddr| a.port()));
             let l = bind(iaddr, workers > 1)?;
             let a = server
                 .add_implicit_tls_listener(l, ioloop.registry())
                 .map_err(|e| e.to_string())?;
-            implicit_addr.get_or_insert(a);
+            implicit.get_or_insert(a);
         }
         pool.push(Worker { ioloop, server });
     }
-    // Everything privileged is done: ports bound, keys and users loaded.
-    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
-    let stops: Vec<_> = pool.iter().map(|w| w.ioloop.stop_handle()).collect();
-    let running = reload::Running {
-        argv,
-        args: args.clone(),
-        live,
-        users: accounts.users.clone(),
-    };
-    handle_signals(running, stops)?;
-    // Tools wait for this line: log it even when --log-level hides ordinary info lines.
+    Ok(Pool {
+        workers: pool,
+        local,
+        implicit,
+    })
+}
+
+/// The `listening on` line that tools wait for: logged even when --log-level hides ordinary
+/// info lines.
+fn log_startup(args: &Args, pool: &Pool) {
     let startup = args
         .log_level
         .to_level()
         .map_or(log::Level::Error, |l| l.min(log::Level::Info));
+    let n = pool.workers.len();
     log::log!(
         startup,
         "ftpdlib {} (pid {}, {} worker{}) serving {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
-        workers,
-        if workers == 1 { "" } else { "s" },
+        n,
+        if n == 1 { "" } else { "s" },
         args.directory
             .as_deref()
             .unwrap_or(std::path::Path::new("."))
             .display(),
-        display_addr(local)
+        display_addr(pool.local)
     );
-    if let Some(a) = implicit_addr {
+    if let Some(a) = pool.implicit {
         log::log!(startup, "implicit FTPS listening on {}", display_addr(a));
     }
-    let mut main_worker = pool.remove(0);
-    let threads: Vec<_> = pool
+}
+
+/// Runs the first worker's loop on this thread and the others on their own, until all stop.
+fn serve(mut workers: Vec<Worker>) -> Result<(), String> {
+    if workers.is_empty() {
+        return Ok(());
+    }
+    let mut main_worker = workers.remove(0);
+    let threads: Vec<_> = workers
         .into_iter()
         .enumerate()
         .map(|(i, mut w)| {
@@ -170,7 +183,29 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
             Ok(Ok(())) => {}
         }
     }
-    result.map_err(|e| format!("event loop failed: {e}"))?;
+    result.map_err(|e| format!("event loop failed: {e}"))
+}
+
+fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
+    let (cfg, accounts) = setup::build_config(&args)?;
+    let live = Arc::new(LiveConfig::new(Arc::new(cfg)));
+    let pool = start_workers(&args, &live, args.workers.max(1))?;
+    // Everything privileged is done: ports bound, keys and users loaded.
+    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
+    let stops: Vec<_> = pool
+        .workers
+        .iter()
+        .map(|w| w.ioloop.stop_handle())
+        .collect();
+    let running = reload::Running {
+        argv,
+        args: args.clone(),
+        live,
+        users: accounts.users.clone(),
+    };
+    handle_signals(running, stops)?;
+    log_startup(&args, &pool);
+    serve(pool.workers)?;
     log::info!("server stopped");
     Ok(())
 }
