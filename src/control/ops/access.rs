@@ -76,6 +76,28 @@ impl ControlConn {
         self.pump(cx)
     }
 
+    /// The filesystem the user sees: the embedder's, or the home directory jailed.
+    fn open_user_fs(&mut self, user: &User) -> Result<Box<dyn Filesystem>, Reply> {
+        let policy = UploadPolicy {
+            atomic: self.cfg.atomic_uploads,
+            delete_incomplete: self.cfg.delete_incomplete_uploads,
+        };
+        let opened = match &self.cfg.filesystem {
+            Some(factory) => factory.open(user),
+            None => OsFs::new(&user.home)
+                .map(|fs| Box::new(fs.with_uploads(policy)) as Box<dyn Filesystem>),
+        };
+        opened.map_err(|e| {
+            log::error!(
+                "{} home directory {} unusable: {e}",
+                self.tag(),
+                user.home.display()
+            );
+            self.session.username = None;
+            Reply::new(ReplyCode::NotLoggedIn, "Home directory is not available.")
+        })
+    }
+
     fn finish_login(&mut self, result: Result<User, AuthError>, cx: &mut Cx<'_>) -> Option<Reply> {
         let name = self.session.username.clone().unwrap_or_default();
         let ip = canonical_ip(self.peer.ip());
@@ -101,29 +123,9 @@ impl ControlConn {
                 return None;
             }
         };
-        let policy = UploadPolicy {
-            atomic: self.cfg.atomic_uploads,
-            delete_incomplete: self.cfg.delete_incomplete_uploads,
-        };
-        let opened = match &self.cfg.filesystem {
-            Some(factory) => factory.open(&user),
-            None => OsFs::new(&user.home)
-                .map(|fs| Box::new(fs.with_uploads(policy)) as Box<dyn Filesystem>),
-        };
-        let fs = match opened {
+        let fs = match self.open_user_fs(&user) {
             Ok(fs) => fs,
-            Err(e) => {
-                log::error!(
-                    "{} home directory {} unusable: {e}",
-                    self.tag(),
-                    user.home.display()
-                );
-                self.session.username = None;
-                return Some(Reply::new(
-                    ReplyCode::NotLoggedIn,
-                    "Home directory is not available.",
-                ));
-            }
+            Err(reply) => return Some(reply),
         };
         if !self
             .shared
