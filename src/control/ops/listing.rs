@@ -7,6 +7,7 @@
 //! more, so a directory of 100,000 files neither blocks the loop nor builds one huge string.
 //! NLST accepts a glob (`*.txt`) in its last path component, which pyftpdlib does not.
 
+use std::io;
 use std::time::SystemTime;
 
 use super::super::datachan::{PendingJob, Work};
@@ -16,12 +17,17 @@ use crate::auth::{Perm, Perms};
 use crate::data::producer::LinesProducer;
 use crate::data::Job;
 use crate::fs::listing::{escape_name, ls_line, mlsx_line};
-use crate::fs::{FileKind, FileStat, VirtualPath};
+use crate::fs::{DirEntry, FileKind, FileStat, VirtualPath};
 use crate::handler::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Most entries STAT <dir> sends over the control connection.
 const STAT_MAX_ENTRIES: usize = 10_000;
+
+/// The entries of a directory, read lazily.
+type Entries = Box<dyn Iterator<Item = DirEntry> + Send>;
+/// The lines of a listing, made lazily.
+type Lines = Box<dyn Iterator<Item = String> + Send>;
 
 /// Which listing a data-connection listing command produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +38,17 @@ pub(in crate::control) enum ListKind {
     Nlst,
     /// RFC 3659 facts.
     Mlsd,
+}
+
+impl ListKind {
+    /// The command's name, for the log line.
+    fn verb(self) -> &'static str {
+        match self {
+            ListKind::List => "LIST",
+            ListKind::Nlst => "NLST",
+            ListKind::Mlsd => "MLSD",
+        }
+    }
 }
 
 /// Drops `ls`-style options (`-la`, `-a -l`) that clients put before the path.
@@ -160,7 +177,9 @@ impl ControlConn {
         )
     }
 
-    /// LIST, NLST, MLSD over the data connection.
+    /// LIST, NLST, MLSD over the data connection. The directory is opened (on the blocking
+    /// pool when the filesystem may be slow) before the reply; its entries are read and
+    /// formatted on the pool, a batch at a time, as the data connection sends them.
     pub(super) fn ftp_list(&mut self, kind: ListKind, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         if self.data.transfer.is_some() {
             return Some(Reply::new(
@@ -183,97 +202,124 @@ impl ControlConn {
             _ => String::new(),
         };
         let path = tri_some!(self.path_arg(target));
-        let fs = tri_some!(self.fs());
-        let st = match fs.stat(&path) {
-            Ok(st) => st,
-            Err(e) => return Some(fs_error(&e)),
-        };
-        let now = SystemTime::now();
-        let localtime = self.cfg.use_localtime;
-        let lines: Box<dyn Iterator<Item = String> + Send> = if st.kind != FileKind::Dir {
-            if kind == ListKind::Mlsd {
-                return Some(Reply::new(ReplyCode::SyntaxErrorArgs, "No such directory."));
-            }
-            let name = path.file_name().unwrap_or("").to_owned();
-            let line = match kind {
-                ListKind::List => ls_line(&name, &st, now, localtime),
-                _ => escape_name(&name),
-            };
-            Box::new(std::iter::once(line))
-        } else {
-            let entries = match fs.read_dir(&path) {
-                Ok(it) => it,
-                Err(e) => return Some(fs_error(&e)),
-            };
-            match kind {
-                ListKind::List => {
-                    Box::new(entries.map(move |e| ls_line(&e.name, &e.stat, now, localtime)))
-                }
-                ListKind::Nlst => Box::new(
-                    entries
-                        .filter(move |e| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name)))
-                        .map(move |e| escape_name(&format!("{prefix}{}", e.name))),
-                ),
-                ListKind::Mlsd => {
-                    let auth = std::sync::Arc::clone(&self.cfg.authorizer);
-                    let user = self.session.user.clone();
-                    let facts = self.session.facts;
-                    let localtime = self.cfg.use_localtime;
-                    Box::new(entries.map(move |e| {
-                        let perms = user
-                            .as_ref()
-                            .map_or(Perms::NONE, |u| auth.perms_for(u, &path.join(&e.name)));
-                        mlsx_line(
-                            &e.name,
-                            &e.stat,
-                            &facts,
-                            &perm_fact(e.stat.kind, perms),
-                            None,
-                            localtime,
-                        )
-                    }))
-                }
-            }
-        };
-        let cmd = match kind {
-            ListKind::List => "LIST",
-            ListKind::Nlst => "NLST",
-            ListKind::Mlsd => "MLSD",
-        };
-        let pj = PendingJob {
-            work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
-                lines,
-                self.cfg.encoding,
-            )))),
-            cmd,
-            path: String::new(),
-            total: None,
-        };
-        self.start_or_queue(
-            pj,
-            (
-                "Data connection already open. Transfer starting.",
-                "File status okay. About to open data connection.",
-            ),
+        let look = path.clone();
+        self.with_fs(
             cx,
+            move |fs| -> io::Result<(FileStat, Option<Entries>)> {
+                let st = fs.stat(&look)?;
+                let entries = match st.kind {
+                    FileKind::Dir => Some(fs.read_dir(&look)?),
+                    _ => None,
+                };
+                Ok((st, entries))
+            },
+            move |c, opened, cx| {
+                let (st, entries) = match opened {
+                    Ok(opened) => opened,
+                    Err(e) => return Some(fs_error(&e)),
+                };
+                let lines = match entries {
+                    Some(entries) => c.entry_lines(kind, &path, entries, pattern, prefix),
+                    None => tri_some!(c.file_line(kind, &path, &st)),
+                };
+                let pj = PendingJob {
+                    work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
+                        lines,
+                        c.cfg.encoding,
+                    )))),
+                    cmd: kind.verb(),
+                    path: String::new(),
+                    total: None,
+                };
+                c.start_or_queue(
+                    pj,
+                    (
+                        "Data connection already open. Transfer starting.",
+                        "File status okay. About to open data connection.",
+                    ),
+                    cx,
+                )
+            },
         )
     }
 
-    /// MLST (RFC 3659 §7): the facts of one path, over the control connection.
-    pub(super) fn ftp_mlst(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(if arg.is_empty() { "." } else { arg }));
-        let st = match tri!(self.fs()).stat(&path) {
-            Ok(st) => st,
-            Err(e) => return fs_error(&e),
+    /// The one line of a LIST or NLST of a file (MLSD wants a directory: `501`).
+    fn file_line(&self, kind: ListKind, path: &VirtualPath, st: &FileStat) -> Result<Lines, Reply> {
+        let name = path.file_name().unwrap_or("").to_owned();
+        let line = match kind {
+            ListKind::Mlsd => {
+                return Err(Reply::new(ReplyCode::SyntaxErrorArgs, "No such directory."))
+            }
+            ListKind::List => ls_line(&name, st, SystemTime::now(), self.cfg.use_localtime),
+            ListKind::Nlst => escape_name(&name),
         };
-        let line = self.mlsx_for(path.as_str(), &path, &st);
-        Reply::multi(
-            ReplyCode::FileActionOk,
-            vec![
-                format!("Listing {}", path.as_str()),
-                format!(" {line}"),
-                "End MLST.".to_owned(),
-            ],
+        Ok(Box::new(std::iter::once(line)))
+    }
+
+    /// The lines of a directory's listing, made lazily (on the pool) from its entries.
+    fn entry_lines(
+        &self,
+        kind: ListKind,
+        path: &VirtualPath,
+        entries: Entries,
+        pattern: Option<String>,
+        prefix: String,
+    ) -> Lines {
+        let now = SystemTime::now();
+        let localtime = self.cfg.use_localtime;
+        match kind {
+            ListKind::List => {
+                Box::new(entries.map(move |e| ls_line(&e.name, &e.stat, now, localtime)))
+            }
+            ListKind::Nlst => Box::new(
+                entries
+                    .filter(move |e| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name)))
+                    .map(move |e| escape_name(&format!("{prefix}{}", e.name))),
+            ),
+            ListKind::Mlsd => {
+                let auth = std::sync::Arc::clone(&self.cfg.authorizer);
+                let user = self.session.user.clone();
+                let facts = self.session.facts;
+                let path = path.clone();
+                Box::new(entries.map(move |e| {
+                    let perms = user
+                        .as_ref()
+                        .map_or(Perms::NONE, |u| auth.perms_for(u, &path.join(&e.name)));
+                    mlsx_line(
+                        &e.name,
+                        &e.stat,
+                        &facts,
+                        &perm_fact(e.stat.kind, perms),
+                        None,
+                        localtime,
+                    )
+                }))
+            }
+        }
+    }
+
+    /// MLST (RFC 3659 §7): the facts of one path, over the control connection.
+    pub(super) fn ftp_mlst(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(if arg.is_empty() { "." } else { arg }));
+        let look = path.clone();
+        self.with_fs_reply(
+            cx,
+            move |fs| fs.stat(&look),
+            move |c, st| {
+                let st = match st {
+                    Ok(st) => st,
+                    Err(e) => return fs_error(&e),
+                };
+                let line = c.mlsx_for(path.as_str(), &path, &st);
+                Reply::multi(
+                    ReplyCode::FileActionOk,
+                    vec![
+                        format!("Listing {}", path.as_str()),
+                        format!(" {line}"),
+                        "End MLST.".to_owned(),
+                    ],
+                )
+            },
         )
     }
 
