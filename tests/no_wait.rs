@@ -286,6 +286,11 @@ fn a_session_with_every_filesystem_call_on_the_pool() {
     c.expect("RNFR d/a.txt", 350);
     c.expect("RNTO d/b.txt", 250);
     c.expect("SIZE d/missing", 550);
+    assert!(c
+        .expect("STAT d", 213)
+        .lines()
+        .iter()
+        .any(|l| l.contains("b.txt")));
     // Pipelined commands keep their order across the pool's answers.
     c.send_raw(b"DELE d/b.txt\r\nRMD d\r\nNOOP\r\n");
     assert_eq!(c.read_reply().code, 250);

@@ -12,12 +12,12 @@ use std::time::SystemTime;
 
 use super::super::datachan::{PendingJob, Work};
 use super::super::ControlConn;
-use super::{fs_error, tri, tri_some};
+use super::{fs_error, tri_some};
 use crate::auth::{Perm, Perms};
 use crate::data::producer::LinesProducer;
 use crate::data::Job;
 use crate::fs::listing::{escape_name, ls_line, mlsx_line};
-use crate::fs::{DirEntry, FileKind, FileStat, VirtualPath};
+use crate::fs::{DirEntry, FileKind, FileStat, Filesystem, VirtualPath};
 use crate::handler::Cx;
 use crate::reply::{Reply, ReplyCode};
 
@@ -52,7 +52,7 @@ impl ListKind {
 }
 
 /// Drops `ls`-style options (`-la`, `-a -l`) that clients put before the path.
-fn strip_ls_options(arg: &str) -> &str {
+pub(super) fn strip_ls_options(arg: &str) -> &str {
     let mut rest = arg.trim_start();
     while rest.starts_with('-') {
         match rest.split_once(' ') {
@@ -128,7 +128,7 @@ fn match_class(p: &[char], start: usize, c: char) -> Option<usize> {
     (c == '[').then_some(start + 1)
 }
 
-fn has_glob(s: &str) -> bool {
+pub(super) fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
@@ -322,49 +322,38 @@ impl ControlConn {
             },
         )
     }
+}
 
-    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
-    /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
-    pub(super) fn ftp_stat_path(&mut self, arg: &str) -> Reply {
-        let arg = strip_ls_options(arg);
-        if has_glob(arg) {
-            // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
-            return Reply::new(ReplyCode::FileUnavailable, "Globbing not supported.");
+/// The lines of `STAT <path>` (RFC 959 §4.1.3): an `ls -l` of the path over the control
+/// connection, capped at [`STAT_MAX_ENTRIES`] (a listing over the data connection is made
+/// lazily and has no cap). Made on the blocking pool when the filesystem may be slow.
+pub(super) fn stat_lines(
+    fs: &dyn Filesystem,
+    path: &VirtualPath,
+    localtime: bool,
+) -> io::Result<Vec<String>> {
+    let now = SystemTime::now();
+    let mut lines = vec![format!("Status of \"{}\":", path.as_str())];
+    let st = fs.stat(path)?;
+    if st.kind == FileKind::Dir {
+        let mut entries = fs.read_dir(path)?.peekable();
+        lines.extend(
+            entries
+                .by_ref()
+                .take(STAT_MAX_ENTRIES)
+                .map(|e| format!(" {}", ls_line(&e.name, &e.stat, now, localtime))),
+        );
+        if entries.peek().is_some() {
+            lines.push(format!(
+                " (truncated after {STAT_MAX_ENTRIES} entries: use LIST or MLSD)"
+            ));
         }
-        let path = tri!(self.path_arg(arg));
-        let fs = tri!(self.fs());
-        let now = SystemTime::now();
-        let localtime = self.cfg.use_localtime;
-        let mut lines = vec![format!("Status of \"{}\":", path.as_str())];
-        match fs.stat(&path) {
-            Ok(st) if st.kind == FileKind::Dir => match fs.read_dir(&path) {
-                Ok(entries) => {
-                    // The reply is built in memory: cap it (a listing over the data
-                    // connection is produced lazily and has no cap).
-                    let mut entries = entries.peekable();
-                    lines.extend(
-                        entries
-                            .by_ref()
-                            .take(STAT_MAX_ENTRIES)
-                            .map(|e| format!(" {}", ls_line(&e.name, &e.stat, now, localtime))),
-                    );
-                    if entries.peek().is_some() {
-                        lines.push(format!(
-                            " (truncated after {STAT_MAX_ENTRIES} entries: use LIST or MLSD)"
-                        ));
-                    }
-                }
-                Err(e) => return fs_error(&e),
-            },
-            Ok(st) => lines.push(format!(
-                " {}",
-                ls_line(path.file_name().unwrap_or(""), &st, now, localtime)
-            )),
-            Err(e) => return fs_error(&e),
-        }
-        lines.push("End of status.".to_owned());
-        Reply::multi(ReplyCode::FileStatus, lines)
+    } else {
+        let name = path.file_name().unwrap_or("");
+        lines.push(format!(" {}", ls_line(name, &st, now, localtime)));
     }
+    lines.push("End of status.".to_owned());
+    Ok(lines)
 }
 
 #[cfg(test)]

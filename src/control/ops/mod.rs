@@ -82,7 +82,7 @@ impl ControlConn {
             Verb::Opts => self.ftp_opts(arg),
             Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
             Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
-            Verb::Stat => self.ftp_stat(arg, cx),
+            Verb::Stat => return self.ftp_stat(arg, cx),
             Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
             Verb::Type => self.ftp_type(arg),
             Verb::Stru => info::stru(arg),
@@ -256,17 +256,6 @@ pub(crate) fn strerror(e: &io::Error) -> String {
         format!("{text}.")
     }
 }
-
-/// Unwraps a `Result<T, Reply>` inside a handler returning `Reply`.
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(reply) => return reply,
-        }
-    };
-}
-pub(crate) use tri;
 
 /// Unwraps a `Result<T, Reply>` inside a handler returning `Option<Reply>`.
 macro_rules! tri_some {
