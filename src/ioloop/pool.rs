@@ -180,8 +180,14 @@ impl<M: Send + 'static> Drop for Pool<M> {
     }
 }
 
+/// How much nicer than the loop the workers are: when the cores are busy, the scheduler runs
+/// the loop (interactive work) before the pool (hashing, listings).
+const NICER: i32 = 5;
+
 /// A worker: take a job, run it, hand the result back, wake the loop if it may be asleep.
 fn work<M: Send + 'static>(inner: &Inner<M>) {
+    // Linux: the nice value is per thread. Elsewhere, or without permission, keep the default.
+    let _ = rustix::process::nice(NICER);
     loop {
         let Task { owner, job, lost } = {
             let mut q = lock(&inner.queue);
