@@ -4,7 +4,7 @@
 //! pipeline wants one JSON object per event with a connection id to group them, and decades of
 //! FTP log analysers (webalizer, xferstats, fail2ban filters) read the `xferlog` format that
 //! wu-ftpd introduced and vsftpd and ProFTPD kept. The control connection reports [`Event`]s
-//! to every [`EventSink`] in [`Config::events`](crate::Config::events).
+//! to every [`EventSink`] in `Config::events`.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};

@@ -27,7 +27,7 @@
 //!
 //! `Listener`, `ControlConn`, `PassiveAcceptor` and `DataConn` are the four kinds of handler in
 //! the dispatcher's slab. They never hold references to one another: they know each other's
-//! [`ConnId`](ioloop::ConnId) and exchange [`Msg`](handler::Msg)s, which the dispatcher delivers
+//! [`ConnId`](ioloop::ConnId) and exchange `Msg`s (the private `msg` module), which the dispatcher delivers
 //! after the current callback returns.
 //!
 //! ## Layout
@@ -35,7 +35,7 @@
 //! |---|---|
 //! | [`ioloop`] | the `Handler` trait and `Flow`, the `Dispatcher` (slab, tokens, messages, yield queue), `Timers` and `Deadline`, [`IoLoop`] |
 //! | [`server`] | [`Server`], the embedding API (with the private `listener`: accept loop, `421` over the limits) |
-//! | [`handler`] | the closed `FtpHandler` enum, the `Msg`s handlers exchange, the `TimerKind`s |
+//! | [`handler`] | the closed `FtpHandler` enum (with the private `msg`: the `Msg`s handlers exchange, the `TimerKind`s, the context type `Cx`) |
 //! | [`control`] | the control connection (pyftpdlib's `FTPHandler`): engine, command table, parser, gate, session, data-channel bookkeeping, commands by topic |
 //! | [`data`] | data connections (pyftpdlib's `DTPHandler`): passive acceptor and active connect, send and receive loops, producers, `sendfile`, throttling |
 //! | [`stream`] | the command line reader (CRLF, 2048-byte cap, Telnet IAC) and the bounded reply buffer |
@@ -101,10 +101,12 @@ pub mod hooks;
 pub mod ioloop;
 mod listener;
 pub mod log;
+mod msg;
 pub mod net;
 pub mod proxy;
 pub mod reply;
 pub mod server;
+mod site;
 pub mod state;
 pub mod stream;
 pub mod tls;
@@ -117,10 +119,11 @@ pub mod fuzzing {
 }
 
 pub use auth::{Authorizer, FileAuthorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
-pub use builder::{ConfigBuilder, SiteCommand, SiteRequest};
+pub use builder::ConfigBuilder;
 pub use config::{Config, Encoding};
 pub use error::Error;
 pub use hooks::{Hooks, NoHooks, SessionInfo};
 pub use ioloop::{IoLoop, StopHandle, TokenRange};
 pub use reply::{Reply, ReplyCode};
 pub use server::Server;
+pub use site::{SiteCommand, SiteRequest};

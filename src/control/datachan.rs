@@ -20,8 +20,8 @@ use std::time::Instant;
 use super::upload::UploadPlan;
 use super::{ControlConn, Phase};
 use crate::data::{Job, Outcome, Progress, Start, TransferResult};
-use crate::handler::{Cx, Msg};
 use crate::ioloop::{ConnId, Flow};
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
 /// The data connection of a control connection, if any.

@@ -26,8 +26,8 @@ use std::net::Shutdown;
 
 use super::{gate, parser, ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
 use crate::fs::VirtualPath;
-use crate::handler::Cx;
 use crate::ioloop::Flow;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 use crate::stream::Line;
 
@@ -325,7 +325,7 @@ impl ControlConn {
         let ip = crate::net::canonical_ip(client.ip());
         self.peer = client;
         if self.shared.is_banned(ip, cx.now) {
-            self.refusal = Some(crate::listener::Refusal::Banned);
+            self.refusal = Some(crate::state::Refusal::Banned);
         } else if let Err(why) = self
             .shared
             .move_ip(self.counted_ip, ip, self.cfg.max_cons_per_ip)

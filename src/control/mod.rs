@@ -33,11 +33,11 @@ use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::config::Config;
-use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{Deadline, Fired, Flow};
-use crate::listener::Refusal;
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
+use crate::state::Refusal;
 use crate::state::Shared;
 use crate::stream::{LineReader, OutBuf};
 use crate::tls::Stream;
@@ -182,8 +182,8 @@ impl ControlConn {
     }
 
     /// Who this session is, for hooks.
-    fn info(&self) -> crate::SessionInfo<'_> {
-        crate::SessionInfo {
+    fn info(&self) -> crate::hooks::SessionInfo<'_> {
+        crate::hooks::SessionInfo {
             peer: self.peer,
             user: self.session.log_name(),
         }

@@ -26,8 +26,8 @@ use mio::Interest;
 
 use super::DataConn;
 use crate::config::Config;
-use crate::handler::{Cx, FtpHandler, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::tls::DataTls;
 
@@ -174,7 +174,7 @@ impl PassiveAcceptor {
                 Arc::clone(&self.progress),
                 self.tls.clone(),
             )
-            .and_then(|data| cx.spawn(FtpHandler::Data(Box::new(data))));
+            .and_then(|data| cx.spawn(data.into()));
             let securing = self.tls.is_some();
             match spawned {
                 Ok(id) => {

@@ -21,17 +21,14 @@
 
 mod batches;
 pub mod connect;
-mod job;
+pub(crate) mod job;
 pub mod producer;
 pub mod sendfile;
 pub mod throttle;
 mod transfer;
 mod upload;
 
-pub use job::{Job, Outcome, Progress, Start, TransferResult};
-
-/// A listing's producer back from the pool, with the batch it made (`Msg::Batch`).
-pub type Batch = (Box<dyn Producer>, std::io::Result<Vec<u8>>);
+pub use job::{Batch, Job, Outcome, Progress, Start, TransferResult};
 
 use std::net::Shutdown;
 use std::sync::atomic::AtomicU64;
@@ -45,8 +42,8 @@ use mio::Interest;
 use crate::tls::{DataTls, Stream};
 
 use crate::config::Config;
-use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::reply::Reply;
 pub use producer::{FileSink, Producer};
 use throttle::TokenBucket;

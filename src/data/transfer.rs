@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::batches::Next;
 use super::{producer::FileProducer, sendfile, DataConn, Outcome, Secure, State, CHUNK};
-use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::Flow;
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::reply::{Reply, ReplyCode};
 
 /// Chunks moved per callback before yielding (8 × 64 KiB buffered, 8 × 512 KiB with

@@ -22,8 +22,8 @@ use std::io::{self, Read};
 use super::sendfile::{self, Pipe};
 use super::transfer::{client_gone, local_error, Slice};
 use super::{DataConn, Outcome, State};
-use crate::handler::Cx;
 use crate::ioloop::Flow;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Bytes read from the socket, or spliced into the pipe, per call.

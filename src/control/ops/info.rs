@@ -35,7 +35,7 @@ pub(super) fn help(arg: &str) -> Reply {
 }
 
 /// SITE HELP and `SITE HELP <sub-command>`, built-in and custom ones.
-pub(super) fn site_help(arg: &str, custom: &[crate::SiteCommand]) -> Reply {
+pub(super) fn site_help(arg: &str, custom: &[crate::site::SiteCommand]) -> Reply {
     if !arg.trim().is_empty() {
         let sub = arg.trim().to_ascii_uppercase();
         if let Some(spec) = table::lookup(&format!("SITE {sub}")) {
@@ -99,7 +99,7 @@ impl ControlConn {
                 "Log in with USER and PASS first.",
             ));
         }
-        let req = crate::SiteRequest {
+        let req = crate::site::SiteRequest {
             user: self.session.user.as_ref(),
             peer: self.peer,
             cwd: &self.session.cwd,
@@ -175,7 +175,7 @@ impl ControlConn {
     }
 
     /// STAT without argument (RFC 959 §4.1.3): the session's status, multi-line.
-    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::handler::Cx<'_>) -> Reply {
+    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Reply {
         if !arg.is_empty() {
             // STAT alone is allowed before login (the table says so); STAT path is not.
             if !self.session.logged_in() {

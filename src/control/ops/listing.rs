@@ -17,7 +17,7 @@ use crate::data::producer::LinesProducer;
 use crate::data::Job;
 use crate::fs::listing::{escape_name, ls_line, mlsx_line};
 use crate::fs::{FileKind, FileStat, VirtualPath};
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Most entries STAT <dir> sends over the control connection.

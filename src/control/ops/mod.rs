@@ -18,7 +18,7 @@ use std::io;
 use super::table::Verb;
 use super::ControlConn;
 use crate::fs::{Filesystem, VirtualPath};
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 impl ControlConn {

@@ -15,7 +15,7 @@ use super::super::ControlConn;
 use super::{fs_error, tri_some};
 use crate::data::Job;
 use crate::fs::WriteMode;
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 const TEXT_125: &str = "Data connection already open. Transfer starting.";
