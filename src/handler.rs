@@ -31,13 +31,6 @@ pub enum FtpHandler {
     Data(Box<DataConn>),
 }
 
-impl FtpHandler {
-    /// True for control connections (counted by `max_cons`, told about shutdown).
-    pub fn is_control(&self) -> bool {
-        matches!(self, FtpHandler::Control(_))
-    }
-}
-
 macro_rules! delegate {
     ($self:ident, $h:ident => $e:expr) => {
         match $self {

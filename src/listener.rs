@@ -56,11 +56,6 @@ impl Listener {
         }
     }
 
-    /// The address the socket is bound to.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.local_addr()
-    }
-
     /// Control connections currently counted (server-wide).
     pub fn connections(&self) -> usize {
         self.shared.connections()

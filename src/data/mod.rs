@@ -28,7 +28,7 @@ pub mod throttle;
 mod transfer;
 mod upload;
 
-pub use job::{Batch, Job, Outcome, Progress, Start, TransferResult};
+pub use job::{Job, Outcome, Progress, Start, TransferResult};
 
 use std::net::Shutdown;
 use std::sync::atomic::AtomicU64;

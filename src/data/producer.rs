@@ -80,29 +80,6 @@ impl Producer for FileProducer {
     }
 }
 
-/// A producer over bytes already in memory (short listings, NLST).
-#[derive(Debug)]
-pub struct BytesProducer {
-    data: Vec<u8>,
-    pos: usize,
-}
-
-impl BytesProducer {
-    /// Produces `data`.
-    pub fn new(data: Vec<u8>) -> BytesProducer {
-        BytesProducer { data, pos: 0 }
-    }
-}
-
-impl Producer for BytesProducer {
-    fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-        let n = max.min(self.data.len() - self.pos);
-        out.extend_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 /// Produces a listing lazily: one formatted line per item of an iterator, CRLF-terminated.
 pub struct LinesProducer {
     lines: Box<dyn Iterator<Item = String> + Send>,

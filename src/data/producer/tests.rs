@@ -105,9 +105,3 @@ fn lines_producer_is_lazy_and_complete() {
     assert_eq!(text.lines().count(), 1000);
     assert!(text.ends_with("line 999\r\n"));
 }
-
-#[test]
-fn bytes_producer() {
-    let mut p = BytesProducer::new(b"hello".to_vec());
-    assert_eq!(drain(&mut p, 2), b"hello");
-}
