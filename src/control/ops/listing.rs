@@ -10,6 +10,7 @@
 use std::time::SystemTime;
 
 use super::super::datachan::{PendingJob, Work};
+use super::super::table::Verb;
 use super::super::ControlConn;
 use super::{fs_error, tri, tri_some};
 use crate::auth::{Perm, Perms};
@@ -235,17 +236,17 @@ impl ControlConn {
                 }
             }
         };
-        let cmd = match kind {
-            ListKind::List => "LIST",
-            ListKind::Nlst => "NLST",
-            ListKind::Mlsd => "MLSD",
+        let verb = match kind {
+            ListKind::List => Verb::List,
+            ListKind::Nlst => Verb::Nlst,
+            ListKind::Mlsd => Verb::Mlsd,
         };
         let pj = PendingJob {
             work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
                 lines,
                 self.cfg.encoding,
             )))),
-            cmd,
+            verb,
             path: String::new(),
             total: None,
         };

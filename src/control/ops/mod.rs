@@ -3,7 +3,7 @@
 //! `dispatch` is the one `match` from verb to handler function. Each handler returns the reply
 //! to send, or `None` when the reply comes later (the delayed `530` of a wrong password).
 //! Two helpers are shared by every command that touches the disk: [`ControlConn::path_arg`]
-//! turns an argument into a virtual path and checks the permission letter (gate step 6), and
+//! turns an argument into a virtual path and checks the permission letter (gate step 5), and
 //! [`fs_error`] is the single place where a filesystem error becomes a reply.
 
 mod access;
@@ -51,15 +51,15 @@ impl ControlConn {
             Verb::Cwd => self.ftp_cwd(arg),
             Verb::Cdup => self.ftp_cwd(".."),
             Verb::Pwd => self.ftp_pwd(),
-            Verb::Mkd => self.logged("MKD", arg, |c| c.ftp_mkd(arg)),
-            Verb::Rmd => self.logged("RMD", arg, |c| c.ftp_rmd(arg)),
-            Verb::Dele => self.logged("DELE", arg, |c| c.ftp_dele(arg)),
-            Verb::Rnfr => self.logged("RNFR", arg, |c| c.ftp_rnfr(arg)),
-            Verb::Rnto => self.logged("RNTO", arg, |c| c.ftp_rnto(arg, rnfr)),
+            Verb::Mkd => self.logged(verb.name(), arg, |c| c.ftp_mkd(arg)),
+            Verb::Rmd => self.logged(verb.name(), arg, |c| c.ftp_rmd(arg)),
+            Verb::Dele => self.logged(verb.name(), arg, |c| c.ftp_dele(arg)),
+            Verb::Rnfr => self.logged(verb.name(), arg, |c| c.ftp_rnfr(arg)),
+            Verb::Rnto => self.logged(verb.name(), arg, |c| c.ftp_rnto(arg, rnfr)),
             Verb::Size => self.ftp_size(arg),
             Verb::Mdtm => self.ftp_mdtm(arg),
-            Verb::Mfmt => self.logged("MFMT", arg, |c| c.ftp_mfmt(arg)),
-            Verb::SiteChmod => self.logged("SITE CHMOD", arg, |c| c.ftp_site_chmod(arg)),
+            Verb::Mfmt => self.logged(verb.name(), arg, |c| c.ftp_mfmt(arg)),
+            Verb::SiteChmod => self.logged(verb.name(), arg, |c| c.ftp_site_chmod(arg)),
             Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
             Verb::Site => Reply::new(
                 ReplyCode::SyntaxErrorArgs,
@@ -115,7 +115,7 @@ impl ControlConn {
     }
 
     /// Resolves `arg` against the cwd and checks, on the result, the permission letter that
-    /// the command table gives the running command (gate step 6). The jail (step 5) is
+    /// the command table gives the running command (gate step 5). The jail (step 4) is
     /// enforced by the filesystem on every operation.
     fn path_arg(&self, arg: &str) -> Result<VirtualPath, Reply> {
         let path = self.session.cwd.resolve(arg);

@@ -10,6 +10,7 @@ use std::io::{self, Seek, SeekFrom};
 
 use super::super::datachan::{Channel, PendingJob, Work};
 use super::super::session::TransferType;
+use super::super::table::Verb;
 use super::super::upload::UploadPlan;
 use super::super::ControlConn;
 use super::{fs_error, tri_some};
@@ -80,7 +81,7 @@ impl ControlConn {
         };
         let pj = PendingJob {
             work: Work::Job(job),
-            cmd: "RETR",
+            verb: Verb::Retr,
             path: path.as_str().to_owned(),
             total: Some(size - rest),
         };
@@ -127,7 +128,7 @@ impl ControlConn {
             return Some(self.no_channel());
         }
         let pj = PendingJob {
-            cmd: if append { "APPE" } else { "STOR" },
+            verb: if append { Verb::Appe } else { Verb::Stor },
             path: path.as_str().to_owned(),
             work: Work::Upload(UploadPlan {
                 path,
@@ -187,7 +188,7 @@ impl ControlConn {
         }
         let text = format!("FILE: {}", path.file_name().unwrap_or(""));
         let pj = PendingJob {
-            cmd: "STOU",
+            verb: Verb::Stou,
             path: path.as_str().to_owned(),
             work: Work::Upload(UploadPlan {
                 path,
