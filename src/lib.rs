@@ -43,7 +43,7 @@
 //! | `handler` (private) | the closed `FtpHandler` enum (with the private `msg`: the `Msg`s handlers exchange, the `TimerKind`s, the context type `Cx`) |
 //! | `control` (private) | the control connection (pyftpdlib's `FTPHandler`): engine, command table, parser, gate, session, data-channel bookkeeping, commands by topic |
 //! | `data` (private) | data connections (pyftpdlib's `DTPHandler`): passive acceptor and active connect, send and receive loops, producers, `sendfile`, throttling |
-//! | `stream` (private) | the command line reader (CRLF, 2048-byte cap, Telnet IAC) and the bounded reply buffer |
+//! | `line` (private) | the command line reader (CRLF, 2048-byte cap, Telnet IAC) and the bounded reply buffer |
 //! | [`reply`] | reply codes and the multi-line wire format, CR/LF-injection safe |
 //! | [`tls`] | FTPS with rustls: certificates, the session cache, the session-reuse check, `Stream` (a plain or TLS socket) |
 //! | [`fs`] | virtual and rooted paths (the jail), the `Filesystem` trait and `OsFs`, uploads that commit or abort, listing formats |
@@ -104,6 +104,7 @@ pub mod fs;
 pub(crate) mod handler;
 pub mod hooks;
 pub mod ioloop;
+pub(crate) mod line;
 mod listener;
 pub mod log;
 mod msg;
@@ -113,7 +114,6 @@ pub mod reply;
 pub mod server;
 mod site;
 pub mod state;
-pub(crate) mod stream;
 pub mod tls;
 
 /// Internals the fuzz targets (`fuzz/`, through `tests/fuzzutil/`) and the property tests
@@ -126,7 +126,7 @@ pub mod fuzzing {
 
     /// The command line reader (`LineReader`) and its limits.
     pub mod line {
-        pub use crate::stream::{strip_telnet, Line, LineReader, MAX_LINE};
+        pub use crate::line::{strip_telnet, Line, LineReader, MAX_LINE};
     }
 
     /// Listing formats: `LIST` lines, `MLSD` facts, `MDTM` times.

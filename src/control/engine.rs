@@ -27,9 +27,9 @@ use std::net::Shutdown;
 use super::{gate, parser, ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
 use crate::fs::VirtualPath;
 use crate::ioloop::Flow;
+use crate::line::Line;
 use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
-use crate::stream::Line;
 
 /// The read-side interest of a control connection: readable, and urgent data where mio can
 /// report it (see the module docs).

@@ -86,6 +86,19 @@ pub fn connect_active(from_ip: IpAddr, to: SocketAddr) -> io::Result<TcpStream> 
     Ok(TcpStream::from_std(socket.into()))
 }
 
+/// How a non-blocking connect ended, by mio's protocol (call on a writable event): `None`
+/// while it is still in progress, then `Some(Ok(()))` or the reason it failed.
+pub fn connect_result(sock: &TcpStream) -> Option<Result<(), String>> {
+    match sock.take_error() {
+        Ok(Some(e)) | Err(e) => Some(Err(e.to_string())),
+        Ok(None) => match sock.peer_addr() {
+            Ok(_) => Some(Ok(())),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+            Err(e) => Some(Err(e.to_string())),
+        },
+    }
+}
+
 /// EINPROGRESS on Linux and the BSDs (115 on Linux, 36 on BSD/macOS).
 fn libc_einprogress() -> i32 {
     if cfg!(target_os = "linux") {

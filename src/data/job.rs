@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::producer::{FileSink, Producer};
+use super::producer::Producer;
+use super::sink::FileSink;
 use crate::reply::Reply;
 
 /// A job plus the user's shared bandwidth bucket for its direction, if the user has one.

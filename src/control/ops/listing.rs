@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use super::super::datachan::{PendingJob, Work};
+use super::super::channel::{PendingJob, Work};
 use super::super::table::Verb;
 use super::super::ControlConn;
 use super::{fs_error, tri, tri_some};

@@ -7,10 +7,10 @@
 //! [`fs_error`] is the single place where a filesystem error becomes a reply.
 
 mod access;
-mod dataconn;
 mod files;
 mod info;
 pub(crate) mod listing;
+mod ports;
 mod transfer;
 
 use std::io;

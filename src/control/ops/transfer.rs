@@ -1,5 +1,5 @@
 //! Transfer commands: REST (RFC 3659), RETR, STOR, APPE, STOU (RFC 959, with RFC 1123's
-//! `150 FILE:` for STOU). The data connection itself is set up in `dataconn.rs`.
+//! `150 FILE:` for STOU). The data connection itself is set up in `ports.rs`.
 //!
 //! RETR and the uploads check permissions and the file *before* answering, so errors come back
 //! right away as `550`. RETR opens its file then; the uploads open theirs only once the data
@@ -8,7 +8,7 @@
 
 use std::io::{self, Seek, SeekFrom};
 
-use super::super::datachan::{Channel, PendingJob, Work};
+use super::super::channel::{Channel, PendingJob, Work};
 use super::super::session::TransferType;
 use super::super::table::Verb;
 use super::super::upload::UploadPlan;

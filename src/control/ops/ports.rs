@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::super::addr::{self, EprtError, EpsvArg};
-use super::super::datachan::Channel;
+use super::super::channel::Channel;
 use super::super::{ControlConn, Phase};
 use super::transfer::busy;
 use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
