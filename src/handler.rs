@@ -20,7 +20,7 @@ use crate::msg::{Ftp, HandlerSet, Msg, TimerKind};
 
 /// Every kind of handler of the FTP server.
 #[derive(Debug)]
-pub enum FtpHandler {
+pub(crate) enum FtpHandler {
     /// Accepts control connections.
     Listener(Listener),
     /// One client's control connection.

@@ -10,7 +10,9 @@
 //! without all the others. So the alias names the enum through [`HandlerSet`]: this module
 //! declares that *some* enum of handlers exists, and `handler.rs`, the one file that sees all
 //! the handlers, says which (`impl HandlerSet for Ftp`). The compiler resolves the alias to
-//! `Context<'_, FtpHandler>`; only the import graph is one-way.
+//! `Context<'_, FtpHandler>`; only the import graph is one-way. A handler that spawns another
+//! does not name the enum either: `cx.spawn(data_conn.into())` uses the `From` impls in
+//! `handler.rs`.
 
 use crate::auth::{AuthError, User};
 use crate::data::job::{Batch, Start, TransferResult};
@@ -19,7 +21,7 @@ use crate::reply::Reply;
 
 /// Messages exchanged by the server's handlers (and sent by the host through `Server`).
 #[derive(Debug)]
-pub enum Msg {
+pub(crate) enum Msg {
     /// Sent by the listener right after spawning a control connection: greet and arm timers.
     Start,
     /// The server is shutting down: say 421 and close.
@@ -83,7 +85,7 @@ pub enum Msg {
 
 /// Timer kinds used by the server's handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerKind {
+pub(crate) enum TimerKind {
     /// Control connection idle timeout (RFC 1123).
     Idle,
     /// End of the delay before a `530` for a wrong password (RFC 2577).
