@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::control::table::{self, Direction};
+
 /// One finished (or failed) transfer.
 #[derive(Debug, Clone, Copy)]
 pub struct TransferEvent<'a> {
@@ -185,7 +187,9 @@ impl EventSink for JsonEvents {
 /// special-action-flag direction access-mode username service-name authentication-method
 /// authenticated-user-id completion-status`.
 pub fn xferlog_line(t: &TransferEvent<'_>, now: chrono::DateTime<chrono::Local>) -> String {
-    let direction = if t.command == "RETR" { 'o' } else { 'i' };
+    // The command table says which way the command moves bytes: out (RETR) or in (STOR...).
+    let download = table::lookup(t.command).map(|c| c.direction) == Some(Direction::Download);
+    let direction = if download { 'o' } else { 'i' };
     let access = if t.anonymous { 'a' } else { 'r' };
     // Field separators are spaces: spaces (and control characters) in names become '_'.
     let path: String = t
