@@ -5,7 +5,9 @@
 //!
 //! The check reads `src/` (the library, not `src/bin/` or test files) the way a reader would:
 //! each `use crate::…`, `use super::…`, `use self::…` and inline `crate::…` path outside
-//! comments is an edge to the file that defines the longest prefix of the path.
+//! comments is an edge to the file that defines the longest prefix of the path. A parent that
+//! names its own child's items (`channel::DataSide` in `control/mod.rs`) adds no edge: it
+//! declares the child, which is below it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
