@@ -4,11 +4,18 @@
 //! the process; here a [`Config`] value is built once (by the daemon from its flags, or by an
 //! embedding program) and shared read-only by all connections of one `Server`. Two
 //! servers in one process can therefore differ in every setting.
+//!
+//! A running server can be given a new configuration without a restart: the server holds it
+//! in a [`LiveConfig`], a swappable `Arc<Config>`. Each new control connection takes the
+//! `Arc` current at its accept and keeps it for its whole session (its data connections
+//! included), so a session never sees half of an old configuration and half of a new one;
+//! [`LiveConfig::replace`] therefore changes what *new* sessions get. Settings fixed when the
+//! server was built (its sockets, its blocking-work pool) are not affected by a replace.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::auth::Authorizer;
@@ -122,6 +129,33 @@ pub struct Config {
     /// stall every session); its waker takes the last token of the server's range. `0` runs
     /// that work on the loop itself. Default: the number of cores.
     pub blocking_threads: usize,
+    /// When the filesystem calls of commands (DELE, SIZE, CWD...) run on the blocking pool
+    /// instead of the loop. Default: [`OffloadFs::Auto`].
+    pub offload_fs: OffloadFs,
+}
+
+/// When a session's filesystem calls run on the blocking-work pool (`--offload-fs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OffloadFs {
+    /// When the filesystem says it may be slow, or this session's calls were slow (measured).
+    #[default]
+    Auto,
+    /// Always (every call pays a hand-off to a thread, about ten microseconds).
+    Always,
+    /// Never: every call on the loop, as pyftpdlib does.
+    Never,
+}
+
+impl std::str::FromStr for OffloadFs {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OffloadFs, String> {
+        match s {
+            "auto" => Ok(OffloadFs::Auto),
+            "always" => Ok(OffloadFs::Always),
+            "never" => Ok(OffloadFs::Never),
+            _ => Err(format!("{s:?} is not one of auto, always, never")),
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -169,6 +203,7 @@ impl Config {
             events: Vec::new(),
             proxy_protocol: false,
             blocking_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            offload_fs: OffloadFs::Auto,
         }
     }
 
@@ -188,6 +223,32 @@ impl Config {
                 )));
             }
         }
+        Ok(())
+    }
+}
+
+/// The configuration a running server gives its new sessions, replaceable while it runs
+/// (the daemon's SIGHUP). See the module documentation for what a replace affects.
+#[derive(Debug)]
+pub struct LiveConfig(RwLock<Arc<Config>>);
+
+impl LiveConfig {
+    /// Holds `cfg` as the current configuration.
+    pub fn new(cfg: Arc<Config>) -> LiveConfig {
+        LiveConfig(RwLock::new(cfg))
+    }
+
+    /// The configuration current now (a snapshot: a later replace does not change it).
+    pub fn current(&self) -> Arc<Config> {
+        // A poisoned lock still holds a complete Arc: the writer only swaps it.
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes `cfg` the configuration of sessions accepted from now on, if it is valid;
+    /// otherwise nothing changes and the error says why.
+    pub fn replace(&self, cfg: Arc<Config>) -> Result<(), crate::error::Error> {
+        cfg.validate()?;
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = cfg;
         Ok(())
     }
 }
@@ -216,6 +277,25 @@ mod tests {
         assert!(parse_port_range("10-5").is_err());
         assert!(parse_port_range("0-5").is_err());
         assert!(parse_port_range("abc").is_err());
+    }
+
+    #[test]
+    fn live_config_replaces_only_valid_configs() {
+        let auth: Arc<dyn Authorizer> = Arc::new(crate::MemoryAuthorizer::new());
+        let live = LiveConfig::new(Arc::new(Config::new(Arc::clone(&auth))));
+        let before = live.current();
+        let mut bad = Config::new(Arc::clone(&auth));
+        bad.max_login_attempts = 0;
+        assert!(live.replace(Arc::new(bad)).is_err());
+        assert!(Arc::ptr_eq(&before, &live.current()));
+        let mut good = Config::new(auth);
+        good.banner = "new".into();
+        live.replace(Arc::new(good)).unwrap();
+        assert_eq!(live.current().banner, "new");
+        assert_ne!(
+            before.banner, "new",
+            "a snapshot taken earlier keeps its values"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use mio::event::Source;
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 
-use crate::config::Config;
+use crate::config::LiveConfig;
 use crate::control::ControlConn;
 use crate::ioloop::Flow;
 use crate::msg::{Cx, Msg, TimerKind};
@@ -31,7 +31,8 @@ pub const ACCEPT_BUDGET: usize = 128;
 #[derive(Debug)]
 pub struct Listener {
     sock: TcpListener,
-    cfg: Arc<Config>,
+    /// Read at every accept: a new session gets the configuration current then.
+    live: Arc<LiveConfig>,
     /// Paused after EMFILE/ENFILE until a retry timer fires.
     paused: bool,
     /// TLS starts at once on accepted connections (implicit FTPS, port 990 style).
@@ -43,13 +44,13 @@ impl Listener {
     /// Wraps a bound, listening, non-blocking socket.
     pub fn new(
         sock: TcpListener,
-        cfg: Arc<Config>,
+        live: Arc<LiveConfig>,
         shared: Arc<Shared>,
         implicit_tls: bool,
     ) -> Listener {
         Listener {
             sock,
-            cfg,
+            live,
             paused: false,
             implicit_tls,
             shared,
@@ -137,18 +138,19 @@ impl Listener {
         // Counted in the server-wide state, so limits hold across listeners and workers.
         // With the PROXY protocol the peer is the load balancer: bans and per-IP limits wait
         // for the header that names the real client.
-        let proxied = self.cfg.proxy_protocol;
-        let per_ip = if proxied { 0 } else { self.cfg.max_cons_per_ip };
+        let cfg = self.live.current();
+        let proxied = cfg.proxy_protocol;
+        let per_ip = if proxied { 0 } else { cfg.max_cons_per_ip };
         let refusal = if !proxied && self.shared.is_banned(ip, cx.now) {
             Some(Refusal::Banned)
         } else {
-            self.shared.try_admit(ip, self.cfg.max_cons, per_ip).err()
+            self.shared.try_admit(ip, cfg.max_cons, per_ip).err()
         };
         let counted = refusal.is_none();
         let conn = match ControlConn::new(
             stream,
             peer,
-            Arc::clone(&self.cfg),
+            cfg,
             Arc::clone(&self.shared),
             refusal,
             self.implicit_tls,

@@ -71,6 +71,11 @@ pub(crate) enum Msg {
     Batch(Box<Batch>),
     /// The pool lost a listing's producer (the job panicked): the transfer fails.
     BatchLost,
+    /// The blocking pool ran a command's filesystem calls: their result (for the command's
+    /// continuation) and how long they took (pool → control connection).
+    FsDone(Box<dyn std::any::Any + Send>, std::time::Duration),
+    /// The pool lost a command's filesystem calls (the job panicked).
+    FsLost,
     /// Stop: close without finishing (control → acceptor or data connection).
     Abort,
     /// A data connection closed, with the result of its job if it had one (to the control

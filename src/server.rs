@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::{Registry, Token};
 
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::error::Error;
 use crate::handler::FtpHandler;
 use crate::ioloop::{ConnId, Dispatcher, Hosted, TokenRange};
@@ -53,7 +53,7 @@ pub struct Server {
     dispatcher: Dispatcher<FtpHandler>,
     listener: Option<ConnId>,
     local_addr: SocketAddr,
-    cfg: Arc<Config>,
+    live: Arc<LiveConfig>,
     shared: Arc<Shared>,
 }
 
@@ -85,6 +85,27 @@ impl Server {
         registry: &Registry,
         tokens: TokenRange,
     ) -> Result<Server, Error> {
+        Server::with_live(
+            Arc::new(LiveConfig::new(cfg)),
+            shared,
+            listener,
+            registry,
+            tokens,
+        )
+    }
+
+    /// Like [`Server::with_shared`], with a [`LiveConfig`] that the host may
+    /// [`replace`](LiveConfig::replace) while the server runs: new sessions get the new
+    /// configuration, running ones keep theirs. The listening sockets and the size of the
+    /// blocking-work pool are fixed here and do not follow a replace.
+    pub fn with_live(
+        live: Arc<LiveConfig>,
+        shared: Arc<Shared>,
+        listener: std::net::TcpListener,
+        registry: &Registry,
+        tokens: TokenRange,
+    ) -> Result<Server, Error> {
+        let cfg = live.current();
         cfg.validate()?;
         if tokens.len < 2 {
             return Err(Error::Config("token range needs at least 2 tokens".into()));
@@ -95,7 +116,7 @@ impl Server {
         dispatcher.start_pool(registry, cfg.blocking_threads)?;
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
-            Arc::clone(&cfg),
+            Arc::clone(&live),
             Arc::clone(&shared),
             false,
         );
@@ -104,7 +125,7 @@ impl Server {
             dispatcher,
             listener: Some(id),
             local_addr,
-            cfg,
+            live,
             shared,
         })
     }
@@ -116,7 +137,7 @@ impl Server {
         listener: std::net::TcpListener,
         registry: &Registry,
     ) -> Result<SocketAddr, Error> {
-        if self.cfg.tls.is_none() {
+        if self.live.current().tls.is_none() {
             return Err(Error::Config(
                 "an implicit TLS listener needs a TLS configuration".into(),
             ));
@@ -125,7 +146,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
-            Arc::clone(&self.cfg),
+            Arc::clone(&self.live),
             Arc::clone(&self.shared),
             true,
         );
@@ -142,6 +163,11 @@ impl Server {
     ) -> Result<Server, Error> {
         let listener = crate::net::listen(addr).map_err(|source| Error::Bind { addr, source })?;
         Server::new(cfg, listener, registry, tokens)
+    }
+
+    /// The configuration new sessions get; [`LiveConfig::replace`] changes it.
+    pub fn live_config(&self) -> Arc<LiveConfig> {
+        Arc::clone(&self.live)
     }
 
     /// The address the server listens on (with the real port when bound to port 0).

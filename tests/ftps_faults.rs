@@ -153,3 +153,33 @@ fn load_errors_name_the_file_and_the_problem() {
     );
     assert!(TlsSettings::load(&cert, &key).is_ok());
 }
+
+/// A client that uploads and closes at once, with the server's session ticket still unread on
+/// its side (curl does this), resets the connection instead of closing it. The upload had
+/// already arrived whole, ended by close_notify: it is complete (226), not a failure.
+#[test]
+fn an_upload_whose_client_resets_after_close_notify_is_complete() {
+    let srv = FtpsServer::default_tls();
+    let cfg = client_config();
+    let mut c = FtpsCtrl::secure_login(srv.addr(), &cfg);
+    c.expect("TYPE I", 200);
+    let sock = c.open_data(Mode::Epsv, "STOR reset.bin").unwrap();
+    let mut tls = tlsutil::tls_connect(sock, &cfg).unwrap();
+    // Wait (bounded) until the server's ticket has arrived, unread, so that closing resets.
+    let limit = std::time::Instant::now() + Duration::from_secs(5);
+    let mut peek = [0u8; 1];
+    tls.sock.set_nonblocking(true).unwrap();
+    while !matches!(tls.sock.peek(&mut peek), Ok(n) if n > 0) {
+        assert!(
+            std::time::Instant::now() < limit,
+            "no session ticket arrived"
+        );
+        std::thread::yield_now();
+    }
+    tls.sock.set_nonblocking(false).unwrap();
+    tlsutil::write_tls_and_close(&mut tls, b"all of it").unwrap();
+    drop(tls);
+    let r = c.final_reply();
+    assert_eq!(r.code, 226, "{r:?}");
+    assert_eq!(std::fs::read(srv.file("reset.bin")).unwrap(), b"all of it");
+}

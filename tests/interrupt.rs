@@ -11,31 +11,9 @@ use std::fs;
 use std::io::Write;
 use std::net::TcpStream;
 
-use common::{Ctrl, TestServer};
+use common::TestServer;
 use socket2::SockRef;
-use xfer::{CtrlExt, Pattern};
-
-/// Large enough that it cannot fit in the socket buffers of a client that stopped reading.
-const BIG: u64 = 16 << 20;
-
-fn server_with_big_file() -> TestServer {
-    let srv = TestServer::with_user();
-    Pattern::new().write_file(&srv.root().join("big.bin"), BIG);
-    fs::write(srv.root().join("small.txt"), b"still serving").unwrap();
-    srv
-}
-
-fn binary_login(srv: &TestServer) -> Ctrl {
-    let mut c = srv.login();
-    c.expect("TYPE I", 200);
-    c
-}
-
-/// The session still works: a small download succeeds.
-fn still_serving(c: &mut Ctrl) {
-    c.expect("NOOP", 200);
-    assert_eq!(xfer::download(c, "RETR small.txt"), b"still serving");
-}
+use xfer::{binary_login, server_with_big_file, still_serving, CtrlExt, Pattern, BIG};
 
 #[test]
 fn abor_during_a_download_stops_it_and_the_session_goes_on() {

@@ -16,30 +16,10 @@ use std::time::Duration;
 
 use common::{Ctrl, TestServer};
 use socket2::SockRef;
-use xfer::{CtrlExt, Pattern};
+use xfer::{binary_login, server_with_big_file, still_serving, CtrlExt, BIG};
 
-/// Larger than every socket buffer between a stalled client and the server.
-const BIG: u64 = 16 << 20;
 /// How long one ftplib run may take.
 const PY_LIMIT: Duration = Duration::from_secs(60);
-
-fn server_with_big_file() -> TestServer {
-    let srv = TestServer::with_user();
-    Pattern::new().write_file(&srv.root().join("big.bin"), BIG);
-    fs::write(srv.root().join("small.txt"), b"still serving").unwrap();
-    srv
-}
-
-fn binary_login(srv: &TestServer) -> Ctrl {
-    let mut c = srv.login();
-    c.expect("TYPE I", 200);
-    c
-}
-
-fn still_serving(c: &mut Ctrl) {
-    c.expect("NOOP", 200);
-    assert_eq!(xfer::download(c, "RETR small.txt"), b"still serving");
-}
 
 /// Sends `bytes` on the control connection as TCP urgent data (`MSG_OOB`).
 fn send_urgent(c: &Ctrl, bytes: &[u8]) {

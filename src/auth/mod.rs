@@ -18,6 +18,8 @@
 //!   plus `@override` lines), parsed into a `MemoryAuthorizer`;
 //! * [`FileAuthorizer`] (in [`file`](mod@file)): a users file that can be reloaded while the
 //!   server runs, plus fallback accounts configured in code (e.g. anonymous);
+//! * [`ExternalAuthorizer`] (in [`external`]): a program decides each login (the daemon's
+//!   `--auth-command`), with a timeout, a concurrency cap and an optional cache;
 //! * [`hash`]: the accepted password hash formats (`$6$`, `$5$`, `$2b$`) and
 //!   [`hash::hash_sha512`] to make one.
 //!
@@ -25,11 +27,13 @@
 //! (both cases are [`AuthError::BadCredentials`]), and the answer depends only on the
 //! virtual path, so it is the same whatever symlinks exist on disk.
 
+pub mod external;
 pub mod file;
 pub mod hash;
 pub mod memory;
 pub mod users_file;
 
+pub use external::{ExternalAuthorizer, ExternalOptions};
 pub use file::FileAuthorizer;
 pub use hash::PasswordHash;
 pub use memory::MemoryAuthorizer;
@@ -242,8 +246,10 @@ impl std::error::Error for AuthError {}
 
 /// Decides who may log in and what each user may do at each path.
 ///
-/// Implementations are shared by all sessions (hence `Send + Sync`) and must not block
-/// for long: they run on the event loop.
+/// Implementations are shared by all sessions (hence `Send + Sync`). `authenticate` runs on
+/// the loop's blocking-work pool, so it may block (hash a password, run a program), within
+/// reason and with a timeout of its own; `has_perm` and `perms_for` run on the event loop and
+/// must not block.
 pub trait Authorizer: Send + Sync + fmt::Debug {
     /// Checks a USER/PASS pair from `peer`. Any failure should be
     /// [`AuthError::BadCredentials`], so that clients cannot probe for user names.

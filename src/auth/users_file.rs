@@ -345,7 +345,7 @@ fn parse_number(text: &str) -> Option<u64> {
 }
 
 /// A byte count with an optional `k`/`K` (1024) or `m`/`M` (1048576) suffix.
-fn parse_bytes(text: &str) -> Option<u64> {
+pub(crate) fn parse_bytes(text: &str) -> Option<u64> {
     let (digits, factor) = if let Some(digits) = text.strip_suffix(['k', 'K']) {
         (digits, 1024)
     } else if let Some(digits) = text.strip_suffix(['m', 'M']) {

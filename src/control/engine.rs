@@ -149,7 +149,7 @@ impl ControlConn {
                 // waiting for a transfer still gets its replies.
                 let gone = matches!(
                     self.phase,
-                    Phase::Authenticating | Phase::AuthDelay | Phase::TlsUpgrade
+                    Phase::Authenticating | Phase::Offloaded | Phase::AuthDelay | Phase::TlsUpgrade
                 );
                 return if self.peer_eof && gone {
                     Flow::Close
@@ -218,8 +218,12 @@ impl ControlConn {
         let replies_before = self.replies_sent;
         let reply = self.run_line(&line, rnfr, cx);
         let code = reply.as_ref().map(|r| r.code().as_u16());
-        // PASS answers later, from the blocking pool: its event goes out with that answer.
-        let deferred = self.phase == Phase::Authenticating;
+        // PASS and offloaded commands answer later, from the blocking pool: their event goes
+        // out with that answer (`finish_deferred`).
+        let deferred = matches!(self.phase, Phase::Authenticating | Phase::Offloaded);
+        if deferred && !self.cfg.events.is_empty() {
+            self.deferred_cmd = Some(crate::log::mask_password(&line));
+        }
         if !self.cfg.events.is_empty() && !deferred {
             let masked = crate::log::mask_password(&line);
             // A command whose reply came out already (e.g. 125 before a transfer) or later.

@@ -17,6 +17,7 @@ pub mod addr;
 mod channel;
 mod engine;
 pub mod gate;
+mod offload;
 pub(crate) mod ops;
 pub mod parser;
 mod security;
@@ -59,6 +60,8 @@ enum Phase {
     Ready,
     /// The password is being checked on the blocking pool: commands wait for the answer.
     Authenticating,
+    /// A command's filesystem calls run on the blocking pool: commands wait for the result.
+    Offloaded,
     /// A wrong password was given: commands wait until the delayed 530 is sent.
     AuthDelay,
     /// Commands wait for the data side: PORT/EPRT connecting, ABOR or QUIT during a transfer.
@@ -117,6 +120,12 @@ pub struct ControlConn {
     draining: bool,
     /// Per-server connection number, for machine-readable events.
     conn_id: u64,
+    /// `Phase::Offloaded`: what makes the reply once the pool's result is back.
+    offloaded: Option<offload::Then>,
+    /// How long this session's filesystem calls took (for `--offload-fs auto`).
+    fs_timing: offload::FsTiming,
+    /// The command line (masked) whose reply comes from the pool, for its event.
+    deferred_cmd: Option<String>,
     /// Replies queued so far and the last code (for command events).
     replies_sent: u64,
     last_code: Option<u16>,
@@ -178,6 +187,9 @@ impl ControlConn {
             conn_id,
             replies_sent: 0,
             last_code: None,
+            offloaded: None,
+            fs_timing: offload::FsTiming::default(),
+            deferred_cmd: None,
         })
     }
 
@@ -206,6 +218,7 @@ impl ControlConn {
             Phase::Ready if self.data.transfer.is_some() => "control:ready+transfer",
             Phase::Ready => "control:ready",
             Phase::Authenticating => "control:authenticating",
+            Phase::Offloaded => "control:filesystem",
             Phase::AuthDelay => "control:auth-delay",
             Phase::Waiting => "control:waiting-for-data",
             Phase::TlsUpgrade => "control:tls-upgrade",
@@ -255,6 +268,8 @@ impl ControlConn {
                 Flow::Close
             }
             Msg::LoginChecked(result) => self.on_login_checked(*result, cx),
+            Msg::FsDone(result, took) => self.on_fs_done(Some(result), took, cx),
+            Msg::FsLost => self.on_fs_done(None, std::time::Duration::ZERO, cx),
             Msg::DataConnected { .. }
             | Msg::DataSecured { .. }
             | Msg::DataRefused { .. }

@@ -157,12 +157,20 @@ impl DataConn {
         Flow::Close
     }
 
-    /// Flushes the last TLS records (close_notify), then closes.
+    /// Flushes the last TLS records (close_notify), then closes. For a download the client
+    /// needs that close_notify to know the file is whole, so failing to send it fails the
+    /// transfer. An upload is complete once the client's close_notify has arrived and the
+    /// file is committed: a client that closed at once (curl does, and resets the connection
+    /// if our session ticket is still unread on its side) cannot undo that.
     fn finish_tls(&mut self) -> Flow {
         match self.sock.flush_tls() {
             Ok(()) if self.sock.wants_write() => Flow::Continue,
             Ok(()) => {
                 let _ = self.sock.shutdown(Shutdown::Write);
+                Flow::Close
+            }
+            Err(e) if matches!(self.state, State::Recv(_)) => {
+                log::debug!("upload complete; our close_notify was not delivered: {e}");
                 Flow::Close
             }
             Err(e) => self.fail(client_gone(&e)),
@@ -267,20 +275,8 @@ impl DataConn {
                 continue;
             }
             if self.pos == self.buf.len() {
-                self.buf.clear();
-                self.pos = 0;
-                match &mut self.state {
-                    State::Send(producer) => match producer.fill(&mut self.buf, CHUNK) {
-                        Ok(0) => return self.complete(),
-                        Ok(_) => {}
-                        Err(e) => return self.fail(local_error(&e)),
-                    },
-                    State::Batches(batches) => match batches.next(cx) {
-                        Next::Bytes(bytes) => self.buf = bytes,
-                        Next::Wait => return Flow::Continue,
-                        Next::Done => return self.complete(),
-                    },
-                    _ => return Flow::Continue,
+                if let Some(flow) = self.refill(cx) {
+                    return flow;
                 }
             }
             let allow = self.allowance(cx, self.buf.len() - self.pos);
@@ -301,6 +297,29 @@ impl DataConn {
             }
         }
         Flow::Yield
+    }
+
+    /// The buffer is empty: fills it from the producer, or takes the next batch made on the
+    /// pool. `Some` ends this callback: complete, failed, or waiting for a batch.
+    fn refill(&mut self, cx: &mut Cx<'_>) -> Option<Flow> {
+        self.buf.clear();
+        self.pos = 0;
+        match &mut self.state {
+            State::Send(producer) => match producer.fill(&mut self.buf, CHUNK) {
+                Ok(0) => Some(self.complete()),
+                Ok(_) => None,
+                Err(e) => Some(self.fail(local_error(&e))),
+            },
+            State::Batches(batches) => match batches.next(cx) {
+                Next::Bytes(bytes) => {
+                    self.buf = bytes;
+                    None
+                }
+                Next::Wait => Some(Flow::Continue),
+                Next::Done => Some(self.complete()),
+            },
+            _ => Some(Flow::Continue),
+        }
     }
 
     /// Replaces the sendfile state by a buffered producer reading from `offset`.

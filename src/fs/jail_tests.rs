@@ -6,6 +6,7 @@ use super::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
+use std::time::UNIX_EPOCH;
 
 /// `ROOT + host_path`: where an absolute link to `host_path` leads inside the jail.
 fn mirror(root: &TempDir, host_path: &Path) -> PathBuf {

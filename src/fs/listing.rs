@@ -45,20 +45,7 @@ pub fn escape_name(name: &str) -> String {
 
 /// Converts to UTC without panicking; times beyond chrono's range are clamped.
 fn to_utc(t: SystemTime) -> DateTime<Utc> {
-    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => (
-            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            d.subsec_nanos(),
-        ),
-        Err(e) => {
-            let d = e.duration();
-            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            match d.subsec_nanos() {
-                0 => (-secs, 0),
-                n => (-secs - 1, 1_000_000_000 - n),
-            }
-        }
-    };
+    let (secs, nanos) = super::unix_time(t);
     // Keep two days inside chrono's range, so that adding a local-time offset can never
     // overflow (a file with an absurd mtime must not panic the loop).
     let margin = 2 * 86_400;

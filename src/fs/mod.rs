@@ -137,6 +137,26 @@ impl FileStat {
     }
 }
 
+/// Seconds and nanoseconds since the Unix epoch, for times before it too (the nanoseconds are
+/// then counted forward from the second before), clamped instead of overflowing.
+pub(crate) fn unix_time(t: SystemTime) -> (i64, u32) {
+    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => (-secs, 0),
+                n => (-secs - 1, 1_000_000_000 - n),
+            }
+        }
+    };
+    (secs, nanos)
+}
+
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -213,6 +233,16 @@ pub trait Filesystem: Send + std::fmt::Debug {
     /// (a regular file, or a new name in an existing directory).
     fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
         probe::check_write(self, p, mode)
+    }
+    /// True if calls may take long (a network filesystem, a remote store): sessions then make
+    /// them on the blocking-work pool (with `--offload-fs auto`, the default). Default: false.
+    fn may_block(&self) -> bool {
+        false
+    }
+    /// Another handle to the same filesystem, for a worker thread of the blocking pool.
+    /// Default: `None`, and the calls stay on the loop.
+    fn share(&self) -> Option<Box<dyn Filesystem>> {
+        None
     }
 }
 

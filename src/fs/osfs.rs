@@ -17,7 +17,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{fstat, statat, AtFlags, Mode, OFlags};
@@ -219,6 +219,10 @@ impl Filesystem for OsFs {
         Ok(Box::new(file))
     }
 
+    fn share(&self) -> Option<Box<dyn Filesystem>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn check_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<()> {
         super::probe::os_check_write(&self.jail, p, mode)
     }
@@ -362,20 +366,7 @@ mod by_fd {
     }
 
     fn timespec(t: SystemTime) -> Timespec {
-        let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => (
-                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                d.subsec_nanos(),
-            ),
-            Err(e) => {
-                let d = e.duration();
-                let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-                match d.subsec_nanos() {
-                    0 => (-secs, 0),
-                    n => (-secs - 1, 1_000_000_000 - n),
-                }
-            }
-        };
+        let (secs, nanos) = super::super::unix_time(t);
         Timespec {
             tv_sec: secs,
             tv_nsec: nanos.into(),

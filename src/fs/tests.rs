@@ -12,6 +12,7 @@ use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use std::time::UNIX_EPOCH;
 
 /// A temporary directory removed on drop (no external crates).
 pub(super) struct TempDir(pub(super) PathBuf);

@@ -16,6 +16,7 @@
 //! through a [`StopHandle`] (a `mio::Waker`). The public `Server` wraps the same
 //! dispatcher so that it can live in somebody else's `Poll` instead.
 
+mod core;
 mod dispatcher;
 pub mod pool;
 #[cfg(test)]
@@ -129,7 +130,7 @@ pub struct Context<'a, H: Handler> {
     /// The time of this loop turn (read once per turn).
     pub now: Instant,
     me: ConnId,
-    core: &'a mut dispatcher::Core<H>,
+    core: &'a mut core::Core<H>,
 }
 
 impl<H: Handler> std::fmt::Debug for Context<'_, H> {

@@ -304,6 +304,17 @@ impl Ctrl {
         Ctrl::connect_tuned(addr, 4096, Some(536))
     }
 
+    /// Like [`Ctrl::connect`], from the local address `from` (any 127.0.0.0/8 address works
+    /// on loopback): several "clients" with different IPs on one machine.
+    pub fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> (Ctrl, Reply) {
+        use socket2::{Domain, Socket, Type};
+        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+        sock.bind(&SocketAddr::new(from, 0).into()).unwrap();
+        sock.connect_timeout(&addr.into(), IO_TIMEOUT)
+            .expect("connect");
+        Ctrl::from_stream(sock.into())
+    }
+
     fn connect_tuned(addr: SocketAddr, rcvbuf: usize, mss: Option<u32>) -> (Ctrl, Reply) {
         use socket2::{Domain, Socket, Type};
         let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();

@@ -292,3 +292,27 @@ pub fn abor_replies(c: &mut Ctrl) -> bool {
         _ => panic!("ABOR got {first:?} then {second:?}"),
     }
 }
+
+/// Larger than every socket buffer between a stalled client and the server.
+pub const BIG: u64 = 16 << 20;
+
+/// A server with `big.bin` ([`BIG`] bytes) and `small.txt` in its root.
+pub fn server_with_big_file() -> crate::common::TestServer {
+    let srv = crate::common::TestServer::with_user();
+    Pattern::new().write_file(&srv.root().join("big.bin"), BIG);
+    std::fs::write(srv.root().join("small.txt"), b"still serving").unwrap();
+    srv
+}
+
+/// Logged in, TYPE I.
+pub fn binary_login(srv: &crate::common::TestServer) -> Ctrl {
+    let mut c = srv.login();
+    c.expect("TYPE I", 200);
+    c
+}
+
+/// The session still works: NOOP, and a small download succeeds.
+pub fn still_serving(c: &mut Ctrl) {
+    c.expect("NOOP", 200);
+    assert_eq!(download(c, "RETR small.txt"), b"still serving");
+}

@@ -10,7 +10,7 @@ use ftpdlib::config::parse_port_range;
 use ftpdlib::Encoding;
 
 /// A fast, secure FTP server (pyftpdlib-compatible flags).
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, PartialEq, Parser)]
 #[command(
     name = "ftpdlib",
     version,
@@ -117,6 +117,20 @@ pub struct Args {
     /// Accounts file: `name:password-hash:perms:home[:options]` per line (see README).
     #[arg(long, value_name = "FILE")]
     pub users_file: Option<PathBuf>,
+    /// Decide each login by running this program: a JSON request on its stdin, a JSON answer
+    /// on its stdout (docs/accounts.md). Not with --users-file.
+    #[arg(long, value_name = "PATH")]
+    pub auth_command: Option<PathBuf>,
+    /// Seconds --auth-command may take before it is killed and the login fails.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub auth_timeout: Duration,
+    /// Seconds a successful --auth-command answer is reused for the same user, password and
+    /// client (0 = never).
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = seconds)]
+    pub auth_cache: Duration,
+    /// --auth-command programs running at once, at most.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_concurrency: u32,
     /// Ban an IP after this many failed logins within --ban-window (0 = never).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub ban_after: u32,
@@ -166,6 +180,10 @@ pub struct Args {
     /// it on the loop. Default: the number of cores.
     #[arg(long, value_name = "N")]
     pub blocking_threads: Option<usize>,
+    /// When the filesystem calls of commands (CWD, SIZE, DELE, RNTO...) run on those threads:
+    /// auto (when a session's calls prove slow), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub offload_fs: ftpdlib::OffloadFs,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]
@@ -174,17 +192,30 @@ pub struct Args {
     /// print the PASV/EPSV replies clients will see, and exit 0 (ok) or 2 (error).
     #[arg(long)]
     pub check: bool,
+    /// Read settings from this TOML file: keys are the long flag names (docs/ftpdlib.toml);
+    /// flags and FTPDLIB_* variables override it. SIGHUP rereads it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// A subcommand instead of running the server.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 /// Subcommands of the daemon binary.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Read a password from the terminal (or standard input) and print its SHA-512-crypt
     /// (`$6$`) hash, for the second field of a users-file line.
     HashPassword,
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell (e.g.
+    /// `ftpdlib completions bash > /usr/share/bash-completion/completions/ftpdlib`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `ftpdlib man > ftpdlib.8`.
+    Man,
 }
 
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.

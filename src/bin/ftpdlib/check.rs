@@ -25,6 +25,9 @@ fn is_private(ip: IpAddr) -> bool {
 /// Runs the check, printing a report; `Ok(warnings)` or the first error.
 pub fn run(args: &Args) -> Result<usize, String> {
     let mut warnings = 0;
+    if let Some(file) = &args.config {
+        println!("ok: configuration file {} reads", file.display());
+    }
     let (cfg, _accounts) = crate::setup::build_config(args)?;
     println!("ok: configuration, directory, accounts and TLS settings load");
     let addr = match args.interface {

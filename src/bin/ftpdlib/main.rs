@@ -3,24 +3,28 @@
 //!
 //! Startup errors (bad flag values, a missing directory, a port in use) are printed as one clear
 //! line and exit with status 2, never as a panic. SIGINT and SIGTERM stop accepting, tell every
-//! session `421`, and exit 0. SIGHUP rereads the TLS certificate and the users file.
+//! session `421`, and exit 0. SIGHUP rereads the settings, `--config` file included, for new
+//! sessions (`reload`).
 //!
 //! [`Config`]: ftpdlib::Config
 //! [`IoLoop::run`]: ftpdlib::IoLoop::run
 
 mod args;
 mod check;
+mod config_file;
+mod layers;
 mod logging;
+mod manual;
+mod reload;
 mod setup;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use ftpdlib::net::{default_listen_addr, display_addr};
 use ftpdlib::state::Shared;
-use ftpdlib::{IoLoop, Server, TokenRange};
+use ftpdlib::{IoLoop, LiveConfig, Server, StopHandle, TokenRange};
 
 use args::Args;
 
@@ -41,13 +45,12 @@ struct Worker {
     server: Server,
 }
 
-fn run(args: Args) -> Result<(), String> {
-    let (cfg, accounts) = setup::build_config(&args)?;
-    let users = accounts.users.clone();
-    let tls = cfg.tls.clone();
-    let cfg = Arc::new(cfg);
-    let shared = Arc::new(Shared::default());
-    let workers = args.workers.max(1);
+/// The control listener: the socket systemd passed (LISTEN_FDS), or a new one; and, when
+/// several workers share systemd's socket, a duplicate for them.
+fn control_listener(
+    args: &Args,
+    workers: usize,
+) -> Result<(std::net::TcpListener, Option<std::net::TcpListener>), String> {
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
@@ -56,35 +59,42 @@ fn run(args: Args) -> Result<(), String> {
     let activated = listenfd::ListenFd::from_env()
         .take_tcp_listener(0)
         .map_err(|e| format!("socket activation: {e}"))?;
-    if activated.is_some() {
-        log::info!("using the control socket passed by systemd (LISTEN_FDS)");
-    }
-    let from_systemd = activated.is_some();
-    let first = match activated {
-        Some(l) => l,
-        None => {
-            if workers > 1 && addr.port() != 0 {
-                // SO_REUSEPORT would let us join another daemon's port silently: make sure
-                // nobody else listens there first.
-                drop(bind(addr, false)?);
-            }
-            bind(addr, workers > 1)?
+    let Some(first) = activated else {
+        if workers > 1 && addr.port() != 0 {
+            // SO_REUSEPORT would let us join another daemon's port silently: make sure
+            // nobody else listens there first.
+            drop(bind(addr, false)?);
         }
+        return Ok((bind(addr, workers > 1)?, None));
     };
-    let local = first.local_addr().map_err(|e| e.to_string())?;
+    log::info!("using the control socket passed by systemd (LISTEN_FDS)");
     // Extra workers: the socket systemd passed is shared (duplicated); otherwise each worker
     // binds its own SO_REUSEPORT socket and the kernel spreads connections across them.
-    let shared_socket = if from_systemd && workers > 1 {
-        Some(
-            first
-                .try_clone()
-                .map_err(|e| format!("cannot share the socket: {e}"))?,
-        )
+    let shared_socket = if workers > 1 {
+        let dup = first
+            .try_clone()
+            .map_err(|e| format!("cannot share the socket: {e}"))?;
+        Some(dup)
     } else {
         None
     };
+    Ok((first, shared_socket))
+}
+
+/// The running daemon's workers, with the control and implicit FTPS addresses.
+struct Pool {
+    workers: Vec<Worker>,
+    local: SocketAddr,
+    implicit: Option<SocketAddr>,
+}
+
+/// One event loop and server per worker, all sharing `live` and `shared`.
+fn start_workers(args: &Args, live: &Arc<LiveConfig>, workers: usize) -> Result<Pool, String> {
+    let shared = Arc::new(Shared::default());
+    let (first, shared_socket) = control_listener(args, workers)?;
+    let local = first.local_addr().map_err(|e| e.to_string())?;
     let mut first = Some(first);
-    let mut implicit_addr = None;
+    let mut implicit = None;
     let mut pool = Vec::with_capacity(workers);
     for _ in 0..workers {
         let listener = match (first.take(), &shared_socket) {
@@ -96,8 +106,8 @@ fn run(args: Args) -> Result<(), String> {
         };
         let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
         ioloop.set_shutdown_grace(args.shutdown_grace);
-        let mut server = Server::with_shared(
-            Arc::clone(&cfg),
+        let mut server = Server::with_live(
+            Arc::clone(live),
             Arc::clone(&shared),
             listener,
             ioloop.registry(),
@@ -106,75 +116,56 @@ fn run(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         if let Some(port) = args.tls_implicit_port {
             // With several workers, the first one fixes the port (0 = any) for the others.
-            let iaddr = SocketAddr::new(
-                local.ip(),
-                implicit_addr.map_or(port, |a: SocketAddr| a.port()),
-            );
+            let iaddr =
+                SocketAddr::new(local.ip(), implicit.map_or(port, |a: SocketAddr| a.port()));
             let l = bind(iaddr, workers > 1)?;
             let a = server
                 .add_implicit_tls_listener(l, ioloop.registry())
                 .map_err(|e| e.to_string())?;
-            implicit_addr.get_or_insert(a);
+            implicit.get_or_insert(a);
         }
         pool.push(Worker { ioloop, server });
     }
-    // Everything privileged is done: ports bound, keys and users loaded.
-    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
-    let stops: Vec<_> = pool.iter().map(|w| w.ioloop.stop_handle()).collect();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    std::thread::spawn(move || {
-        for sig in signals.forever() {
-            if sig == signal_hook::consts::SIGHUP {
-                // Certificate rotation: new connections get the new pair.
-                match tls.as_ref().map(|t| t.reload()) {
-                    Some(Ok(())) => log::info!("SIGHUP: TLS certificate and key reloaded"),
-                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old certificate"),
-                    None => {}
-                }
-                // New logins see the new accounts; permission checks of sessions already
-                // logged in follow the new file; their home, messages and limits stay.
-                match users.as_ref().map(|u| u.reload()) {
-                    Some(Ok(n)) => log::info!("SIGHUP: users file reloaded ({n} accounts)"),
-                    Some(Err(e)) => log::error!("SIGHUP: {e}; keeping the old accounts"),
-                    None => {}
-                }
-                continue;
-            }
-            log::info!("received signal {sig}, shutting down");
-            for stop in &stops {
-                stop.stop();
-            }
-            break;
-        }
-    });
-    // Tools wait for this line: log it even when --log-level hides ordinary info lines.
+    Ok(Pool {
+        workers: pool,
+        local,
+        implicit,
+    })
+}
+
+/// The `listening on` line that tools wait for: logged even when --log-level hides ordinary
+/// info lines.
+fn log_startup(args: &Args, pool: &Pool) {
     let startup = args
         .log_level
         .to_level()
         .map_or(log::Level::Error, |l| l.min(log::Level::Info));
+    let n = pool.workers.len();
     log::log!(
         startup,
         "ftpdlib {} (pid {}, {} worker{}) serving {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
-        workers,
-        if workers == 1 { "" } else { "s" },
+        n,
+        if n == 1 { "" } else { "s" },
         args.directory
             .as_deref()
             .unwrap_or(std::path::Path::new("."))
             .display(),
-        display_addr(local)
+        display_addr(pool.local)
     );
-    if let Some(a) = implicit_addr {
+    if let Some(a) = pool.implicit {
         log::log!(startup, "implicit FTPS listening on {}", display_addr(a));
     }
-    let mut main_worker = pool.remove(0);
-    let threads: Vec<_> = pool
+}
+
+/// Runs the first worker's loop on this thread and the others on their own, until all stop.
+fn serve(mut workers: Vec<Worker>) -> Result<(), String> {
+    if workers.is_empty() {
+        return Ok(());
+    }
+    let mut main_worker = workers.remove(0);
+    let threads: Vec<_> = workers
         .into_iter()
         .enumerate()
         .map(|(i, mut w)| {
@@ -192,37 +183,111 @@ fn run(args: Args) -> Result<(), String> {
             Ok(Ok(())) => {}
         }
     }
-    result.map_err(|e| format!("event loop failed: {e}"))?;
+    result.map_err(|e| format!("event loop failed: {e}"))
+}
+
+fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
+    let (cfg, accounts) = setup::build_config(&args)?;
+    let live = Arc::new(LiveConfig::new(Arc::new(cfg)));
+    let pool = start_workers(&args, &live, args.workers.max(1))?;
+    // Everything privileged is done: ports bound, keys and users loaded.
+    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
+    let stops: Vec<_> = pool
+        .workers
+        .iter()
+        .map(|w| w.ioloop.stop_handle())
+        .collect();
+    let running = reload::Running {
+        argv,
+        args: args.clone(),
+        live,
+        users: accounts.users.clone(),
+    };
+    handle_signals(running, stops)?;
+    log_startup(&args, &pool);
+    serve(pool.workers)?;
     log::info!("server stopped");
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    if args.check {
-        return match check::run(&args) {
-            Ok(warnings) => {
-                println!("check passed ({warnings} warning(s))");
-                ExitCode::SUCCESS
+/// SIGHUP reloads the configuration (`reload`); SIGINT and SIGTERM stop every loop.
+fn handle_signals(mut running: reload::Running, stops: Vec<StopHandle>) -> Result<(), String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if sig == SIGHUP {
+                running.reload();
+                continue;
             }
-            Err(e) => {
-                println!("error: {e}");
-                eprintln!("ftpdlib: error: {e}");
-                ExitCode::from(2)
+            log::info!("received signal {sig}, shutting down");
+            for stop in &stops {
+                stop.stop();
             }
-        };
-    }
-    if let Some(args::Command::HashPassword) = args.command {
-        return match setup::hash_password() {
+            break;
+        }
+    });
+    Ok(())
+}
+
+/// A startup error: one line on stderr, exit status 2.
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ftpdlib: error: {e}");
+    ExitCode::from(2)
+}
+
+/// Runs a subcommand (`hash-password`, `completions`, `man`).
+fn subcommand(command: &args::Command) -> ExitCode {
+    match command {
+        args::Command::Completions { shell } => {
+            manual::completions(*shell, &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        args::Command::Man => {
+            manual::man(&mut std::io::stdout()).map_or_else(fail, |()| ExitCode::SUCCESS)
+        }
+        args::Command::HashPassword => match setup::hash_password() {
             Ok(line) => {
                 println!("{line}");
                 ExitCode::SUCCESS
             }
-            Err(e) => {
-                eprintln!("ftpdlib: error: {e}");
-                ExitCode::from(2)
+            Err(e) => fail(e),
+        },
+    }
+}
+
+/// `--check`: the report on stdout, exit 0 or 2.
+fn check_only(args: &Args) -> ExitCode {
+    match check::run(args) {
+        Ok(warnings) => {
+            println!("check passed ({warnings} warning(s))");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("error: {e}");
+            fail(e)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = match layers::load(&argv) {
+        Ok(args) => args,
+        Err(layers::LoadError::Cli(e)) => e.exit(),
+        Err(layers::LoadError::File(e)) => {
+            if argv.iter().any(|a| a == "--check") {
+                println!("error: {e}");
             }
-        };
+            return fail(e);
+        }
+    };
+    if args.check {
+        return check_only(&args);
+    }
+    if let Some(command) = &args.command {
+        return subcommand(command);
     }
     if let Err(e) = logging::init(
         args.log_level,
@@ -231,14 +296,7 @@ fn main() -> ExitCode {
         args.log_file.as_deref(),
         args.log_format,
     ) {
-        eprintln!("ftpdlib: error: {e}");
-        return ExitCode::from(2);
+        return fail(e);
     }
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ftpdlib: error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    run(args, argv).map_or_else(fail, |()| ExitCode::SUCCESS)
 }

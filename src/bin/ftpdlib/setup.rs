@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ftpdlib::auth::hash::hash_sha512;
-use ftpdlib::auth::FileAuthorizer;
+use ftpdlib::auth::{ExternalAuthorizer, ExternalOptions, FileAuthorizer};
 use ftpdlib::state::BanPolicy;
 use ftpdlib::tls::TlsSettings;
 use ftpdlib::{Authorizer, Config, MemoryAuthorizer, Perms};
@@ -74,19 +74,88 @@ fn cli_accounts(args: &Args, root: &Path, with_file: bool) -> Result<MemoryAutho
     Ok(auth)
 }
 
+/// Parts of a running configuration that a reload keeps (after reloading them in place)
+/// instead of building new ones: see `crate::reload`.
+#[derive(Debug, Default)]
+pub struct Reuse {
+    /// The FTPS settings, when the TLS flags did not change.
+    pub tls: Option<Arc<TlsSettings>>,
+    /// The users file authorizer, when the account flags did not change.
+    pub users: Option<Arc<FileAuthorizer>>,
+}
+
+/// The configuration the flags describe, with the accounts' facts besides.
 pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
+    build_config_reusing(args, Reuse::default())
+}
+
+/// [`build_config`], keeping the parts in `reuse`.
+pub fn build_config_reusing(args: &Args, reuse: Reuse) -> Result<(Config, Accounts), String> {
+    let (authorizer, users) = authorizer(args, reuse.users)?;
+    // Conservative: any users file or command may grant write letters.
+    let external = args.auth_command.is_some();
+    let may_write = args.write || users.is_some() || external;
+    let mut cfg = Config::new(authorizer);
+    apply_flags(&mut cfg, args);
+    cfg.tls = match reuse.tls {
+        Some(tls) => Some(tls),
+        None => tls_settings(args)?,
+    };
+    if args.log_format == crate::logging::LogFormat::Json {
+        cfg.events.push(Arc::new(ftpdlib::events::JsonEvents));
+    }
+    if let Some(path) = &args.xferlog {
+        let log = ftpdlib::events::XferLog::open(path)
+            .map_err(|e| format!("xferlog {}: {e}", path.display()))?;
+        cfg.events.push(Arc::new(log));
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    let production = users.is_some() || external;
+    Ok((
+        cfg,
+        Accounts {
+            users,
+            may_write,
+            production,
+        },
+    ))
+}
+
+/// The authorizer of a configuration, and the users file authorizer among its parts.
+type Auth = (Arc<dyn Authorizer>, Option<Arc<FileAuthorizer>>);
+
+/// Who may log in: the `-u/-P` user and anonymous, and the users file (`reused` if given).
+fn authorizer(args: &Args, reused: Option<Arc<FileAuthorizer>>) -> Result<Auth, String> {
+    if let Some(file) = reused {
+        return Ok((Arc::clone(&file) as Arc<dyn Authorizer>, Some(file)));
+    }
     let root = root_dir(args)?;
-    let cli = cli_accounts(args, &root, args.users_file.is_some())?;
-    let (authorizer, users): (Arc<dyn Authorizer>, _) = match &args.users_file {
+    let external = args.auth_command.is_some();
+    let cli = cli_accounts(args, &root, args.users_file.is_some() || external)?;
+    if let Some(program) = &args.auth_command {
+        if args.users_file.is_some() {
+            return Err("--auth-command and --users-file cannot be combined".into());
+        }
+        let options = ExternalOptions {
+            timeout: args.auth_timeout,
+            concurrency: usize::try_from(args.auth_concurrency).unwrap_or(usize::MAX),
+            cache: args.auth_cache,
+        };
+        let auth = ExternalAuthorizer::new(program, options, Some(cli))
+            .map_err(|e| format!("--auth-command: {e}"))?;
+        return Ok((Arc::new(auth), None));
+    }
+    Ok(match &args.users_file {
         Some(path) => {
             let file = Arc::new(FileAuthorizer::load(path, Some(cli)).map_err(|e| e.to_string())?);
             (Arc::clone(&file) as Arc<dyn Authorizer>, Some(file))
         }
         None => (Arc::new(cli), None),
-    };
-    // Conservative: any users file may grant write letters.
-    let may_write = args.write || users.is_some();
-    let mut cfg = Config::new(authorizer);
+    })
+}
+
+/// The plain settings: each flag to its `Config` field.
+fn apply_flags(cfg: &mut Config, args: &Args) {
     if let Some(b) = &args.banner {
         cfg.banner = b.clone();
     }
@@ -98,6 +167,7 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
     if let Some(n) = args.blocking_threads {
         cfg.blocking_threads = n;
     }
+    cfg.offload_fs = args.offload_fs;
     cfg.max_cons = args.max_cons;
     cfg.max_cons_per_ip = args.max_cons_per_ip;
     cfg.use_localtime = args.use_localtime;
@@ -118,25 +188,6 @@ pub fn build_config(args: &Args) -> Result<(Config, Accounts), String> {
         window: args.ban_window,
         time: args.ban_time,
     };
-    cfg.tls = tls_settings(args)?;
-    if args.log_format == crate::logging::LogFormat::Json {
-        cfg.events.push(Arc::new(ftpdlib::events::JsonEvents));
-    }
-    if let Some(path) = &args.xferlog {
-        let log = ftpdlib::events::XferLog::open(path)
-            .map_err(|e| format!("xferlog {}: {e}", path.display()))?;
-        cfg.events.push(Arc::new(log));
-    }
-    cfg.validate().map_err(|e| e.to_string())?;
-    let production = users.is_some();
-    Ok((
-        cfg,
-        Accounts {
-            users,
-            may_write,
-            production,
-        },
-    ))
 }
 
 /// Switches to `name`'s user and group after the listeners are bound and keys loaded.
@@ -210,7 +261,7 @@ pub fn hash_password() -> Result<String, String> {
 }
 
 /// The FTPS settings from the flags; a missing or mismatched pair is a startup error.
-fn tls_settings(args: &Args) -> Result<Option<Arc<TlsSettings>>, String> {
+pub fn tls_settings(args: &Args) -> Result<Option<Arc<TlsSettings>>, String> {
     let wants_tls = args.tls
         || args.tls_implicit_port.is_some()
         || args.tls_control_required

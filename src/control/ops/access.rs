@@ -72,19 +72,30 @@ impl ControlConn {
         }
         self.phase = Phase::Ready;
         let reply = self.finish_login(result, cx);
-        if !self.cfg.events.is_empty() {
-            self.emit(&crate::events::Event::Command {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                command: "PASS ******",
-                code: reply.as_ref().map(|r| r.code().as_u16()),
-            });
-        }
-        if let Some(reply) = reply {
-            self.respond(reply);
-        }
+        self.finish_deferred(reply);
         self.pump(cx)
+    }
+
+    /// The filesystem the user sees: the embedder's, or the home directory jailed.
+    fn open_user_fs(&mut self, user: &User) -> Result<Box<dyn Filesystem>, Reply> {
+        let policy = UploadPolicy {
+            atomic: self.cfg.atomic_uploads,
+            delete_incomplete: self.cfg.delete_incomplete_uploads,
+        };
+        let opened = match &self.cfg.filesystem {
+            Some(factory) => factory.open(user),
+            None => OsFs::new(&user.home)
+                .map(|fs| Box::new(fs.with_uploads(policy)) as Box<dyn Filesystem>),
+        };
+        opened.map_err(|e| {
+            log::error!(
+                "{} home directory {} unusable: {e}",
+                self.tag(),
+                user.home.display()
+            );
+            self.session.username = None;
+            Reply::new(ReplyCode::NotLoggedIn, "Home directory is not available.")
+        })
     }
 
     fn finish_login(&mut self, result: Result<User, AuthError>, cx: &mut Cx<'_>) -> Option<Reply> {
@@ -112,29 +123,9 @@ impl ControlConn {
                 return None;
             }
         };
-        let policy = UploadPolicy {
-            atomic: self.cfg.atomic_uploads,
-            delete_incomplete: self.cfg.delete_incomplete_uploads,
-        };
-        let opened = match &self.cfg.filesystem {
-            Some(factory) => factory.open(&user),
-            None => OsFs::new(&user.home)
-                .map(|fs| Box::new(fs.with_uploads(policy)) as Box<dyn Filesystem>),
-        };
-        let fs = match opened {
+        let fs = match self.open_user_fs(&user) {
             Ok(fs) => fs,
-            Err(e) => {
-                log::error!(
-                    "{} home directory {} unusable: {e}",
-                    self.tag(),
-                    user.home.display()
-                );
-                self.session.username = None;
-                return Some(Reply::new(
-                    ReplyCode::NotLoggedIn,
-                    "Home directory is not available.",
-                ));
-            }
+            Err(reply) => return Some(reply),
         };
         if !self
             .shared

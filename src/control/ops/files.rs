@@ -8,28 +8,34 @@
 
 use super::super::session::TransferType;
 use super::super::ControlConn;
-use super::{fs_error, tri};
+use super::{fs_error, tri_some};
 use crate::fs::listing::{mdtm, parse_mdtm};
 use crate::fs::{FileKind, VirtualPath};
+use crate::msg::Cx;
 use crate::reply::{quote_path, Reply, ReplyCode};
 
 impl ControlConn {
-    pub(super) fn ftp_cwd(&mut self, arg: &str) -> Reply {
+    /// CWD (and CDUP, as `CWD ..`): the directory must exist inside the root.
+    pub(super) fn ftp_cwd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let target = if arg.is_empty() { "/" } else { arg };
-        let path = tri!(self.path_arg(target));
-        let fs = tri!(self.fs());
-        match fs.stat(&path) {
-            Ok(st) if st.kind == FileKind::Dir => {
-                let reply = Reply::new(
-                    ReplyCode::FileActionOk,
-                    format!("{} is the current directory.", quote_path(path.as_str())),
-                );
-                self.session.cwd = path;
-                reply
-            }
-            Ok(_) => Reply::new(ReplyCode::FileUnavailable, "Not a directory."),
-            Err(e) => fs_error(&e),
-        }
+        let path = tri_some!(self.path_arg(target));
+        let look = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| fs.stat(&look),
+            move |c, st| match st {
+                Ok(st) if st.kind == FileKind::Dir => {
+                    let reply = Reply::new(
+                        ReplyCode::FileActionOk,
+                        format!("{} is the current directory.", quote_path(path.as_str())),
+                    );
+                    c.session.cwd = path;
+                    reply
+                }
+                Ok(_) => Reply::new(ReplyCode::FileUnavailable, "Not a directory."),
+                Err(e) => fs_error(&e),
+            },
+        )
     }
 
     pub(super) fn ftp_pwd(&mut self) -> Reply {
@@ -42,180 +48,252 @@ impl ControlConn {
         )
     }
 
-    pub(super) fn ftp_mkd(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg));
-        match tri!(self.fs()).mkdir(&path) {
-            Ok(()) => {
-                self.cfg.hooks.on_mkdir(&self.info(), path.as_str());
-                Reply::new(
-                    ReplyCode::PathCreated,
-                    format!("{} directory created.", quote_path(path.as_str())),
-                )
-            }
-            Err(e) => fs_error(&e),
-        }
+    pub(super) fn ftp_mkd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(arg));
+        let made = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| fs.mkdir(&made),
+            move |c, done| {
+                let reply = match done {
+                    Ok(()) => {
+                        c.cfg.hooks.on_mkdir(&c.info(), path.as_str());
+                        Reply::new(
+                            ReplyCode::PathCreated,
+                            format!("{} directory created.", quote_path(path.as_str())),
+                        )
+                    }
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("MKD", path.as_str(), reply)
+            },
+        )
     }
 
-    pub(super) fn ftp_rmd(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg));
+    pub(super) fn ftp_rmd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(arg));
         if path.is_root() {
-            return Reply::new(ReplyCode::FileUnavailable, "Can't remove root directory.");
+            let reply = Reply::new(ReplyCode::FileUnavailable, "Can't remove root directory.");
+            return Some(self.log_change("RMD", arg, reply));
         }
-        match tri!(self.fs()).rmdir(&path) {
-            Ok(()) => {
-                let (cwd, gone) = (self.session.cwd.as_str(), path.as_str());
-                if cwd == gone || cwd.starts_with(&format!("{gone}/")) {
-                    // Never leave the session inside a directory that is gone.
-                    self.session.cwd = path.parent();
-                }
-                self.cfg.hooks.on_rmdir(&self.info(), path.as_str());
-                Reply::new(ReplyCode::FileActionOk, "Directory removed.")
-            }
-            Err(e) => fs_error(&e),
-        }
+        let gone = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| fs.rmdir(&gone),
+            move |c, done| {
+                let reply = match done {
+                    Ok(()) => {
+                        let (cwd, gone) = (c.session.cwd.as_str(), path.as_str());
+                        if cwd == gone || cwd.starts_with(&format!("{gone}/")) {
+                            // Never leave the session inside a directory that is gone.
+                            c.session.cwd = path.parent();
+                        }
+                        c.cfg.hooks.on_rmdir(&c.info(), path.as_str());
+                        Reply::new(ReplyCode::FileActionOk, "Directory removed.")
+                    }
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("RMD", path.as_str(), reply)
+            },
+        )
     }
 
-    pub(super) fn ftp_dele(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg));
-        match tri!(self.fs()).remove_file(&path) {
-            Ok(()) => {
-                self.cfg.hooks.on_delete(&self.info(), path.as_str());
-                Reply::new(ReplyCode::FileActionOk, "File removed.")
-            }
-            Err(e) => fs_error(&e),
-        }
+    pub(super) fn ftp_dele(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(arg));
+        let gone = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| fs.remove_file(&gone),
+            move |c, done| {
+                let reply = match done {
+                    Ok(()) => {
+                        c.cfg.hooks.on_delete(&c.info(), path.as_str());
+                        Reply::new(ReplyCode::FileActionOk, "File removed.")
+                    }
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("DELE", path.as_str(), reply)
+            },
+        )
     }
 
-    pub(super) fn ftp_rnfr(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg));
+    pub(super) fn ftp_rnfr(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(arg));
         if path.is_root() {
-            return Reply::new(ReplyCode::FileUnavailable, "Can't rename home directory.");
+            let reply = Reply::new(ReplyCode::FileUnavailable, "Can't rename home directory.");
+            return Some(self.log_change("RNFR", arg, reply));
         }
-        match tri!(self.fs()).lstat(&path) {
-            Ok(_) => {
-                self.session.rnfr = Some(path);
-                Reply::new(ReplyCode::PendingFurtherInfo, "Ready for destination name.")
-            }
-            Err(e) => fs_error(&e),
-        }
+        let look = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| fs.lstat(&look),
+            move |c, st| {
+                let shown = path.as_str().to_owned();
+                let reply = match st {
+                    Ok(_) => {
+                        c.session.rnfr = Some(path);
+                        Reply::new(ReplyCode::PendingFurtherInfo, "Ready for destination name.")
+                    }
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("RNFR", &shown, reply)
+            },
+        )
     }
 
-    pub(super) fn ftp_rnto(&mut self, arg: &str, rnfr: Option<VirtualPath>) -> Reply {
+    pub(super) fn ftp_rnto(
+        &mut self,
+        arg: &str,
+        rnfr: Option<VirtualPath>,
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
         let Some(from) = rnfr else {
-            return Reply::new(
+            return Some(Reply::new(
                 ReplyCode::BadSequence,
                 "Bad sequence of commands: use RNFR first.",
-            );
+            ));
         };
-        let to = tri!(self.path_arg(arg));
+        let to = tri_some!(self.path_arg(arg));
         if to.is_root() {
-            return Reply::new(
+            let reply = Reply::new(
                 ReplyCode::NameNotAllowed,
                 "Can't rename to the root directory.",
             );
+            return Some(self.log_change("RNTO", arg, reply));
         }
-        match tri!(self.fs()).rename(&from, &to) {
-            Ok(()) => {
-                self.cfg
-                    .hooks
-                    .on_rename(&self.info(), from.as_str(), to.as_str());
-                Reply::new(ReplyCode::FileActionOk, "Renaming ok.")
-            }
-            Err(e) => fs_error(&e),
-        }
+        let (src, dst) = (from.clone(), to.clone());
+        self.with_fs(
+            cx,
+            move |fs| fs.rename(&src, &dst),
+            move |c, done| {
+                let reply = match done {
+                    Ok(()) => {
+                        c.cfg.hooks.on_rename(&c.info(), from.as_str(), to.as_str());
+                        Reply::new(ReplyCode::FileActionOk, "Renaming ok.")
+                    }
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("RNTO", to.as_str(), reply)
+            },
+        )
     }
 
     /// SIZE (RFC 3659 §4). In ASCII mode the size on the wire would need reading the whole file
     /// to count line ends, an easy denial of service: refused, as pyftpdlib and ProFTPD do.
-    pub(super) fn ftp_size(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg));
+    pub(super) fn ftp_size(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(arg));
         if self.session.ttype == TransferType::Ascii {
-            return Reply::new(
+            return Some(Reply::new(
                 ReplyCode::FileUnavailable,
                 "SIZE not allowed in ASCII mode.",
-            );
+            ));
         }
-        match tri!(self.fs()).stat(&path) {
-            Ok(st) if st.kind == FileKind::File => {
-                Reply::new(ReplyCode::FileStatus, st.size.to_string())
-            }
-            Ok(_) => Reply::new(
-                ReplyCode::FileUnavailable,
-                format!("{arg} is not retrievable."),
-            ),
-            Err(e) => fs_error(&e),
-        }
+        let shown = arg.to_owned();
+        self.with_fs(
+            cx,
+            move |fs| fs.stat(&path),
+            move |_, st| match st {
+                Ok(st) if st.kind == FileKind::File => {
+                    Reply::new(ReplyCode::FileStatus, st.size.to_string())
+                }
+                Ok(_) => Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!("{shown} is not retrievable."),
+                ),
+                Err(e) => fs_error(&e),
+            },
+        )
     }
 
     /// MDTM (RFC 3659 §3): `YYYYMMDDHHMMSS`, in GMT unless `use_localtime`. A path that is
     /// not a regular file, missing ones included, is `550 <path> is not retrievable.`, as in
     /// pyftpdlib; other errors (permission) keep their own text.
-    pub(super) fn ftp_mdtm(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(arg));
-        match tri!(self.fs()).stat(&path) {
-            Ok(st) if st.kind == FileKind::File => Reply::new(
-                ReplyCode::FileStatus,
-                mdtm(st.mtime, self.cfg.use_localtime),
-            ),
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => fs_error(&e),
-            _ => Reply::new(
-                ReplyCode::FileUnavailable,
-                format!("{arg} is not retrievable."),
-            ),
-        }
+    pub(super) fn ftp_mdtm(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(arg));
+        let shown = arg.to_owned();
+        self.with_fs(
+            cx,
+            move |fs| fs.stat(&path),
+            move |c, st| match st {
+                Ok(st) if st.kind == FileKind::File => {
+                    Reply::new(ReplyCode::FileStatus, mdtm(st.mtime, c.cfg.use_localtime))
+                }
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => fs_error(&e),
+                _ => Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!("{shown} is not retrievable."),
+                ),
+            },
+        )
     }
 
     /// MFMT (draft-somers-ftp-mfxx): `MFMT YYYYMMDDHHMMSS path` sets the modification time.
-    pub(super) fn ftp_mfmt(&mut self, arg: &str) -> Reply {
+    pub(super) fn ftp_mfmt(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let Some((time, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
-            return Reply::new(
+            return Some(Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "Syntax error: command needs two arguments.",
-            );
+            ));
         };
         let Some(when) = parse_mdtm(time) else {
-            return Reply::new(
+            return Some(Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "Invalid time format; expected: YYYYMMDDHHMMSS.",
-            );
+            ));
         };
-        let path = tri!(self.path_arg(name));
-        let fs = tri!(self.fs());
-        match fs.stat(&path) {
-            Ok(st) if st.kind == FileKind::File => {}
-            Ok(_) => {
-                return Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!("{name} is not retrievable."),
-                )
-            }
-            Err(e) => return fs_error(&e),
-        }
-        match fs.set_mtime(&path, when) {
-            Ok(()) => Reply::new(
-                ReplyCode::FileStatus,
-                format!("Modify={}; {}.", mdtm(when, false), path.as_str()),
-            ),
-            Err(e) => fs_error(&e),
-        }
+        let path = tri_some!(self.path_arg(name));
+        let (target, shown) = (path.clone(), name.to_owned());
+        self.with_fs(
+            cx,
+            move |fs| match fs.stat(&target) {
+                Ok(st) if st.kind == FileKind::File => fs.set_mtime(&target, when).map(|()| true),
+                Ok(_) => Ok(false),
+                Err(e) => Err(e),
+            },
+            move |c, done| {
+                let reply = match done {
+                    Ok(true) => Reply::new(
+                        ReplyCode::FileStatus,
+                        format!("Modify={}; {}.", mdtm(when, false), path.as_str()),
+                    ),
+                    Ok(false) => Reply::new(
+                        ReplyCode::FileUnavailable,
+                        format!("{shown} is not retrievable."),
+                    ),
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("MFMT", path.as_str(), reply)
+            },
+        )
     }
 
     /// SITE CHMOD (de-facto standard): octal modes only, never symbolic ones.
-    pub(super) fn ftp_site_chmod(&mut self, arg: &str) -> Reply {
+    pub(super) fn ftp_site_chmod(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let Some((mode, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
-            return Reply::new(
+            return Some(Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "Syntax error: command needs two arguments.",
-            );
+            ));
         };
         let Some(mode) = parse_octal_mode(mode) else {
-            return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid SITE CHMOD format.");
+            return Some(Reply::new(
+                ReplyCode::SyntaxErrorArgs,
+                "Invalid SITE CHMOD format.",
+            ));
         };
-        let path = tri!(self.path_arg(name));
-        match tri!(self.fs()).chmod(&path, mode) {
-            Ok(()) => Reply::new(ReplyCode::Ok, "SITE CHMOD successful."),
-            Err(e) => fs_error(&e),
-        }
+        let path = tri_some!(self.path_arg(name));
+        let shown = path.as_str().to_owned();
+        self.with_fs(
+            cx,
+            move |fs| fs.chmod(&path, mode),
+            move |c, done| {
+                let reply = match done {
+                    Ok(()) => Reply::new(ReplyCode::Ok, "SITE CHMOD successful."),
+                    Err(e) => fs_error(&e),
+                };
+                c.log_change("SITE CHMOD", &shown, reply)
+            },
+        )
     }
 }
 

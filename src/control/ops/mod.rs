@@ -13,13 +13,25 @@ pub(crate) mod listing;
 mod ports;
 mod transfer;
 
+use std::any::Any;
 use std::io;
+use std::time::{Duration, Instant};
 
+use super::offload::Then;
 use super::table::Verb;
-use super::ControlConn;
+use super::{ControlConn, Phase};
 use crate::fs::{Filesystem, VirtualPath};
-use crate::msg::Cx;
+use crate::ioloop::Flow;
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
+
+/// The reply when the pool lost a command's work.
+fn local_error_reply() -> Reply {
+    Reply::new(
+        ReplyCode::LocalError,
+        "Requested action aborted: local error in processing.",
+    )
+}
 
 impl ControlConn {
     /// Runs one gated command. `rnfr` is the pending rename source, if the previous command
@@ -48,18 +60,18 @@ impl ControlConn {
             ),
             Verb::Host => self.ftp_host(),
             Verb::Smnt => Reply::new(ReplyCode::NotImplemented, "SMNT not implemented."),
-            Verb::Cwd => self.ftp_cwd(arg),
-            Verb::Cdup => self.ftp_cwd(".."),
+            Verb::Cwd => return self.ftp_cwd(arg, cx),
+            Verb::Cdup => return self.ftp_cwd("..", cx),
             Verb::Pwd => self.ftp_pwd(),
-            Verb::Mkd => self.logged(verb.name(), arg, |c| c.ftp_mkd(arg)),
-            Verb::Rmd => self.logged(verb.name(), arg, |c| c.ftp_rmd(arg)),
-            Verb::Dele => self.logged(verb.name(), arg, |c| c.ftp_dele(arg)),
-            Verb::Rnfr => self.logged(verb.name(), arg, |c| c.ftp_rnfr(arg)),
-            Verb::Rnto => self.logged(verb.name(), arg, |c| c.ftp_rnto(arg, rnfr)),
-            Verb::Size => self.ftp_size(arg),
-            Verb::Mdtm => self.ftp_mdtm(arg),
-            Verb::Mfmt => self.logged(verb.name(), arg, |c| c.ftp_mfmt(arg)),
-            Verb::SiteChmod => self.logged(verb.name(), arg, |c| c.ftp_site_chmod(arg)),
+            Verb::Mkd => return self.ftp_mkd(arg, cx),
+            Verb::Rmd => return self.ftp_rmd(arg, cx),
+            Verb::Dele => return self.ftp_dele(arg, cx),
+            Verb::Rnfr => return self.ftp_rnfr(arg, cx),
+            Verb::Rnto => return self.ftp_rnto(arg, rnfr, cx),
+            Verb::Size => return self.ftp_size(arg, cx),
+            Verb::Mdtm => return self.ftp_mdtm(arg, cx),
+            Verb::Mfmt => return self.ftp_mfmt(arg, cx),
+            Verb::SiteChmod => return self.ftp_site_chmod(arg, cx),
             Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
             Verb::Site => Reply::new(
                 ReplyCode::SyntaxErrorArgs,
@@ -96,9 +108,8 @@ impl ControlConn {
         };
         Some(reply)
     }
-    /// Runs a state-changing command and logs it with its reply code.
-    fn logged(&mut self, name: &str, arg: &str, f: impl FnOnce(&mut Self) -> Reply) -> Reply {
-        let reply = f(self);
+    /// Logs a state-changing command with its reply code; returns the reply.
+    fn log_change(&self, name: &str, arg: &str, reply: Reply) -> Reply {
         log::info!(
             "{} {} {} -> {}",
             self.tag(),
@@ -107,6 +118,81 @@ impl ControlConn {
             reply.code()
         );
         reply
+    }
+
+    /// Runs `work` with the session's filesystem and `then` on its result to make the reply:
+    /// here and now, or, when the filesystem may be slow (`offload.rs`), `work` on the
+    /// blocking pool and `then` when its result is back (the reply is `None` meanwhile).
+    fn with_fs<T: Send + 'static>(
+        &mut self,
+        cx: &mut Cx<'_>,
+        work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
+        then: impl FnOnce(&mut Self, T) -> Reply + Send + 'static,
+    ) -> Option<Reply> {
+        let fs = match self.fs() {
+            Ok(fs) => fs,
+            Err(reply) => return Some(reply),
+        };
+        let offload = self.fs_timing.offload(self.cfg.offload_fs, fs.may_block());
+        let Some(shared) = offload.then(|| fs.share()).flatten() else {
+            let started = Instant::now();
+            let result = work(fs);
+            self.fs_timing.record(started.elapsed());
+            return Some(then(self, result));
+        };
+        self.phase = Phase::Offloaded;
+        self.offloaded = Some(Then(Box::new(
+            move |c: &mut Self, result: Box<dyn Any + Send>| match result.downcast::<T>() {
+                Ok(result) => then(c, *result),
+                Err(_) => local_error_reply(),
+            },
+        )));
+        cx.offload(
+            move || {
+                let started = Instant::now();
+                let result = work(&*shared);
+                Msg::FsDone(Box::new(result), started.elapsed())
+            },
+            Msg::FsLost,
+        );
+        None
+    }
+
+    /// The pool's result of `with_fs` (`None`: the job was lost): reply, run what waited.
+    pub(in crate::control) fn on_fs_done(
+        &mut self,
+        result: Option<Box<dyn Any + Send>>,
+        took: Duration,
+        cx: &mut Cx<'_>,
+    ) -> Flow {
+        let Some(then) = self.offloaded.take() else {
+            return Flow::Continue;
+        };
+        self.phase = Phase::Ready;
+        self.fs_timing.record(took);
+        let reply = match result {
+            Some(result) => (then.0)(self, result),
+            None => local_error_reply(),
+        };
+        self.finish_deferred(Some(reply));
+        self.pump(cx)
+    }
+
+    /// Sends the reply of a command that was answered later (PASS, an offloaded command), and
+    /// its command event, which `on_line` held back.
+    pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
+        if let Some(command) = self.deferred_cmd.take() {
+            self.emit(&crate::events::Event::Command {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                command: &command,
+                code: reply.as_ref().map(|r| r.code().as_u16()),
+            });
+        }
+        if let Some(reply) = reply {
+            self.respond(reply);
+        }
     }
 
     /// The user's filesystem (present once logged in; the gate guarantees it).

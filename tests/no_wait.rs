@@ -1,0 +1,258 @@
+//! No session waits for another: work that may block runs on the loop's blocking-work pool.
+//!
+//! Each test makes one session's work block *for as long as the test wants* (a gate the test
+//! opens) — a password check, or the reading of a directory for LIST — and checks that other
+//! sessions are served meanwhile. On a loop that did that work itself, the other session's
+//! NOOP would wait for the gate and the test would fail at the client's read timeout.
+
+mod common;
+mod xfer;
+
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use ftpdlib::auth::{AuthError, Authorizer, Perms, User};
+use ftpdlib::fs::{
+    DirEntry, FileStat, Filesystem, FilesystemFactory, OsFs, ReadFile, RootedPath, VirtualPath,
+    WriteFile, WriteMode,
+};
+use ftpdlib::MemoryAuthorizer;
+
+use common::{Ctrl, TestServer};
+
+/// How long the test waits for the blocked work to start: a bound, never a sleep.
+const LIMIT: Duration = Duration::from_secs(5);
+
+/// A gate: `wait` blocks until the test calls `open` (after announcing it was reached).
+#[derive(Debug)]
+struct Gate {
+    reached: Mutex<Sender<()>>,
+    open: Mutex<Receiver<()>>,
+}
+
+impl Gate {
+    /// The gate, the test's "reached" receiver and its "open" sender.
+    fn new() -> (Arc<Gate>, Receiver<()>, Sender<()>) {
+        let (reached_tx, reached_rx) = channel();
+        let (open_tx, open_rx) = channel();
+        let gate = Gate {
+            reached: Mutex::new(reached_tx),
+            open: Mutex::new(open_rx),
+        };
+        (Arc::new(gate), reached_rx, open_tx)
+    }
+
+    fn wait(&self) {
+        let _ = self.reached.lock().unwrap().send(());
+        let _ = self.open.lock().unwrap().recv_timeout(LIMIT * 2);
+    }
+}
+
+/// The test users, but checking the password of "slow" waits at the gate.
+#[derive(Debug)]
+struct GatedAuth {
+    inner: MemoryAuthorizer,
+    gate: Arc<Gate>,
+}
+
+impl Authorizer for GatedAuth {
+    fn authenticate(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: std::net::IpAddr,
+    ) -> Result<User, AuthError> {
+        if user == "slow" {
+            self.gate.wait();
+        }
+        self.inner.authenticate(user, pass, peer)
+    }
+    fn perms_for(&self, user: &User, path: &VirtualPath) -> Perms {
+        self.inner.perms_for(user, path)
+    }
+}
+
+/// The session's NOOP is answered at once, and a whole listing works, while the other
+/// session's work is held at the gate.
+#[track_caller]
+fn other_session_is_served(srv: &TestServer) {
+    let mut other = srv.login();
+    other.expect("NOOP", 200);
+    other.expect("PWD", 257);
+}
+
+#[test]
+fn a_password_being_checked_does_not_hold_other_sessions() {
+    let (gate, reached, open) = Gate::new();
+    let srv = TestServer::start_with_root(|cfg, root| {
+        let inner = common::authorizer(root);
+        cfg.authorizer = Arc::new(GatedAuth { inner, gate });
+        // Two workers: the held job keeps one busy, the other session's login uses the other.
+        cfg.blocking_threads = 2;
+    });
+    let mut slow = srv.connect();
+    slow.expect("USER slow", 331);
+    slow.send_raw(b"PASS whatever\r\n");
+    reached
+        .recv_timeout(LIMIT)
+        .expect("the password check did not start");
+    other_session_is_served(&srv);
+    open.send(()).unwrap();
+    // The check fails (no such user): the delayed 530, and the session goes on.
+    assert_eq!(slow.read_reply().code, 530);
+    slow.expect("NOOP", 200);
+}
+
+/// A filesystem whose directory `slow` is read, and whose file `/slow.txt` is deleted, only
+/// once the gate opens. It says it may block, so sessions make its calls on the pool.
+#[derive(Debug, Clone)]
+struct GatedFs {
+    inner: OsFs,
+    gate: Arc<Gate>,
+}
+
+/// Entries of a directory, the first one held at the gate.
+struct GatedEntries {
+    inner: Box<dyn Iterator<Item = DirEntry> + Send>,
+    gate: Option<Arc<Gate>>,
+}
+
+impl Iterator for GatedEntries {
+    type Item = DirEntry;
+    fn next(&mut self) -> Option<DirEntry> {
+        if let Some(gate) = self.gate.take() {
+            gate.wait();
+        }
+        self.inner.next()
+    }
+}
+
+impl Filesystem for GatedFs {
+    fn root(&self) -> &Path {
+        self.inner.root()
+    }
+    fn realpath(&self, p: &VirtualPath) -> io::Result<RootedPath> {
+        self.inner.realpath(p)
+    }
+    fn stat(&self, p: &VirtualPath) -> io::Result<FileStat> {
+        self.inner.stat(p)
+    }
+    fn lstat(&self, p: &VirtualPath) -> io::Result<FileStat> {
+        self.inner.lstat(p)
+    }
+    fn read_dir(&self, p: &VirtualPath) -> io::Result<Box<dyn Iterator<Item = DirEntry> + Send>> {
+        let inner = self.inner.read_dir(p)?;
+        let gate = (p.as_str() == "/slow").then(|| Arc::clone(&self.gate));
+        Ok(Box::new(GatedEntries { inner, gate }))
+    }
+    fn is_dir(&self, p: &VirtualPath) -> bool {
+        self.inner.is_dir(p)
+    }
+    fn is_file(&self, p: &VirtualPath) -> bool {
+        self.inner.is_file(p)
+    }
+    fn mkdir(&self, p: &VirtualPath) -> io::Result<()> {
+        self.inner.mkdir(p)
+    }
+    fn rmdir(&self, p: &VirtualPath) -> io::Result<()> {
+        self.inner.rmdir(p)
+    }
+    fn remove_file(&self, p: &VirtualPath) -> io::Result<()> {
+        if p.as_str() == "/slow.txt" {
+            self.gate.wait();
+        }
+        self.inner.remove_file(p)
+    }
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn chmod(&self, p: &VirtualPath, mode: u32) -> io::Result<()> {
+        self.inner.chmod(p, mode)
+    }
+    fn set_mtime(&self, p: &VirtualPath, t: SystemTime) -> io::Result<()> {
+        self.inner.set_mtime(p, t)
+    }
+    fn open_read(&self, p: &VirtualPath) -> io::Result<Box<dyn ReadFile>> {
+        self.inner.open_read(p)
+    }
+    fn open_write(&self, p: &VirtualPath, mode: WriteMode) -> io::Result<Box<dyn WriteFile>> {
+        self.inner.open_write(p, mode)
+    }
+    fn may_block(&self) -> bool {
+        true
+    }
+    fn share(&self) -> Option<Box<dyn Filesystem>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+#[derive(Debug)]
+struct GatedFactory(Arc<Gate>);
+
+impl FilesystemFactory for GatedFactory {
+    fn open(&self, user: &User) -> io::Result<Box<dyn Filesystem>> {
+        let inner = OsFs::new(&user.home)?;
+        Ok(Box::new(GatedFs {
+            inner,
+            gate: Arc::clone(&self.0),
+        }))
+    }
+}
+
+#[test]
+fn a_listing_being_made_does_not_hold_other_sessions() {
+    let (gate, reached, open) = Gate::new();
+    let srv = TestServer::start_with_root(|cfg, root| {
+        std::fs::create_dir(root.join("slow")).unwrap();
+        for i in 0..50 {
+            std::fs::write(root.join(format!("slow/f{i:02}")), b"x").unwrap();
+        }
+        cfg.filesystem = Some(Arc::new(GatedFactory(gate)));
+        // Two workers: the held job keeps one busy, the other session's login uses the other.
+        cfg.blocking_threads = 2;
+    });
+    let mut slow = srv.login();
+    let addr = xfer::pasv(&mut slow);
+    let mut data = xfer::connect(addr);
+    let r = slow.cmd("NLST slow");
+    assert!(r.code == 125 || r.code == 150, "{r:?}");
+    reached
+        .recv_timeout(LIMIT)
+        .expect("the listing was not started");
+    other_session_is_served(&srv);
+    let mut other: Ctrl = srv.login();
+    // The other session lists the root (not gated) in full meanwhile.
+    let names = xfer::download(&mut other, "NLST");
+    assert!(String::from_utf8_lossy(&names).contains("slow"));
+    open.send(()).unwrap();
+    let mut listing = Vec::new();
+    data.read_to_end(&mut listing).unwrap();
+    assert_eq!(slow.read_reply().code, 226);
+    assert_eq!(String::from_utf8_lossy(&listing).lines().count(), 50);
+}
+
+#[test]
+fn a_slow_filesystem_call_does_not_hold_other_sessions_and_keeps_the_order() {
+    let (gate, reached, open) = Gate::new();
+    let srv = TestServer::start_with_root(|cfg, root| {
+        std::fs::write(root.join("slow.txt"), b"slow").unwrap();
+        std::fs::write(root.join("fast.txt"), b"fast!").unwrap();
+        cfg.filesystem = Some(Arc::new(GatedFactory(gate)));
+        cfg.blocking_threads = 2;
+    });
+    let mut slow = srv.login();
+    // Pipelined: the NOOP must wait for the DELE's reply, in order.
+    slow.send_raw(b"DELE slow.txt\r\nNOOP\r\n");
+    reached.recv_timeout(LIMIT).expect("the DELE did not start");
+    let mut other = srv.login();
+    other.expect("NOOP", 200);
+    other.expect("TYPE I", 200);
+    assert_eq!(other.cmd("SIZE fast.txt").text, "5");
+    open.send(()).unwrap();
+    assert_eq!(slow.read_reply().code, 250);
+    assert_eq!(slow.read_reply().code, 200);
+    assert!(!srv.root().join("slow.txt").exists());
+}
