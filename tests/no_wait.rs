@@ -256,3 +256,45 @@ fn a_slow_filesystem_call_does_not_hold_other_sessions_and_keeps_the_order() {
     assert_eq!(slow.read_reply().code, 200);
     assert!(!srv.root().join("slow.txt").exists());
 }
+
+/// With every filesystem call on the pool (`--offload-fs always`), a whole session behaves as
+/// with every call on the loop: the continuations give the same replies, in order.
+#[test]
+fn a_session_with_every_filesystem_call_on_the_pool() {
+    let srv = TestServer::start(|cfg| {
+        cfg.offload_fs = ftpdlib::OffloadFs::Always;
+        cfg.blocking_threads = 2;
+    });
+    let mut c = srv.login();
+    c.expect("TYPE I", 200);
+    c.expect("MKD d", 257);
+    c.expect("CWD d", 250);
+    c.expect("CDUP", 250);
+    xfer::upload(&mut c, "STOR d/a.txt", b"hello");
+    xfer::upload(&mut c, "APPE d/a.txt", b" world");
+    assert_eq!(c.cmd("SIZE d/a.txt").text, "11");
+    c.expect("MDTM d/a.txt", 213);
+    c.expect("MFMT 20200101000000 d/a.txt", 213);
+    c.expect("MLST d/a.txt", 250);
+    c.expect("SITE CHMOD 640 d/a.txt", 200);
+    assert_eq!(xfer::download(&mut c, "RETR d/a.txt"), b"hello world");
+    c.expect("REST 6", 350);
+    assert_eq!(xfer::download(&mut c, "RETR d/a.txt"), b"world");
+    assert_eq!(xfer::listing(&mut c, "NLST d"), ["a.txt"]);
+    assert_eq!(xfer::listing(&mut c, "LIST d").len(), 1);
+    assert_eq!(xfer::listing(&mut c, "MLSD d").len(), 1);
+    c.expect("RNFR d/a.txt", 350);
+    c.expect("RNTO d/b.txt", 250);
+    c.expect("SIZE d/missing", 550);
+    assert!(c
+        .expect("STAT d", 213)
+        .lines()
+        .iter()
+        .any(|l| l.contains("b.txt")));
+    // Pipelined commands keep their order across the pool's answers.
+    c.send_raw(b"DELE d/b.txt\r\nRMD d\r\nNOOP\r\n");
+    assert_eq!(c.read_reply().code, 250);
+    assert_eq!(c.read_reply().code, 250);
+    assert_eq!(c.read_reply().code, 200);
+    assert!(!srv.root().join("d").exists());
+}

@@ -21,6 +21,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use crate::config::OffloadFs;
+use crate::msg::Cx;
 use crate::reply::Reply;
 
 use super::ControlConn;
@@ -28,9 +29,13 @@ use super::ControlConn;
 /// The result of offloaded work, type-erased for its trip through `Msg::FsDone`.
 pub(super) type Done = Box<dyn Any + Send>;
 
-/// The continuation's signature: the session and the result in, the reply out.
-pub(super) trait Continue: FnOnce(&mut ControlConn, Done) -> Reply + Send {}
-impl<F: FnOnce(&mut ControlConn, Done) -> Reply + Send> Continue for F {}
+/// The continuation's signature: the session, the result and the loop's context in, the
+/// reply (if any yet: a transfer's comes later) out.
+pub(super) trait Continue:
+    FnOnce(&mut ControlConn, Done, &mut Cx<'_>) -> Option<Reply> + Send
+{
+}
+impl<F: FnOnce(&mut ControlConn, Done, &mut Cx<'_>) -> Option<Reply> + Send> Continue for F {}
 
 /// What turns an offloaded result into the reply, kept on the loop while the work runs.
 pub(super) struct Then(pub Box<dyn Continue>);

@@ -20,7 +20,7 @@ impl ControlConn {
         let target = if arg.is_empty() { "/" } else { arg };
         let path = tri_some!(self.path_arg(target));
         let look = path.clone();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.stat(&look),
             move |c, st| match st {
@@ -51,7 +51,7 @@ impl ControlConn {
     pub(super) fn ftp_mkd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let path = tri_some!(self.path_arg(arg));
         let made = path.clone();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.mkdir(&made),
             move |c, done| {
@@ -77,7 +77,7 @@ impl ControlConn {
             return Some(self.log_change("RMD", arg, reply));
         }
         let gone = path.clone();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.rmdir(&gone),
             move |c, done| {
@@ -101,7 +101,7 @@ impl ControlConn {
     pub(super) fn ftp_dele(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let path = tri_some!(self.path_arg(arg));
         let gone = path.clone();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.remove_file(&gone),
             move |c, done| {
@@ -124,7 +124,7 @@ impl ControlConn {
             return Some(self.log_change("RNFR", arg, reply));
         }
         let look = path.clone();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.lstat(&look),
             move |c, st| {
@@ -162,7 +162,7 @@ impl ControlConn {
             return Some(self.log_change("RNTO", arg, reply));
         }
         let (src, dst) = (from.clone(), to.clone());
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.rename(&src, &dst),
             move |c, done| {
@@ -189,7 +189,7 @@ impl ControlConn {
             ));
         }
         let shown = arg.to_owned();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.stat(&path),
             move |_, st| match st {
@@ -211,7 +211,7 @@ impl ControlConn {
     pub(super) fn ftp_mdtm(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let path = tri_some!(self.path_arg(arg));
         let shown = arg.to_owned();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.stat(&path),
             move |c, st| match st {
@@ -243,7 +243,7 @@ impl ControlConn {
         };
         let path = tri_some!(self.path_arg(name));
         let (target, shown) = (path.clone(), name.to_owned());
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| match fs.stat(&target) {
                 Ok(st) if st.kind == FileKind::File => fs.set_mtime(&target, when).map(|()| true),
@@ -283,7 +283,7 @@ impl ControlConn {
         };
         let path = tri_some!(self.path_arg(name));
         let shown = path.as_str().to_owned();
-        self.with_fs(
+        self.with_fs_reply(
             cx,
             move |fs| fs.chmod(&path, mode),
             move |c, done| {

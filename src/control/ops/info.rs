@@ -6,6 +6,7 @@
 
 use super::super::session::TransferType;
 use super::super::{table, ControlConn};
+use super::listing;
 use crate::config::Encoding;
 use crate::fs::listing::Facts;
 use crate::net::canonical_ip;
@@ -174,14 +175,41 @@ impl ControlConn {
         }
     }
 
-    /// STAT without argument (RFC 959 §4.1.3): the session's status, multi-line.
-    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Reply {
+    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
+    /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
+    fn ftp_stat_path(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Option<Reply> {
+        let arg = listing::strip_ls_options(arg);
+        if listing::has_glob(arg) {
+            // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
+            return Some(Reply::new(
+                ReplyCode::FileUnavailable,
+                "Globbing not supported.",
+            ));
+        }
+        let path = super::tri_some!(self.path_arg(arg));
+        let localtime = self.cfg.use_localtime;
+        self.with_fs_reply(
+            cx,
+            move |fs| listing::stat_lines(fs, &path, localtime),
+            |_, lines| match lines {
+                Ok(lines) => Reply::multi(ReplyCode::FileStatus, lines),
+                Err(e) => super::fs_error(&e),
+            },
+        )
+    }
+
+    /// STAT (RFC 959 §4.1.3): without an argument the session's status, multi-line; with a
+    /// path, its listing.
+    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Option<Reply> {
         if !arg.is_empty() {
             // STAT alone is allowed before login (the table says so); STAT path is not.
             if !self.session.logged_in() {
-                return Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.");
+                return Some(Reply::new(
+                    ReplyCode::NotLoggedIn,
+                    "Log in with USER and PASS first.",
+                ));
             }
-            return self.ftp_stat_path(arg);
+            return self.ftp_stat_path(arg, cx);
         }
         let local = self
             .sock
@@ -205,6 +233,6 @@ impl ControlConn {
         ];
         lines.extend(self.data_status(cx.now));
         lines.push("End of status.".to_owned());
-        Reply::multi(ReplyCode::SystemStatus, lines)
+        Some(Reply::multi(ReplyCode::SystemStatus, lines))
     }
 }

@@ -7,22 +7,28 @@
 //! more, so a directory of 100,000 files neither blocks the loop nor builds one huge string.
 //! NLST accepts a glob (`*.txt`) in its last path component, which pyftpdlib does not.
 
+use std::io;
 use std::time::SystemTime;
 
 use super::super::channel::{PendingJob, Work};
 use super::super::table::Verb;
 use super::super::ControlConn;
-use super::{fs_error, tri, tri_some};
+use super::{fs_error, tri_some};
 use crate::auth::{Perm, Perms};
 use crate::data::producer::LinesProducer;
 use crate::data::Job;
 use crate::fs::listing::{escape_name, ls_line, mlsx_line};
-use crate::fs::{FileKind, FileStat, VirtualPath};
+use crate::fs::{DirEntry, FileKind, FileStat, Filesystem, VirtualPath};
 use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Most entries STAT <dir> sends over the control connection.
 const STAT_MAX_ENTRIES: usize = 10_000;
+
+/// The entries of a directory, read lazily.
+type Entries = Box<dyn Iterator<Item = DirEntry> + Send>;
+/// The lines of a listing, made lazily.
+type Lines = Box<dyn Iterator<Item = String> + Send>;
 
 /// Which listing a data-connection listing command produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +41,19 @@ pub(in crate::control) enum ListKind {
     Mlsd,
 }
 
+impl ListKind {
+    /// The command (its name for the log line).
+    fn verb(self) -> Verb {
+        match self {
+            ListKind::List => Verb::List,
+            ListKind::Nlst => Verb::Nlst,
+            ListKind::Mlsd => Verb::Mlsd,
+        }
+    }
+}
+
 /// Drops `ls`-style options (`-la`, `-a -l`) that clients put before the path.
-fn strip_ls_options(arg: &str) -> &str {
+pub(super) fn strip_ls_options(arg: &str) -> &str {
     let mut rest = arg.trim_start();
     while rest.starts_with('-') {
         match rest.split_once(' ') {
@@ -112,7 +129,7 @@ fn match_class(p: &[char], start: usize, c: char) -> Option<usize> {
     (c == '[').then_some(start + 1)
 }
 
-fn has_glob(s: &str) -> bool {
+pub(super) fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
@@ -161,7 +178,9 @@ impl ControlConn {
         )
     }
 
-    /// LIST, NLST, MLSD over the data connection.
+    /// LIST, NLST, MLSD over the data connection. The directory is opened (on the blocking
+    /// pool when the filesystem may be slow) before the reply; its entries are read and
+    /// formatted on the pool, a batch at a time, as the data connection sends them.
     pub(super) fn ftp_list(&mut self, kind: ListKind, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         if self.data.transfer.is_some() {
             return Some(Reply::new(
@@ -184,142 +203,158 @@ impl ControlConn {
             _ => String::new(),
         };
         let path = tri_some!(self.path_arg(target));
-        let fs = tri_some!(self.fs());
-        let st = match fs.stat(&path) {
-            Ok(st) => st,
-            Err(e) => return Some(fs_error(&e)),
+        let look = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| -> io::Result<(FileStat, Option<Entries>)> {
+                let st = fs.stat(&look)?;
+                let entries = match st.kind {
+                    FileKind::Dir => Some(fs.read_dir(&look)?),
+                    _ => None,
+                };
+                Ok((st, entries))
+            },
+            move |c, opened, cx| {
+                let (st, entries) = match opened {
+                    Ok(opened) => opened,
+                    Err(e) => return Some(fs_error(&e)),
+                };
+                let lines = match entries {
+                    Some(entries) => c.entry_lines(kind, &path, entries, pattern, prefix),
+                    None => tri_some!(c.file_line(kind, &path, &st)),
+                };
+                let pj = PendingJob {
+                    work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
+                        lines,
+                        c.cfg.encoding,
+                    )))),
+                    verb: kind.verb(),
+                    path: String::new(),
+                    total: None,
+                };
+                c.start_or_queue(
+                    pj,
+                    (
+                        "Data connection already open. Transfer starting.",
+                        "File status okay. About to open data connection.",
+                    ),
+                    cx,
+                )
+            },
+        )
+    }
+
+    /// The one line of a LIST or NLST of a file (MLSD wants a directory: `501`).
+    fn file_line(&self, kind: ListKind, path: &VirtualPath, st: &FileStat) -> Result<Lines, Reply> {
+        let name = path.file_name().unwrap_or("").to_owned();
+        let line = match kind {
+            ListKind::Mlsd => {
+                return Err(Reply::new(ReplyCode::SyntaxErrorArgs, "No such directory."))
+            }
+            ListKind::List => ls_line(&name, st, SystemTime::now(), self.cfg.use_localtime),
+            ListKind::Nlst => escape_name(&name),
         };
+        Ok(Box::new(std::iter::once(line)))
+    }
+
+    /// The lines of a directory's listing, made lazily (on the pool) from its entries.
+    fn entry_lines(
+        &self,
+        kind: ListKind,
+        path: &VirtualPath,
+        entries: Entries,
+        pattern: Option<String>,
+        prefix: String,
+    ) -> Lines {
         let now = SystemTime::now();
         let localtime = self.cfg.use_localtime;
-        let lines: Box<dyn Iterator<Item = String> + Send> = if st.kind != FileKind::Dir {
-            if kind == ListKind::Mlsd {
-                return Some(Reply::new(ReplyCode::SyntaxErrorArgs, "No such directory."));
+        match kind {
+            ListKind::List => {
+                Box::new(entries.map(move |e| ls_line(&e.name, &e.stat, now, localtime)))
             }
-            let name = path.file_name().unwrap_or("").to_owned();
-            let line = match kind {
-                ListKind::List => ls_line(&name, &st, now, localtime),
-                _ => escape_name(&name),
-            };
-            Box::new(std::iter::once(line))
-        } else {
-            let entries = match fs.read_dir(&path) {
-                Ok(it) => it,
-                Err(e) => return Some(fs_error(&e)),
-            };
-            match kind {
-                ListKind::List => {
-                    Box::new(entries.map(move |e| ls_line(&e.name, &e.stat, now, localtime)))
-                }
-                ListKind::Nlst => Box::new(
-                    entries
-                        .filter(move |e| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name)))
-                        .map(move |e| escape_name(&format!("{prefix}{}", e.name))),
-                ),
-                ListKind::Mlsd => {
-                    let auth = std::sync::Arc::clone(&self.cfg.authorizer);
-                    let user = self.session.user.clone();
-                    let facts = self.session.facts;
-                    let localtime = self.cfg.use_localtime;
-                    Box::new(entries.map(move |e| {
-                        let perms = user
-                            .as_ref()
-                            .map_or(Perms::NONE, |u| auth.perms_for(u, &path.join(&e.name)));
-                        mlsx_line(
-                            &e.name,
-                            &e.stat,
-                            &facts,
-                            &perm_fact(e.stat.kind, perms),
-                            None,
-                            localtime,
-                        )
-                    }))
-                }
-            }
-        };
-        let verb = match kind {
-            ListKind::List => Verb::List,
-            ListKind::Nlst => Verb::Nlst,
-            ListKind::Mlsd => Verb::Mlsd,
-        };
-        let pj = PendingJob {
-            work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
-                lines,
-                self.cfg.encoding,
-            )))),
-            verb,
-            path: String::new(),
-            total: None,
-        };
-        self.start_or_queue(
-            pj,
-            (
-                "Data connection already open. Transfer starting.",
-                "File status okay. About to open data connection.",
+            ListKind::Nlst => Box::new(
+                entries
+                    .filter(move |e| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name)))
+                    .map(move |e| escape_name(&format!("{prefix}{}", e.name))),
             ),
-            cx,
-        )
+            ListKind::Mlsd => {
+                let auth = std::sync::Arc::clone(&self.cfg.authorizer);
+                let user = self.session.user.clone();
+                let facts = self.session.facts;
+                let path = path.clone();
+                Box::new(entries.map(move |e| {
+                    let perms = user
+                        .as_ref()
+                        .map_or(Perms::NONE, |u| auth.perms_for(u, &path.join(&e.name)));
+                    mlsx_line(
+                        &e.name,
+                        &e.stat,
+                        &facts,
+                        &perm_fact(e.stat.kind, perms),
+                        None,
+                        localtime,
+                    )
+                }))
+            }
+        }
     }
 
     /// MLST (RFC 3659 §7): the facts of one path, over the control connection.
-    pub(super) fn ftp_mlst(&mut self, arg: &str) -> Reply {
-        let path = tri!(self.path_arg(if arg.is_empty() { "." } else { arg }));
-        let st = match tri!(self.fs()).stat(&path) {
-            Ok(st) => st,
-            Err(e) => return fs_error(&e),
-        };
-        let line = self.mlsx_for(path.as_str(), &path, &st);
-        Reply::multi(
-            ReplyCode::FileActionOk,
-            vec![
-                format!("Listing {}", path.as_str()),
-                format!(" {line}"),
-                "End MLST.".to_owned(),
-            ],
+    pub(super) fn ftp_mlst(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(if arg.is_empty() { "." } else { arg }));
+        let look = path.clone();
+        self.with_fs_reply(
+            cx,
+            move |fs| fs.stat(&look),
+            move |c, st| {
+                let st = match st {
+                    Ok(st) => st,
+                    Err(e) => return fs_error(&e),
+                };
+                let line = c.mlsx_for(path.as_str(), &path, &st);
+                Reply::multi(
+                    ReplyCode::FileActionOk,
+                    vec![
+                        format!("Listing {}", path.as_str()),
+                        format!(" {line}"),
+                        "End MLST.".to_owned(),
+                    ],
+                )
+            },
         )
     }
+}
 
-    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
-    /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
-    pub(super) fn ftp_stat_path(&mut self, arg: &str) -> Reply {
-        let arg = strip_ls_options(arg);
-        if has_glob(arg) {
-            // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
-            return Reply::new(ReplyCode::FileUnavailable, "Globbing not supported.");
+/// The lines of `STAT <path>` (RFC 959 §4.1.3): an `ls -l` of the path over the control
+/// connection, capped at [`STAT_MAX_ENTRIES`] (a listing over the data connection is made
+/// lazily and has no cap). Made on the blocking pool when the filesystem may be slow.
+pub(super) fn stat_lines(
+    fs: &dyn Filesystem,
+    path: &VirtualPath,
+    localtime: bool,
+) -> io::Result<Vec<String>> {
+    let now = SystemTime::now();
+    let mut lines = vec![format!("Status of \"{}\":", path.as_str())];
+    let st = fs.stat(path)?;
+    if st.kind == FileKind::Dir {
+        let mut entries = fs.read_dir(path)?.peekable();
+        lines.extend(
+            entries
+                .by_ref()
+                .take(STAT_MAX_ENTRIES)
+                .map(|e| format!(" {}", ls_line(&e.name, &e.stat, now, localtime))),
+        );
+        if entries.peek().is_some() {
+            lines.push(format!(
+                " (truncated after {STAT_MAX_ENTRIES} entries: use LIST or MLSD)"
+            ));
         }
-        let path = tri!(self.path_arg(arg));
-        let fs = tri!(self.fs());
-        let now = SystemTime::now();
-        let localtime = self.cfg.use_localtime;
-        let mut lines = vec![format!("Status of \"{}\":", path.as_str())];
-        match fs.stat(&path) {
-            Ok(st) if st.kind == FileKind::Dir => match fs.read_dir(&path) {
-                Ok(entries) => {
-                    // The reply is built in memory: cap it (a listing over the data
-                    // connection is produced lazily and has no cap).
-                    let mut entries = entries.peekable();
-                    lines.extend(
-                        entries
-                            .by_ref()
-                            .take(STAT_MAX_ENTRIES)
-                            .map(|e| format!(" {}", ls_line(&e.name, &e.stat, now, localtime))),
-                    );
-                    if entries.peek().is_some() {
-                        lines.push(format!(
-                            " (truncated after {STAT_MAX_ENTRIES} entries: use LIST or MLSD)"
-                        ));
-                    }
-                }
-                Err(e) => return fs_error(&e),
-            },
-            Ok(st) => lines.push(format!(
-                " {}",
-                ls_line(path.file_name().unwrap_or(""), &st, now, localtime)
-            )),
-            Err(e) => return fs_error(&e),
-        }
-        lines.push("End of status.".to_owned());
-        Reply::multi(ReplyCode::FileStatus, lines)
+    } else {
+        let name = path.file_name().unwrap_or("");
+        lines.push(format!(" {}", ls_line(name, &st, now, localtime)));
     }
+    lines.push("End of status.".to_owned());
+    Ok(lines)
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl ControlConn {
             Verb::Opts => self.ftp_opts(arg),
             Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
             Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
-            Verb::Stat => self.ftp_stat(arg, cx),
+            Verb::Stat => return self.ftp_stat(arg, cx),
             Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
             Verb::Type => self.ftp_type(arg),
             Verb::Stru => info::stru(arg),
@@ -100,7 +100,7 @@ impl ControlConn {
             Verb::List => return self.ftp_list(listing::ListKind::List, arg, cx),
             Verb::Nlst => return self.ftp_list(listing::ListKind::Nlst, arg, cx),
             Verb::Mlsd => return self.ftp_list(listing::ListKind::Mlsd, arg, cx),
-            Verb::Mlst => self.ftp_mlst(arg),
+            Verb::Mlst => return self.ftp_mlst(arg, cx),
             Verb::Auth => self.ftp_auth(arg),
             Verb::Pbsz => self.ftp_pbsz(arg),
             Verb::Prot => self.ftp_prot(arg),
@@ -127,7 +127,7 @@ impl ControlConn {
         &mut self,
         cx: &mut Cx<'_>,
         work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
-        then: impl FnOnce(&mut Self, T) -> Reply + Send + 'static,
+        then: impl FnOnce(&mut Self, T, &mut Cx<'_>) -> Option<Reply> + Send + 'static,
     ) -> Option<Reply> {
         let fs = match self.fs() {
             Ok(fs) => fs,
@@ -138,13 +138,15 @@ impl ControlConn {
             let started = Instant::now();
             let result = work(fs);
             self.fs_timing.record(started.elapsed());
-            return Some(then(self, result));
+            return then(self, result, cx);
         };
         self.phase = Phase::Offloaded;
         self.offloaded = Some(Then(Box::new(
-            move |c: &mut Self, result: Box<dyn Any + Send>| match result.downcast::<T>() {
-                Ok(result) => then(c, *result),
-                Err(_) => local_error_reply(),
+            move |c: &mut Self, result: Box<dyn Any + Send>, cx: &mut Cx<'_>| match result
+                .downcast::<T>()
+            {
+                Ok(result) => then(c, *result, cx),
+                Err(_) => Some(local_error_reply()),
             },
         )));
         cx.offload(
@@ -156,6 +158,16 @@ impl ControlConn {
             Msg::FsLost,
         );
         None
+    }
+
+    /// [`with_fs`](Self::with_fs) for a command whose continuation always has its reply.
+    fn with_fs_reply<T: Send + 'static>(
+        &mut self,
+        cx: &mut Cx<'_>,
+        work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
+        then: impl FnOnce(&mut Self, T) -> Reply + Send + 'static,
+    ) -> Option<Reply> {
+        self.with_fs(cx, work, move |c, result, _| Some(then(c, result)))
     }
 
     /// The pool's result of `with_fs` (`None`: the job was lost): reply, run what waited.
@@ -171,10 +183,10 @@ impl ControlConn {
         self.phase = Phase::Ready;
         self.fs_timing.record(took);
         let reply = match result {
-            Some(result) => (then.0)(self, result),
-            None => local_error_reply(),
+            Some(result) => (then.0)(self, result, cx),
+            None => Some(local_error_reply()),
         };
-        self.finish_deferred(Some(reply));
+        self.finish_deferred(reply);
         self.pump(cx)
     }
 
@@ -244,17 +256,6 @@ pub(crate) fn strerror(e: &io::Error) -> String {
         format!("{text}.")
     }
 }
-
-/// Unwraps a `Result<T, Reply>` inside a handler returning `Reply`.
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(reply) => return reply,
-        }
-    };
-}
-pub(crate) use tri;
 
 /// Unwraps a `Result<T, Reply>` inside a handler returning `Option<Reply>`.
 macro_rules! tri_some {

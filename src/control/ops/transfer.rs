@@ -15,7 +15,7 @@ use super::super::upload::UploadPlan;
 use super::super::ControlConn;
 use super::{fs_error, tri_some};
 use crate::data::Job;
-use crate::fs::WriteMode;
+use crate::fs::{Filesystem, VirtualPath, WriteMode};
 use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
@@ -50,45 +50,52 @@ impl ControlConn {
         }
     }
 
-    /// RETR: download, from the REST offset if one was given.
+    /// RETR: download, from the REST offset if one was given. The file is opened (on the
+    /// blocking pool when the filesystem may be slow) before the reply.
     pub(super) fn ftp_retr(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let rest = std::mem::take(&mut self.session.rest);
         if self.data.transfer.is_some() {
             return Some(busy());
         }
         let path = tri_some!(self.path_arg(arg));
-        let fs = tri_some!(self.fs());
-        let mut file = match fs.open_read(&path) {
-            Ok(f) => f,
-            Err(e) => return Some(fs_error(&e)),
-        };
-        let size = file.size().unwrap_or(0);
-        if rest > size {
-            return Some(Reply::new(
-                ReplyCode::InvalidRest,
-                format!("Invalid REST parameter: position ({rest}) > file size ({size})."),
-            ));
-        }
-        if rest > 0 {
-            if let Err(e) = file.seek(SeekFrom::Start(rest)) {
-                return Some(fs_error(&e));
-            }
-        }
-        let job = Job::SendFile {
-            file,
-            offset: rest,
-            ascii: self.session.ttype == TransferType::Ascii,
-        };
-        let pj = PendingJob {
-            work: Work::Job(job),
-            verb: Verb::Retr,
-            path: path.as_str().to_owned(),
-            total: Some(size - rest),
-        };
-        self.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
+        let target = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| {
+                let mut file = fs.open_read(&target)?;
+                let size = file.size().unwrap_or(0);
+                if rest > 0 && rest <= size {
+                    file.seek(SeekFrom::Start(rest))?;
+                }
+                Ok::<_, io::Error>((file, size))
+            },
+            move |c, opened, cx| {
+                let (file, size) = match opened {
+                    Ok(opened) => opened,
+                    Err(e) => return Some(fs_error(&e)),
+                };
+                if rest > size {
+                    return Some(invalid_rest(rest, size));
+                }
+                let job = Job::SendFile {
+                    file,
+                    offset: rest,
+                    ascii: c.session.ttype == TransferType::Ascii,
+                };
+                let pj = PendingJob {
+                    work: Work::Job(job),
+                    verb: Verb::Retr,
+                    path: path.as_str().to_owned(),
+                    total: Some(size - rest),
+                };
+                c.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
+            },
+        )
     }
 
-    /// STOR and APPE.
+    /// STOR and APPE. The checks come in pyftpdlib's order: permission, the REST offset
+    /// against the size, whether the file could be opened, then the data channel (`425` only
+    /// when nothing else is wrong). Nothing is opened yet (`upload.rs`).
     pub(super) fn ftp_stor(&mut self, arg: &str, append: bool, cx: &mut Cx<'_>) -> Option<Reply> {
         let rest = std::mem::take(&mut self.session.rest);
         if self.data.transfer.is_some() {
@@ -100,47 +107,48 @@ impl ControlConn {
                 "Can't APPE while REST request is pending.",
             ));
         }
-        // The order of the checks: permission, the REST offset against the size, then the
-        // data channel; `425` only when nothing else is wrong (as pyftpdlib).
         let path = tri_some!(self.path_arg(arg));
-        let fs = tri_some!(self.fs());
-        if rest > 0 {
-            let size = match fs.stat(&path) {
-                Ok(st) => st.size,
-                Err(e) => return Some(fs_error(&e)),
-            };
-            if rest > size {
-                return Some(Reply::new(
-                    ReplyCode::InvalidRest,
-                    format!("Invalid REST parameter: position ({rest}) > file size ({size})."),
-                ));
-            }
-        }
         let mode = match (append, rest) {
             (true, _) => WriteMode::Append,
             (false, 0) => WriteMode::Truncate,
             (false, n) => WriteMode::At(n),
         };
-        if let Err(e) = fs.check_write(&path, mode) {
-            return Some(fs_error(&e));
-        }
-        if self.data.chan == Channel::None {
-            return Some(self.no_channel());
-        }
-        let pj = PendingJob {
-            verb: if append { Verb::Appe } else { Verb::Stor },
-            path: path.as_str().to_owned(),
-            work: Work::Upload(UploadPlan {
-                path,
-                mode,
-                ascii: self.session.ttype == TransferType::Ascii,
-            }),
-            total: None,
-        };
-        self.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
+        let target = path.clone();
+        self.with_fs(
+            cx,
+            move |fs| -> Result<(), Reply> {
+                if rest > 0 {
+                    let size = fs.stat(&target).map_err(|e| fs_error(&e))?.size;
+                    if rest > size {
+                        return Err(invalid_rest(rest, size));
+                    }
+                }
+                fs.check_write(&target, mode).map_err(|e| fs_error(&e))
+            },
+            move |c, checked, cx| {
+                if let Err(reply) = checked {
+                    return Some(reply);
+                }
+                if c.data.chan == Channel::None {
+                    return Some(c.no_channel());
+                }
+                let pj = PendingJob {
+                    verb: if append { Verb::Appe } else { Verb::Stor },
+                    path: path.as_str().to_owned(),
+                    work: Work::Upload(UploadPlan {
+                        path,
+                        mode,
+                        ascii: c.session.ttype == TransferType::Ascii,
+                    }),
+                    total: None,
+                };
+                c.start_or_queue(pj, (TEXT_125, TEXT_150), cx)
+            },
+        )
     }
 
-    /// STOU: store under a name that does not exist yet, in the current directory.
+    /// STOU: store under a name that does not exist yet, in the current directory. The name
+    /// is chosen now and created once the data connection is up.
     pub(super) fn ftp_stou(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         if self.session.rest > 0 {
             self.session.rest = 0;
@@ -157,46 +165,58 @@ impl ControlConn {
         } else {
             arg.trim()
         };
-        let base_path = tri_some!(self.path_arg(base));
-        let fs = tri_some!(self.fs());
-        // The name is chosen now and created once the data connection is up.
-        let mut found = None;
-        for i in 0..100u32 {
-            let candidate = if i == 0 {
-                base_path.clone()
-            } else {
-                self.session.cwd.resolve(&format!("{base}.{i}"))
-            };
-            match fs.check_write(&candidate, WriteMode::CreateNew) {
-                Ok(()) => {
-                    found = Some(candidate);
-                    break;
+        let first = tri_some!(self.path_arg(base));
+        let candidates: Vec<VirtualPath> = std::iter::once(first)
+            .chain((1..100u32).map(|i| self.session.cwd.resolve(&format!("{base}.{i}"))))
+            .collect();
+        self.with_fs(
+            cx,
+            move |fs| unique_name(fs, candidates),
+            move |c, found, cx| {
+                let path = match found {
+                    Ok(path) => path,
+                    Err(reply) => return Some(reply),
+                };
+                if c.data.chan == Channel::None {
+                    return Some(c.no_channel());
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) if e.kind() == io::ErrorKind::InvalidInput => continue,
-                Err(e) => return Some(fs_error(&e)),
-            }
-        }
-        let Some(path) = found else {
-            return Some(Reply::new(
-                ReplyCode::FileUnavailable,
-                "No usable unique file name found.",
-            ));
-        };
-        if self.data.chan == Channel::None {
-            return Some(self.no_channel());
-        }
-        let text = format!("FILE: {}", path.file_name().unwrap_or(""));
-        let pj = PendingJob {
-            verb: Verb::Stou,
-            path: path.as_str().to_owned(),
-            work: Work::Upload(UploadPlan {
-                path,
-                mode: WriteMode::CreateNew,
-                ascii: self.session.ttype == TransferType::Ascii,
-            }),
-            total: None,
-        };
-        self.start_or_queue(pj, (&text, &text), cx)
+                let text = format!("FILE: {}", path.file_name().unwrap_or(""));
+                let pj = PendingJob {
+                    verb: Verb::Stou,
+                    path: path.as_str().to_owned(),
+                    work: Work::Upload(UploadPlan {
+                        path,
+                        mode: WriteMode::CreateNew,
+                        ascii: c.session.ttype == TransferType::Ascii,
+                    }),
+                    total: None,
+                };
+                c.start_or_queue(pj, (&text, &text), cx)
+            },
+        )
     }
+}
+
+/// `554` for a REST offset past the end of the file.
+fn invalid_rest(rest: u64, size: u64) -> Reply {
+    Reply::new(
+        ReplyCode::InvalidRest,
+        format!("Invalid REST parameter: position ({rest}) > file size ({size})."),
+    )
+}
+
+/// The first of `candidates` that could be created (STOU), checked without creating it.
+fn unique_name(fs: &dyn Filesystem, candidates: Vec<VirtualPath>) -> Result<VirtualPath, Reply> {
+    for candidate in candidates {
+        match fs.check_write(&candidate, WriteMode::CreateNew) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => continue,
+            Err(e) => return Err(fs_error(&e)),
+        }
+    }
+    Err(Reply::new(
+        ReplyCode::FileUnavailable,
+        "No usable unique file name found.",
+    ))
 }
