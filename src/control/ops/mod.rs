@@ -180,6 +180,10 @@ impl ControlConn {
         let Some(then) = self.offloaded.take() else {
             return Flow::Continue;
         };
+        if self.phase != Phase::Offloaded {
+            // Closing meanwhile (idle timeout, shutdown): the answer is not wanted.
+            return Flow::Continue;
+        }
         self.phase = Phase::Ready;
         self.fs_timing.record(took);
         let reply = match result {
