@@ -2,7 +2,7 @@
 //!
 //! pyftpdlib configures its handlers through mutable class attributes shared by every server in
 //! the process; here a [`Config`] value is built once (by the daemon from its flags, or by an
-//! embedding program) and shared read-only by all connections of one [`crate::Server`]. Two
+//! embedding program) and shared read-only by all connections of one `Server`. Two
 //! servers in one process can therefore differ in every setting.
 //!
 //! A running server can be given a new configuration without a restart: the server holds it
@@ -118,9 +118,9 @@ pub struct Config {
     /// Receivers of machine-readable events (JSON log, xferlog). Default: none.
     pub events: Vec<Arc<dyn crate::events::EventSink>>,
     /// Custom SITE sub-commands, listed by SITE HELP. Default: none.
-    pub site_commands: Vec<crate::SiteCommand>,
-    /// Callbacks for logins, transfers and file changes. Default: [`crate::NoHooks`].
-    pub hooks: Arc<dyn crate::Hooks>,
+    pub site_commands: Vec<crate::site::SiteCommand>,
+    /// Callbacks for logins, transfers and file changes. Default: [`crate::hooks::NoHooks`].
+    pub hooks: Arc<dyn crate::hooks::Hooks>,
     /// Temporary bans after repeated failed logins from one IP. Default: disabled.
     pub bans: crate::state::BanPolicy,
     /// FTPS (AUTH TLS, PROT P, implicit TLS listeners). Default: none (plain FTP only).
@@ -195,7 +195,7 @@ impl Config {
             debug_commands: false,
             tls: None,
             bans: crate::state::BanPolicy::default(),
-            hooks: Arc::new(crate::NoHooks),
+            hooks: Arc::new(crate::hooks::NoHooks),
             atomic_uploads: false,
             delete_incomplete_uploads: false,
             filesystem: None,
@@ -207,21 +207,16 @@ impl Config {
         }
     }
 
-    /// A builder starting from the defaults.
-    pub fn builder(authorizer: Arc<dyn Authorizer>) -> crate::ConfigBuilder {
-        crate::ConfigBuilder::new(authorizer)
-    }
-
     /// Checks settings that cannot be expressed by types alone.
-    pub fn validate(&self) -> Result<(), crate::Error> {
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
         if self.max_login_attempts == 0 {
-            return Err(crate::Error::Config(
+            return Err(crate::error::Error::Config(
                 "max_login_attempts must be at least 1".into(),
             ));
         }
         if let Some(r) = &self.passive_ports {
             if r.start() > r.end() || *r.start() == 0 {
-                return Err(crate::Error::Config(format!(
+                return Err(crate::error::Error::Config(format!(
                     "invalid passive port range {}-{}",
                     r.start(),
                     r.end()
@@ -251,7 +246,7 @@ impl LiveConfig {
 
     /// Makes `cfg` the configuration of sessions accepted from now on, if it is valid;
     /// otherwise nothing changes and the error says why.
-    pub fn replace(&self, cfg: Arc<Config>) -> Result<(), crate::Error> {
+    pub fn replace(&self, cfg: Arc<Config>) -> Result<(), crate::error::Error> {
         cfg.validate()?;
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = cfg;
         Ok(())

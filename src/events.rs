@@ -4,7 +4,7 @@
 //! pipeline wants one JSON object per event with a connection id to group them, and decades of
 //! FTP log analysers (webalizer, xferstats, fail2ban filters) read the `xferlog` format that
 //! wu-ftpd introduced and vsftpd and ProFTPD kept. The control connection reports [`Event`]s
-//! to every [`EventSink`] in [`Config::events`](crate::Config::events).
+//! to every [`EventSink`] in `Config::events`.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -12,6 +12,8 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Mutex;
+
+use crate::control::table::{self, Direction};
 
 /// One finished (or failed) transfer.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +187,9 @@ impl EventSink for JsonEvents {
 /// special-action-flag direction access-mode username service-name authentication-method
 /// authenticated-user-id completion-status`.
 pub fn xferlog_line(t: &TransferEvent<'_>, now: chrono::DateTime<chrono::Local>) -> String {
-    let direction = if t.command == "RETR" { 'o' } else { 'i' };
+    // The command table says which way the command moves bytes: out (RETR) or in (STOR...).
+    let download = table::lookup(t.command).map(|c| c.direction) == Some(Direction::Download);
+    let direction = if download { 'o' } else { 'i' };
     let access = if t.anonymous { 'a' } else { 'r' };
     // Field separators are spaces: spaces (and control characters) in names become '_'.
     let path: String = t

@@ -1,108 +1,26 @@
-//! The closed set of handlers the FTP server puts in its slab, and the messages between them.
+//! The closed set of handlers the FTP server puts in its slab (the messages between them are in
+//! `msg.rs`).
 //!
 //! A listener accepts control connections; each control connection (pyftpdlib's `FTPHandler`)
 //! later owns passive acceptors, active connectors and data connections (its `DTPHandler`s).
 //! They are variants of one enum rather than `Box<dyn Handler>`: each keeps its own type, and the
 //! dispatcher stays generic and testable with a toy handler. Handlers never hold references to
-//! one another: a control connection knows the [`ConnId`]s of its data connections and talks to
-//! them with [`Msg`]s, which the dispatcher delivers after the current callback returns.
+//! one another: a control connection knows the `ConnId`s of its data connections and talks to
+//! them with `Msg`s, which the dispatcher delivers after the current callback returns.
 
 use mio::event::Source;
 use mio::Interest;
 
 use crate::control::ControlConn;
 use crate::data::connect::PassiveAcceptor;
-use crate::data::{DataConn, Start, TransferResult};
-use crate::ioloop::{ConnId, Context, Flow, Handler};
+use crate::data::DataConn;
+use crate::ioloop::{Context, Flow, Handler};
 use crate::listener::Listener;
-
-/// Messages exchanged by the server's handlers (and sent by the host through `Server`).
-#[derive(Debug)]
-pub enum Msg {
-    /// Sent by the listener right after spawning a control connection: greet and arm timers.
-    Start,
-    /// The server is shutting down: say 421 and close.
-    Shutdown,
-    /// Graceful shutdown: listeners close; sessions say 421 and close once their running
-    /// transfer (if any) has finished.
-    Drain,
-    /// A data connection's TCP connection is up (to the control connection). `via` is the
-    /// acceptor that accepted it (passive) or the connection itself (active).
-    DataConnected {
-        /// The new data connection.
-        id: ConnId,
-        /// The handler the control connection was waiting on.
-        via: ConnId,
-        /// PROT P: a TLS handshake and the reuse check follow; the connection is not up until
-        /// `DataSecured` (or it ends with `DataRefused`).
-        securing: bool,
-    },
-    /// PROT P: the data connection's TLS handshake and session-reuse check passed; only now
-    /// may a transfer start on it (to the control connection).
-    DataSecured {
-        /// The data connection.
-        id: ConnId,
-    },
-    /// PROT P: the data connection failed its TLS handshake or reuse check (or closed or
-    /// stalled before finishing it) and is closing; `reply` is the refusal for a waiting
-    /// transfer (to the control connection).
-    DataRefused {
-        /// The data connection.
-        id: ConnId,
-        /// `522` (handshake failed, no reuse) or `425` (closed, timed out).
-        reply: crate::reply::Reply,
-    },
-    /// A data connection could not be set up (to the control connection).
-    DataFailed {
-        /// The acceptor or connecting data connection that gave up.
-        id: ConnId,
-        /// Why, for the reply and the log.
-        reason: String,
-    },
-    /// Start a transfer (control → data connection).
-    DataStart(Box<Start>),
-    /// The blocking pool checked a USER/PASS pair (pool → control connection).
-    LoginChecked(Box<Result<crate::auth::User, crate::auth::AuthError>>),
-    /// The blocking pool made one batch of a listing: the producer comes back with it
-    /// (pool → data connection).
-    Batch(Box<crate::data::Batch>),
-    /// The pool lost a listing's producer (the job panicked): the transfer fails.
-    BatchLost,
-    /// The blocking pool ran a command's filesystem calls: their result (for the command's
-    /// continuation) and how long they took (pool → control connection).
-    FsDone(Box<dyn std::any::Any + Send>, std::time::Duration),
-    /// The pool lost a command's filesystem calls (the job panicked).
-    FsLost,
-    /// Stop: close without finishing (control → acceptor or data connection).
-    Abort,
-    /// A data connection closed, with the result of its job if it had one (to the control
-    /// connection).
-    DataClosed {
-        /// The data connection.
-        id: ConnId,
-        /// The transfer report, if a job was started.
-        result: Option<TransferResult>,
-    },
-}
-
-/// Timer kinds used by the server's handlers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerKind {
-    /// Control connection idle timeout (RFC 1123).
-    Idle,
-    /// End of the delay before a `530` for a wrong password (RFC 2577).
-    AuthDelay,
-    /// The listener retries `accept` after running out of file descriptors.
-    AcceptRetry,
-    /// Data side: connect/accept timeout, or stall timeout during a transfer.
-    DataDeadline,
-    /// A throttled transfer may move bytes again.
-    Throttle,
-}
+use crate::msg::{Ftp, HandlerSet, Msg, TimerKind};
 
 /// Every kind of handler of the FTP server.
 #[derive(Debug)]
-pub enum FtpHandler {
+pub(crate) enum FtpHandler {
     /// Accepts control connections.
     Listener(Listener),
     /// One client's control connection.
@@ -111,13 +29,6 @@ pub enum FtpHandler {
     Passive(PassiveAcceptor),
     /// A data connection (active or passive).
     Data(Box<DataConn>),
-}
-
-impl FtpHandler {
-    /// True for control connections (counted by `max_cons`, told about shutdown).
-    pub fn is_control(&self) -> bool {
-        matches!(self, FtpHandler::Control(_))
-    }
 }
 
 macro_rules! delegate {
@@ -167,5 +78,32 @@ impl Handler for FtpHandler {
     }
 }
 
-/// The context type every FTP handler callback receives.
-pub type Cx<'a> = Context<'a, FtpHandler>;
+/// The enum behind [`crate::msg::Cx`]: handlers name their context through this impl, so that
+/// they need not import this file (which imports them).
+impl HandlerSet for Ftp {
+    type Handler = FtpHandler;
+}
+
+impl From<Listener> for FtpHandler {
+    fn from(l: Listener) -> Self {
+        FtpHandler::Listener(l)
+    }
+}
+
+impl From<ControlConn> for FtpHandler {
+    fn from(c: ControlConn) -> Self {
+        FtpHandler::Control(Box::new(c))
+    }
+}
+
+impl From<PassiveAcceptor> for FtpHandler {
+    fn from(p: PassiveAcceptor) -> Self {
+        FtpHandler::Passive(p)
+    }
+}
+
+impl From<DataConn> for FtpHandler {
+    fn from(d: DataConn) -> Self {
+        FtpHandler::Data(Box::new(d))
+    }
+}

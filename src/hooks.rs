@@ -1,7 +1,7 @@
 //! Callbacks for embedders: pyftpdlib's `on_*` methods, plus a few more.
 //!
 //! An embedding program implements [`Hooks`] (every method has a no-op default) and puts it in
-//! [`Config::hooks`](crate::Config::hooks). The server calls the hooks from the event loop, at
+//! `Config::hooks`. The server calls the hooks from the event loop, at
 //! the moment each thing has happened, and in this order:
 //!
 //! - `on_connect`, then `on_login` or `on_login_failed`, then `on_logout`, then `on_disconnect`;

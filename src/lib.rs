@@ -27,18 +27,23 @@
 //!
 //! `Listener`, `ControlConn`, `PassiveAcceptor` and `DataConn` are the four kinds of handler in
 //! the dispatcher's slab. They never hold references to one another: they know each other's
-//! [`ConnId`](ioloop::ConnId) and exchange [`Msg`](handler::Msg)s, which the dispatcher delivers
+//! [`ConnId`](ioloop::ConnId) and exchange `Msg`s (the private `msg` module), which the dispatcher delivers
 //! after the current callback returns.
 //!
 //! ## Layout
+//! The public modules are what an embedder needs: the server and its loop, the configuration,
+//! the traits it can implement (`Authorizer`, `Filesystem`, `Hooks`, `EventSink`), events,
+//! errors, TLS settings. The private ones are the machinery; the fuzz targets and property tests
+//! reach the parsers among them through the hidden `fuzzing` module.
+//!
 //! | module | role |
 //! |---|---|
 //! | [`ioloop`] | the `Handler` trait and `Flow`, the `Dispatcher` (slab, tokens, messages, yield queue), `Timers` and `Deadline`, [`IoLoop`] |
 //! | [`server`] | [`Server`], the embedding API (with the private `listener`: accept loop, `421` over the limits) |
-//! | [`handler`] | the closed `FtpHandler` enum, the `Msg`s handlers exchange, the `TimerKind`s |
-//! | [`control`] | the control connection (pyftpdlib's `FTPHandler`): engine, command table, parser, gate, session, data-channel bookkeeping, commands by topic |
-//! | [`data`] | data connections (pyftpdlib's `DTPHandler`): passive acceptor and active connect, send and receive loops, producers, `sendfile`, throttling |
-//! | [`stream`] | the command line reader (CRLF, 2048-byte cap, Telnet IAC) and the bounded reply buffer |
+//! | `handler` (private) | the closed `FtpHandler` enum (with the private `msg`: the `Msg`s handlers exchange, the `TimerKind`s, the context type `Cx`) |
+//! | `control` (private) | the control connection (pyftpdlib's `FTPHandler`): engine, command table, parser, gate, session, data-channel bookkeeping, commands by topic |
+//! | `data` (private) | data connections (pyftpdlib's `DTPHandler`): passive acceptor and active connect, send and receive loops, producers, `sendfile`, throttling |
+//! | `line` (private) | the command line reader (CRLF, 2048-byte cap, Telnet IAC) and the bounded reply buffer |
 //! | [`reply`] | reply codes and the multi-line wire format, CR/LF-injection safe |
 //! | [`tls`] | FTPS with rustls: certificates, the session cache, the session-reuse check, `Stream` (a plain or TLS socket) |
 //! | [`fs`] | virtual and rooted paths (the jail), the `Filesystem` trait and `OsFs`, uploads that commit or abort, listing formats |
@@ -91,36 +96,58 @@
 pub mod auth;
 mod builder;
 pub mod config;
-pub mod control;
-pub mod data;
+pub(crate) mod control;
+pub(crate) mod data;
 pub mod error;
 pub mod events;
 pub mod fs;
-pub mod handler;
+pub(crate) mod handler;
 pub mod hooks;
 pub mod ioloop;
+pub(crate) mod line;
 mod listener;
 pub mod log;
+mod msg;
 pub mod net;
-pub mod proxy;
+pub(crate) mod proxy;
 pub mod reply;
 pub mod server;
+mod site;
 pub mod state;
-pub mod stream;
 pub mod tls;
 
-/// Internals the fuzz targets (`fuzz/`) and the property tests (`tests/fuzz_props.rs`) need,
-/// beyond the public modules. Not part of the API: may change in any release.
+/// Internals the fuzz targets (`fuzz/`, through `tests/fuzzutil/`) and the property tests
+/// (`tests/fuzz_props.rs`) need, beyond the public modules: the parsers of what a client sends
+/// and the formats of what the server writes. Not part of the API: may change in any release.
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::control::ops::listing::glob_match;
+    pub use crate::control::{addr, parser, table};
+
+    /// The command line reader (`LineReader`) and its limits.
+    pub mod line {
+        pub use crate::line::{strip_telnet, Line, LineReader, MAX_LINE};
+    }
+
+    /// Listing formats: `LIST` lines, `MLSD` facts, `MDTM` times.
+    pub mod listing {
+        pub use crate::fs::listing::{
+            escape_name, ls_line, mdtm, mlsx_line, mode_string, parse_mdtm, Facts,
+        };
+    }
+
+    /// The PROXY protocol header parser (versions 1 and 2).
+    pub mod proxy {
+        pub use crate::proxy::{parse, ProxyError, ProxyHeader};
+    }
 }
 
 pub use auth::{Authorizer, FileAuthorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
-pub use builder::{ConfigBuilder, SiteCommand, SiteRequest};
+pub use builder::ConfigBuilder;
 pub use config::{Config, Encoding, LiveConfig, OffloadFs};
 pub use error::Error;
 pub use hooks::{Hooks, NoHooks, SessionInfo};
 pub use ioloop::{IoLoop, StopHandle, TokenRange};
 pub use reply::{Reply, ReplyCode};
 pub use server::Server;
+pub use site::{SiteCommand, SiteRequest};

@@ -19,12 +19,10 @@ use mio::Interest;
 
 use crate::config::LiveConfig;
 use crate::control::ControlConn;
-use crate::handler::{Cx, FtpHandler, Msg, TimerKind};
 use crate::ioloop::Flow;
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::net::canonical_ip;
-use crate::state::Shared;
-
-pub use crate::state::Refusal;
+use crate::state::{Refusal, Shared};
 
 /// Connections accepted per turn before yielding.
 pub const ACCEPT_BUDGET: usize = 128;
@@ -57,11 +55,6 @@ impl Listener {
             implicit_tls,
             shared,
         }
-    }
-
-    /// The address the socket is bound to.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.local_addr()
     }
 
     /// Control connections currently counted (server-wide).
@@ -171,7 +164,7 @@ impl Listener {
                 return;
             }
         };
-        match cx.spawn(FtpHandler::Control(Box::new(conn))) {
+        match cx.spawn(conn.into()) {
             Ok(id) => cx.send(id, Msg::Start),
             Err(e) => {
                 log::warn!("{peer}: connection dropped: {e}");

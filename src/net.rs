@@ -112,6 +112,20 @@ pub fn display_addr(addr: SocketAddr) -> String {
     }
 }
 
+/// `h1,h2,h3,h4,p1,p2` for a 227 reply.
+pub fn pasv_tuple(ip: Ipv4Addr, port: u16) -> String {
+    let o = ip.octets();
+    format!(
+        "{},{},{},{},{},{}",
+        o[0],
+        o[1],
+        o[2],
+        o[3],
+        port >> 8,
+        port & 0xff
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The daemon's [`crate::IoLoop`] is exactly this loop with nothing else in it.
+//! The daemon's [`crate::ioloop::IoLoop`] is exactly this loop with nothing else in it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,9 +41,10 @@ use mio::{Registry, Token};
 
 use crate::config::{Config, LiveConfig};
 use crate::error::Error;
-use crate::handler::{FtpHandler, Msg};
+use crate::handler::FtpHandler;
 use crate::ioloop::{ConnId, Dispatcher, Hosted, TokenRange};
 use crate::listener::Listener;
+use crate::msg::Msg;
 use crate::state::Shared;
 
 /// An FTP server embedded in a host's poll.

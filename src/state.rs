@@ -21,19 +21,19 @@ use std::time::{Duration, Instant};
 /// transfers splitting the rate, so each gets an equal share (no transfer can starve another
 /// by waking first) and the sum stays at the limit.
 #[derive(Debug)]
-pub struct UserRate {
+pub(crate) struct UserRate {
     rate: std::sync::atomic::AtomicU64,
 }
 
 impl UserRate {
     /// The user's limit in bytes per second.
-    pub fn rate(&self) -> u64 {
+    pub(crate) fn rate(&self) -> u64 {
         self.rate.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 /// A handle on a [`UserRate`].
-pub type SharedBucket = Arc<UserRate>;
+pub(crate) type SharedBucket = Arc<UserRate>;
 
 /// Temporary bans after repeated failed logins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ struct Bans {
 
 /// Why a new connection is told `421` and closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The client's IP is temporarily banned after failed logins.
     Banned,
     /// `max_cons` reached.
@@ -76,7 +76,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The text of the 421 reply (pyftpdlib's wording where it has one).
-    pub fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         match self {
             Refusal::Banned => "Too many failed logins from your address; try again later.",
             Refusal::TooManyConnections => "Too many connections.",
@@ -85,7 +85,7 @@ impl Refusal {
     }
 
     /// The machine-readable reason code for logs.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Refusal::Banned => "banned",
             Refusal::TooManyConnections => "too-many-connections",
@@ -107,14 +107,19 @@ pub struct Shared {
 
 impl Shared {
     /// A new connection number (1, 2, ...), for logs and events.
-    pub fn next_conn_id(&self) -> u64 {
+    pub(crate) fn next_conn_id(&self) -> u64 {
         self.next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1
     }
 
     /// Counts a new control connection from `ip` unless a limit is reached (0 = unlimited).
-    pub fn try_admit(&self, ip: IpAddr, max_cons: usize, max_per_ip: usize) -> Result<(), Refusal> {
+    pub(crate) fn try_admit(
+        &self,
+        ip: IpAddr,
+        max_cons: usize,
+        max_per_ip: usize,
+    ) -> Result<(), Refusal> {
         let Ok(mut guard) = self.conns.lock() else {
             return Ok(());
         };
@@ -133,7 +138,12 @@ impl Shared {
 
     /// Moves a counted connection from `from` to `to` (the PROXY protocol's real client),
     /// applying the per-IP limit to `to`. On refusal the connection stays counted under `from`.
-    pub fn move_ip(&self, from: IpAddr, to: IpAddr, max_per_ip: usize) -> Result<(), Refusal> {
+    pub(crate) fn move_ip(
+        &self,
+        from: IpAddr,
+        to: IpAddr,
+        max_per_ip: usize,
+    ) -> Result<(), Refusal> {
         let Ok(mut guard) = self.conns.lock() else {
             return Ok(());
         };
@@ -158,7 +168,7 @@ impl Shared {
     }
 
     /// Forgets a counted control connection from `ip`.
-    pub fn release(&self, ip: IpAddr) {
+    pub(crate) fn release(&self, ip: IpAddr) {
         if let Ok(mut guard) = self.conns.lock() {
             let (total, per_ip) = &mut *guard;
             *total = total.saturating_sub(1);
@@ -172,12 +182,12 @@ impl Shared {
     }
 
     /// Counted control connections.
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.conns.lock().map(|g| g.0).unwrap_or(0)
     }
 
     /// Counts a login of `user` unless it already has `max` sessions. True when admitted.
-    pub fn try_add_session(&self, user: &str, max: Option<u32>) -> bool {
+    pub(crate) fn try_add_session(&self, user: &str, max: Option<u32>) -> bool {
         let Ok(mut map) = self.sessions.lock() else {
             return true;
         };
@@ -190,7 +200,7 @@ impl Shared {
     }
 
     /// Forgets one session of `user` (logout, REIN, disconnect).
-    pub fn remove_session(&self, user: &str) {
+    pub(crate) fn remove_session(&self, user: &str) {
         if let Ok(mut map) = self.sessions.lock() {
             if let Some(n) = map.get_mut(user) {
                 *n = n.saturating_sub(1);
@@ -201,8 +211,9 @@ impl Shared {
         }
     }
 
+    #[cfg(test)]
     /// Logged-in sessions of `user`.
-    pub fn sessions_of(&self, user: &str) -> u32 {
+    pub(crate) fn sessions_of(&self, user: &str) -> u32 {
         self.sessions
             .lock()
             .ok()
@@ -212,7 +223,7 @@ impl Shared {
 
     /// The limit shared by `user`'s uploads (`upload == true`) or downloads, at `rate`
     /// bytes/s (updated if the users file changed the rate since).
-    pub fn user_bucket(&self, user: &str, upload: bool, rate: u64) -> SharedBucket {
+    pub(crate) fn user_bucket(&self, user: &str, upload: bool, rate: u64) -> SharedBucket {
         let fresh = || {
             Arc::new(UserRate {
                 rate: std::sync::atomic::AtomicU64::new(rate),
@@ -227,7 +238,7 @@ impl Shared {
     }
 
     /// Records a failed login from `ip`; true if it now gets banned.
-    pub fn record_failure(&self, ip: IpAddr, policy: &BanPolicy, now: Instant) -> bool {
+    pub(crate) fn record_failure(&self, ip: IpAddr, policy: &BanPolicy, now: Instant) -> bool {
         if policy.after == 0 {
             return false;
         }
@@ -251,7 +262,7 @@ impl Shared {
     }
 
     /// True while `ip` is banned.
-    pub fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
+    pub(crate) fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
         let Ok(mut bans) = self.bans.lock() else {
             return false;
         };

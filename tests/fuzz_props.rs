@@ -11,11 +11,11 @@ mod fuzzutil;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use ftpdlib::control::addr::{self, EprtError};
-use ftpdlib::fs::listing::{ls_line, mdtm, Facts};
 use ftpdlib::fs::{FileKind, FileStat, Resolver, VirtualPath};
+use ftpdlib::fuzzing::addr::{self, EprtError};
 use ftpdlib::fuzzing::glob_match;
-use ftpdlib::stream::{Line, LineReader, MAX_LINE};
+use ftpdlib::fuzzing::line::{Line, LineReader, MAX_LINE};
+use ftpdlib::fuzzing::listing::{ls_line, mdtm, Facts};
 
 use fuzzutil::formats::{self, check_listing, check_parse_mdtm, check_users, time_at};
 use fuzzutil::inputs::{self, seconds};
@@ -85,7 +85,7 @@ fn parser_keeps_argument_and_table_rules() {
     fuzz("parser", 20_000, |rng| {
         let line = inputs::command_line(rng);
         case("parser", &line, || check_parse(&line));
-        if ftpdlib::control::parser::parse(&line).is_ok() {
+        if ftpdlib::fuzzing::parser::parse(&line).is_ok() {
             ok += 1
         } else {
             bad += 1

@@ -88,19 +88,7 @@ pub fn parse_epsv(arg: &str) -> Option<EpsvArg> {
     }
 }
 
-/// `h1,h2,h3,h4,p1,p2` for a 227 reply.
-pub fn pasv_tuple(ip: Ipv4Addr, port: u16) -> String {
-    let o = ip.octets();
-    format!(
-        "{},{},{},{},{},{}",
-        o[0],
-        o[1],
-        o[2],
-        o[3],
-        port >> 8,
-        port & 0xff
-    )
-}
+pub use crate::net::pasv_tuple;
 
 #[cfg(test)]
 mod tests;

@@ -26,10 +26,10 @@ use std::net::Shutdown;
 
 use super::{gate, parser, ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
 use crate::fs::VirtualPath;
-use crate::handler::Cx;
 use crate::ioloop::Flow;
+use crate::line::Line;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
-use crate::stream::Line;
 
 /// The read-side interest of a control connection: readable, and urgent data where mio can
 /// report it (see the module docs).
@@ -329,7 +329,7 @@ impl ControlConn {
         let ip = crate::net::canonical_ip(client.ip());
         self.peer = client;
         if self.shared.is_banned(ip, cx.now) {
-            self.refusal = Some(crate::listener::Refusal::Banned);
+            self.refusal = Some(crate::state::Refusal::Banned);
         } else if let Err(why) = self
             .shared
             .move_ip(self.counted_ip, ip, self.cfg.max_cons_per_ip)

@@ -14,7 +14,7 @@
 //! call it again: a writable event, a timer, or a yield.
 
 pub mod addr;
-mod datachan;
+mod channel;
 mod engine;
 pub mod gate;
 mod offload;
@@ -34,13 +34,13 @@ use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::config::Config;
-use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{Deadline, Fired, Flow};
-use crate::listener::Refusal;
+use crate::line::{LineReader, OutBuf};
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
+use crate::state::Refusal;
 use crate::state::Shared;
-use crate::stream::{LineReader, OutBuf};
 use crate::tls::Stream;
 use session::Session;
 
@@ -99,7 +99,7 @@ pub struct ControlConn {
     /// read proves nothing then, so `fill` reads until `WouldBlock` (see `engine`).
     read_to_block: bool,
     /// Data connections owned by this session.
-    data: datachan::DataSide,
+    data: channel::DataSide,
     /// FTPS state (RFC 4217).
     sec: security::SecState,
     /// Server-wide state: sessions per user, bans, per-user bandwidth.
@@ -174,7 +174,7 @@ impl ControlConn {
             read_pending: false,
             drained: false,
             read_to_block: false,
-            data: datachan::DataSide::default(),
+            data: channel::DataSide::default(),
             sec,
             shared,
             user_session: None,
@@ -194,8 +194,8 @@ impl ControlConn {
     }
 
     /// Who this session is, for hooks.
-    fn info(&self) -> crate::SessionInfo<'_> {
-        crate::SessionInfo {
+    fn info(&self) -> crate::hooks::SessionInfo<'_> {
+        crate::hooks::SessionInfo {
             peer: self.peer,
             user: self.session.log_name(),
         }

@@ -21,7 +21,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use crate::config::OffloadFs;
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::Reply;
 
 use super::ControlConn;

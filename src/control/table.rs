@@ -2,9 +2,9 @@
 //!
 //! Like pyftpdlib's `proto_cmds`, each row says whether the command needs a login, what argument
 //! it takes, which permission letter guards it, its HELP text and its FEAT line (RFC 2389). The
-//! parser, the pre-dispatch gate, HELP and FEAT all read this table; nothing keeps a side list.
-//! Commands of features not built yet have `implemented: false`: they answer
-//! `502 Command not implemented.` and stay out of FEAT.
+//! parser, the pre-dispatch gate, HELP and FEAT all read this table, and the control connection
+//! reads which way a transfer goes (`direction`) from it; nothing keeps a side list. A verb's
+//! name is spelled once, in [`Verb::name`].
 
 use crate::auth::Perm;
 
@@ -74,10 +74,76 @@ pub enum Arg {
     Optional,
 }
 
+impl Verb {
+    /// The verb as sent on the wire (`SITE CHMOD` for site commands): the one place a verb's
+    /// name is spelled.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Verb::Abor => "ABOR",
+            Verb::Acct => "ACCT",
+            Verb::Allo => "ALLO",
+            Verb::Appe => "APPE",
+            Verb::Auth => "AUTH",
+            Verb::Ccc => "CCC",
+            Verb::Cdup => "CDUP",
+            Verb::Cwd => "CWD",
+            Verb::Dele => "DELE",
+            Verb::Eprt => "EPRT",
+            Verb::Epsv => "EPSV",
+            Verb::Feat => "FEAT",
+            Verb::Help => "HELP",
+            Verb::Host => "HOST",
+            Verb::List => "LIST",
+            Verb::Mdtm => "MDTM",
+            Verb::Mfmt => "MFMT",
+            Verb::Mkd => "MKD",
+            Verb::Mlsd => "MLSD",
+            Verb::Mlst => "MLST",
+            Verb::Mode => "MODE",
+            Verb::Nlst => "NLST",
+            Verb::Noop => "NOOP",
+            Verb::Opts => "OPTS",
+            Verb::Pass => "PASS",
+            Verb::Pasv => "PASV",
+            Verb::Pbsz => "PBSZ",
+            Verb::Port => "PORT",
+            Verb::Prot => "PROT",
+            Verb::Pwd => "PWD",
+            Verb::Quit => "QUIT",
+            Verb::Rein => "REIN",
+            Verb::Rest => "REST",
+            Verb::Retr => "RETR",
+            Verb::Rmd => "RMD",
+            Verb::Rnfr => "RNFR",
+            Verb::Rnto => "RNTO",
+            Verb::Site => "SITE",
+            Verb::SiteChmod => "SITE CHMOD",
+            Verb::SiteHelp => "SITE HELP",
+            Verb::Size => "SIZE",
+            Verb::Smnt => "SMNT",
+            Verb::Stat => "STAT",
+            Verb::Stor => "STOR",
+            Verb::Stou => "STOU",
+            Verb::Stru => "STRU",
+            Verb::Syst => "SYST",
+            Verb::Type => "TYPE",
+            Verb::User => "USER",
+        }
+    }
+
+    /// Which way this command moves bytes over a data connection.
+    pub fn direction(self) -> Direction {
+        COMMANDS
+            .iter()
+            .find(|c| c.verb == self)
+            .map_or(Direction::None, |c| c.direction)
+    }
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandSpec {
-    /// The verb as sent on the wire (`SITE CHMOD` for site commands).
+    /// The verb as sent on the wire (`SITE CHMOD` for site commands): `verb.name()`.
     pub name: &'static str,
     /// The typed verb used for dispatch.
     pub verb: Verb,
@@ -86,16 +152,16 @@ pub struct CommandSpec {
     /// Argument rule.
     pub arg: Arg,
     /// Permission letter required on the path argument: `path_arg` (in `ops/mod.rs`) checks
-    /// exactly this letter once the command has resolved its path (gate step 6).
+    /// exactly this letter once the command has resolved its path (gate step 5).
     pub perm: Option<Perm>,
     /// Text for `HELP <verb>`.
     pub help: &'static str,
     /// Line advertised by FEAT, if this command is an extension (RFC 2389).
     pub feat: Option<&'static str>,
-    /// False until the feature lands: answered with 502.
-    pub implemented: bool,
     /// What TLS policy applies (`--tls-control-required`, `--tls-data-required`).
     pub tls: TlsReq,
+    /// Which way the command's data connection carries bytes, if it opens one.
+    pub direction: Direction,
 }
 
 /// Which TLS policy guards a command.
@@ -111,104 +177,129 @@ pub enum TlsReq {
     Command,
 }
 
-const fn row(
-    name: &'static str,
-    verb: Verb,
-    auth: bool,
-    arg: Arg,
-    perm: Option<Perm>,
-    help: &'static str,
-) -> CommandSpec {
+/// Which way a command's data connection carries bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The command opens no data connection.
+    None,
+    /// Server to client: RETR, and the listings (LIST, NLST, MLSD).
+    Download,
+    /// Client to server: STOR, APPE, STOU.
+    Upload,
+}
+
+/// A row with every default: no login, no argument, no permission letter, no TLS policy, no
+/// FEAT line, no data connection, no help. The setters below change one field each, so that a
+/// row of the table names each fact it states.
+const fn cmd(verb: Verb) -> CommandSpec {
     CommandSpec {
-        name,
+        name: verb.name(),
         verb,
-        auth,
-        arg,
-        perm,
-        help,
+        auth: false,
+        arg: Arg::None,
+        perm: None,
+        help: "",
         feat: None,
-        implemented: true,
         tls: TlsReq::None,
+        direction: Direction::None,
     }
 }
 
-const fn feat(mut spec: CommandSpec, line: &'static str) -> CommandSpec {
-    spec.feat = Some(line);
-    spec
+impl CommandSpec {
+    const fn login(mut self) -> Self {
+        self.auth = true;
+        self
+    }
+    const fn takes(mut self, arg: Arg) -> Self {
+        self.arg = arg;
+        self
+    }
+    const fn perm(mut self, letter: Perm) -> Self {
+        self.perm = Some(letter);
+        self
+    }
+    const fn tls(mut self, policy: TlsReq) -> Self {
+        self.tls = policy;
+        self
+    }
+    const fn feat(mut self, line: &'static str) -> Self {
+        self.feat = Some(line);
+        self
+    }
+    const fn moves(mut self, direction: Direction) -> Self {
+        self.direction = direction;
+        self
+    }
+    const fn help(mut self, text: &'static str) -> Self {
+        self.help = text;
+        self
+    }
 }
 
-const fn with_tls(mut spec: CommandSpec, tls: TlsReq) -> CommandSpec {
-    spec.tls = tls;
-    spec
-}
+use Arg::{Optional as Opt, Required as Req};
 
-const fn tls_cmd(spec: CommandSpec) -> CommandSpec {
-    with_tls(spec, TlsReq::Command)
-}
-
-use Arg::{None as No, Optional as Opt, Required as Req};
-
-/// The table, sorted by name (HELP prints it in this order).
+/// The table, sorted by name (HELP prints it in this order). SMNT is a row like any other;
+/// its handler answers `502`.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    row("ABOR", Verb::Abor, true, No, None, "Syntax: ABOR (abort transfer)."),
-    row("ACCT", Verb::Acct, true, Req, None, "Syntax: ACCT <SP> account-information (superfluous)."),
-    row("ALLO", Verb::Allo, true, Req, None, "Syntax: ALLO <SP> bytes (noop; allocate storage)."),
-    with_tls(row("APPE", Verb::Appe, true, Req, Some(Perm::A), "Syntax: APPE <SP> file-name (append data to file)."), TlsReq::Data),
-    tls_cmd(feat(row("AUTH", Verb::Auth, false, Req, None, "Syntax: AUTH <SP> TLS|SSL (set up secure control channel)."), "AUTH TLS")),
-    tls_cmd(row("CCC", Verb::Ccc, true, No, None, "Syntax: CCC (clear command channel).")),
-    row("CDUP", Verb::Cdup, true, No, Some(Perm::E), "Syntax: CDUP (go to parent directory)."),
-    row("CWD", Verb::Cwd, true, Opt, Some(Perm::E), "Syntax: CWD [<SP> dir-name] (change working directory)."),
-    row("DELE", Verb::Dele, true, Req, Some(Perm::D), "Syntax: DELE <SP> file-name (delete file)."),
-    with_tls(feat(row("EPRT", Verb::Eprt, true, Req, None, "Syntax: EPRT <SP> |proto|ip|port| (extended active mode)."), "EPRT"), TlsReq::Data),
-    with_tls(feat(row("EPSV", Verb::Epsv, true, Opt, None, "Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode)."), "EPSV"), TlsReq::Data),
-    row("FEAT", Verb::Feat, false, No, None, "Syntax: FEAT (list all new features supported)."),
-    row("HELP", Verb::Help, false, Opt, None, "Syntax: HELP [<SP> cmd] (show help)."),
-    feat(row("HOST", Verb::Host, false, Req, None, "Syntax: HOST <SP> hostname (virtual host, RFC 7151)."), "HOST"),
-    with_tls(row("LIST", Verb::List, true, Opt, Some(Perm::L), "Syntax: LIST [<SP> path] (list files)."), TlsReq::Data),
-    feat(row("MDTM", Verb::Mdtm, true, Req, Some(Perm::L), "Syntax: MDTM [<SP> path] (file last modification time)."), "MDTM"),
-    feat(row("MFMT", Verb::Mfmt, true, Req, Some(Perm::Mtime), "Syntax: MFMT <SP> timeval <SP> path (file update last modification time)."), "MFMT"),
-    row("MKD", Verb::Mkd, true, Req, Some(Perm::M), "Syntax: MKD <SP> path (create directory)."),
-    with_tls(row("MLSD", Verb::Mlsd, true, Opt, Some(Perm::L), "Syntax: MLSD [<SP> path] (list directory)."), TlsReq::Data),
-    feat(row("MLST", Verb::Mlst, true, Opt, Some(Perm::L), "Syntax: MLST [<SP> path] (show information about path)."), "MLST"),
-    row("MODE", Verb::Mode, true, Req, None, "Syntax: MODE <SP> mode (noop; set data transfer mode)."),
-    with_tls(row("NLST", Verb::Nlst, true, Opt, Some(Perm::L), "Syntax: NLST [<SP> path-name] (list path in a compact form)."), TlsReq::Data),
-    row("NOOP", Verb::Noop, false, No, None, "Syntax: NOOP (just do nothing)."),
-    row("OPTS", Verb::Opts, true, Req, None, "Syntax: OPTS <SP> cmd [<SP> option] (set option for command)."),
-    with_tls(row("PASS", Verb::Pass, false, Opt, None, "Syntax: PASS [<SP> password] (set user password)."), TlsReq::Control),
-    with_tls(row("PASV", Verb::Pasv, true, No, None, "Syntax: PASV (open passive data connection)."), TlsReq::Data),
-    tls_cmd(feat(row("PBSZ", Verb::Pbsz, false, Req, None, "Syntax: PBSZ <SP> 0 (negotiate TLS buffer)."), "PBSZ")),
-    with_tls(row("PORT", Verb::Port, true, Req, None, "Syntax: PORT <sp> h,h,h,h,p,p (open active data connection)."), TlsReq::Data),
-    tls_cmd(feat(row("PROT", Verb::Prot, false, Req, None, "Syntax: PROT <SP> [C|P] (set up un/secure data channel)."), "PROT")),
-    row("PWD", Verb::Pwd, true, No, None, "Syntax: PWD (get current working directory)."),
-    row("QUIT", Verb::Quit, false, No, None, "Syntax: QUIT (quit current session)."),
-    row("REIN", Verb::Rein, true, No, None, "Syntax: REIN (flush account)."),
-    feat(row("REST", Verb::Rest, true, Req, None, "Syntax: REST <SP> offset (set file offset)."), "REST STREAM"),
-    with_tls(row("RETR", Verb::Retr, true, Req, Some(Perm::R), "Syntax: RETR <SP> file-name (retrieve a file)."), TlsReq::Data),
-    row("RMD", Verb::Rmd, true, Req, Some(Perm::D), "Syntax: RMD <SP> dir-name (remove directory)."),
-    row("RNFR", Verb::Rnfr, true, Req, Some(Perm::F), "Syntax: RNFR <SP> file-name (rename (source name))."),
-    row("RNTO", Verb::Rnto, true, Req, Some(Perm::F), "Syntax: RNTO <SP> file-name (rename (destination name))."),
-    row("SITE", Verb::Site, false, Req, None, "Syntax: SITE <SP> site-command (execute SITE command)."),
-    row("SITE CHMOD", Verb::SiteChmod, true, Req, Some(Perm::Chmod), "Syntax: SITE CHMOD <SP> mode path (change file mode)."),
-    row("SITE HELP", Verb::SiteHelp, false, Opt, None, "Syntax: SITE HELP [<SP> cmd] (show SITE command help)."),
-    feat(row("SIZE", Verb::Size, true, Req, Some(Perm::L), "Syntax: SIZE <SP> file-name (get file size)."), "SIZE"),
-    row("SMNT", Verb::Smnt, true, Req, None, "Syntax: SMNT <SP> path-name (not implemented)."),
-    row("STAT", Verb::Stat, false, Opt, Some(Perm::L), "Syntax: STAT [<SP> path name] (server stats [list files])."),
-    with_tls(row("STOR", Verb::Stor, true, Req, Some(Perm::W), "Syntax: STOR <SP> file-name (store a file)."), TlsReq::Data),
-    with_tls(row("STOU", Verb::Stou, true, Opt, Some(Perm::W), "Syntax: STOU [<SP> name] (store a file with a unique name)."), TlsReq::Data),
-    row("STRU", Verb::Stru, true, Req, None, "Syntax: STRU <SP> type (noop; set file structure)."),
-    row("SYST", Verb::Syst, false, No, None, "Syntax: SYST (get operating system type)."),
-    row("TYPE", Verb::Type, true, Req, None, "Syntax: TYPE <SP> [A | I] (set transfer type)."),
-    with_tls(row("USER", Verb::User, false, Req, None, "Syntax: USER <SP> user-name (set username)."), TlsReq::Control),
+    cmd(Verb::Abor).login().help("Syntax: ABOR (abort transfer)."),
+    cmd(Verb::Acct).login().takes(Req).help("Syntax: ACCT <SP> account-information (superfluous)."),
+    cmd(Verb::Allo).login().takes(Req).help("Syntax: ALLO <SP> bytes (noop; allocate storage)."),
+    cmd(Verb::Appe).login().takes(Req).perm(Perm::A).tls(TlsReq::Data).moves(Direction::Upload).help("Syntax: APPE <SP> file-name (append data to file)."),
+    cmd(Verb::Auth).takes(Req).tls(TlsReq::Command).feat("AUTH TLS").help("Syntax: AUTH <SP> TLS|SSL (set up secure control channel)."),
+    cmd(Verb::Ccc).login().tls(TlsReq::Command).help("Syntax: CCC (clear command channel)."),
+    cmd(Verb::Cdup).login().perm(Perm::E).help("Syntax: CDUP (go to parent directory)."),
+    cmd(Verb::Cwd).login().takes(Opt).perm(Perm::E).help("Syntax: CWD [<SP> dir-name] (change working directory)."),
+    cmd(Verb::Dele).login().takes(Req).perm(Perm::D).help("Syntax: DELE <SP> file-name (delete file)."),
+    cmd(Verb::Eprt).login().takes(Req).tls(TlsReq::Data).feat("EPRT").help("Syntax: EPRT <SP> |proto|ip|port| (extended active mode)."),
+    cmd(Verb::Epsv).login().takes(Opt).tls(TlsReq::Data).feat("EPSV").help("Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode)."),
+    cmd(Verb::Feat).help("Syntax: FEAT (list all new features supported)."),
+    cmd(Verb::Help).takes(Opt).help("Syntax: HELP [<SP> cmd] (show help)."),
+    cmd(Verb::Host).takes(Req).feat("HOST").help("Syntax: HOST <SP> hostname (virtual host, RFC 7151)."),
+    cmd(Verb::List).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: LIST [<SP> path] (list files)."),
+    cmd(Verb::Mdtm).login().takes(Req).perm(Perm::L).feat("MDTM").help("Syntax: MDTM [<SP> path] (file last modification time)."),
+    cmd(Verb::Mfmt).login().takes(Req).perm(Perm::Mtime).feat("MFMT").help("Syntax: MFMT <SP> timeval <SP> path (file update last modification time)."),
+    cmd(Verb::Mkd).login().takes(Req).perm(Perm::M).help("Syntax: MKD <SP> path (create directory)."),
+    cmd(Verb::Mlsd).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: MLSD [<SP> path] (list directory)."),
+    cmd(Verb::Mlst).login().takes(Opt).perm(Perm::L).feat("MLST").help("Syntax: MLST [<SP> path] (show information about path)."),
+    cmd(Verb::Mode).login().takes(Req).help("Syntax: MODE <SP> mode (noop; set data transfer mode)."),
+    cmd(Verb::Nlst).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: NLST [<SP> path-name] (list path in a compact form)."),
+    cmd(Verb::Noop).help("Syntax: NOOP (just do nothing)."),
+    cmd(Verb::Opts).login().takes(Req).help("Syntax: OPTS <SP> cmd [<SP> option] (set option for command)."),
+    cmd(Verb::Pass).takes(Opt).tls(TlsReq::Control).help("Syntax: PASS [<SP> password] (set user password)."),
+    cmd(Verb::Pasv).login().tls(TlsReq::Data).help("Syntax: PASV (open passive data connection)."),
+    cmd(Verb::Pbsz).takes(Req).tls(TlsReq::Command).feat("PBSZ").help("Syntax: PBSZ <SP> 0 (negotiate TLS buffer)."),
+    cmd(Verb::Port).login().takes(Req).tls(TlsReq::Data).help("Syntax: PORT <sp> h,h,h,h,p,p (open active data connection)."),
+    cmd(Verb::Prot).takes(Req).tls(TlsReq::Command).feat("PROT").help("Syntax: PROT <SP> [C|P] (set up un/secure data channel)."),
+    cmd(Verb::Pwd).login().help("Syntax: PWD (get current working directory)."),
+    cmd(Verb::Quit).help("Syntax: QUIT (quit current session)."),
+    cmd(Verb::Rein).login().help("Syntax: REIN (flush account)."),
+    cmd(Verb::Rest).login().takes(Req).feat("REST STREAM").help("Syntax: REST <SP> offset (set file offset)."),
+    cmd(Verb::Retr).login().takes(Req).perm(Perm::R).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: RETR <SP> file-name (retrieve a file)."),
+    cmd(Verb::Rmd).login().takes(Req).perm(Perm::D).help("Syntax: RMD <SP> dir-name (remove directory)."),
+    cmd(Verb::Rnfr).login().takes(Req).perm(Perm::F).help("Syntax: RNFR <SP> file-name (rename (source name))."),
+    cmd(Verb::Rnto).login().takes(Req).perm(Perm::F).help("Syntax: RNTO <SP> file-name (rename (destination name))."),
+    cmd(Verb::Site).takes(Req).help("Syntax: SITE <SP> site-command (execute SITE command)."),
+    cmd(Verb::SiteChmod).login().takes(Req).perm(Perm::Chmod).help("Syntax: SITE CHMOD <SP> mode path (change file mode)."),
+    cmd(Verb::SiteHelp).takes(Opt).help("Syntax: SITE HELP [<SP> cmd] (show SITE command help)."),
+    cmd(Verb::Size).login().takes(Req).perm(Perm::L).feat("SIZE").help("Syntax: SIZE <SP> file-name (get file size)."),
+    cmd(Verb::Smnt).login().takes(Req).help("Syntax: SMNT <SP> path-name (not implemented)."),
+    cmd(Verb::Stat).takes(Opt).perm(Perm::L).help("Syntax: STAT [<SP> path name] (server stats [list files])."),
+    cmd(Verb::Stor).login().takes(Req).perm(Perm::W).tls(TlsReq::Data).moves(Direction::Upload).help("Syntax: STOR <SP> file-name (store a file)."),
+    cmd(Verb::Stou).login().takes(Opt).perm(Perm::W).tls(TlsReq::Data).moves(Direction::Upload).help("Syntax: STOU [<SP> name] (store a file with a unique name)."),
+    cmd(Verb::Stru).login().takes(Req).help("Syntax: STRU <SP> type (noop; set file structure)."),
+    cmd(Verb::Syst).help("Syntax: SYST (get operating system type)."),
+    cmd(Verb::Type).login().takes(Req).help("Syntax: TYPE <SP> [A | I] (set transfer type)."),
+    cmd(Verb::User).takes(Req).tls(TlsReq::Control).help("Syntax: USER <SP> user-name (set username)."),
 ];
 
 /// RFC 775 "experimental" aliases that RFC 1123 tells servers to accept.
-static ALIASES: &[(&str, &str)] = &[
-    ("XCUP", "CDUP"),
-    ("XCWD", "CWD"),
-    ("XMKD", "MKD"),
-    ("XPWD", "PWD"),
-    ("XRMD", "RMD"),
+static ALIASES: &[(&str, Verb)] = &[
+    ("XCUP", Verb::Cdup),
+    ("XCWD", Verb::Cwd),
+    ("XMKD", Verb::Mkd),
+    ("XPWD", Verb::Pwd),
+    ("XRMD", Verb::Rmd),
 ];
 
 /// FEAT lines that belong to no single command (`UTF8` is added only when the control
@@ -220,7 +311,7 @@ pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
     let name = ALIASES
         .iter()
         .find(|(alias, _)| *alias == name)
-        .map_or(name, |(_, real)| real);
+        .map_or(name, |(_, real)| real.name());
     COMMANDS.iter().find(|c| c.name == name)
 }
 
@@ -244,12 +335,12 @@ pub fn site_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// The FEAT lines of implemented extensions, sorted. `mlst_line` replaces the bare `MLST` line
+/// The FEAT lines of the extensions, sorted. `mlst_line` replaces the bare `MLST` line
 /// with the facts list; `utf8` says whether path names are UTF-8 (RFC 2640 `UTF8`).
 pub fn feat_lines(mlst_line: &str, tls: bool, utf8: bool) -> Vec<String> {
     let mut lines: Vec<String> = COMMANDS
         .iter()
-        .filter(|c| c.implemented && (tls || c.tls != TlsReq::Command))
+        .filter(|c| tls || c.tls != TlsReq::Command)
         .filter_map(|c| c.feat)
         .map(|f| {
             if f == "MLST" {
@@ -267,47 +358,4 @@ pub fn feat_lines(mlst_line: &str, tls: bool, utf8: bool) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_is_sorted_and_unique() {
-        for w in COMMANDS.windows(2) {
-            assert!(w[0].name < w[1].name, "{} before {}", w[0].name, w[1].name);
-        }
-    }
-
-    #[test]
-    fn aliases_resolve() {
-        assert_eq!(lookup("XPWD").map(|c| c.verb), Some(Verb::Pwd));
-        assert_eq!(lookup("XMKD").map(|c| c.verb), Some(Verb::Mkd));
-        assert!(lookup("FOO").is_none());
-    }
-
-    #[test]
-    fn help_mentions_every_command_and_alias() {
-        let names = help_names();
-        assert!(names.contains(&"XCWD"));
-        assert!(names.contains(&"MFMT"));
-        assert!(!names.iter().any(|n| n.contains(' ')));
-        assert_eq!(site_names(), vec!["CHMOD", "HELP"]);
-    }
-
-    #[test]
-    fn feat_lists_only_implemented_extensions() {
-        let lines = feat_lines("MLST type*;", false, true);
-        assert!(lines.contains(&"MDTM".to_owned()));
-        assert!(lines.contains(&"UTF8".to_owned()));
-        assert!(lines.contains(&"HOST".to_owned()));
-        assert!(!feat_lines("MLST type*;", false, false).contains(&"UTF8".to_owned()));
-        assert!(lines.contains(&"TVFS".to_owned()));
-        for spec in COMMANDS.iter().filter(|c| !c.implemented) {
-            if let Some(f) = spec.feat {
-                assert!(
-                    !lines.iter().any(|l| l.starts_with(f)),
-                    "{f} is not built yet"
-                );
-            }
-        }
-    }
-}
+mod tests;

@@ -16,7 +16,7 @@ use std::io;
 
 use super::producer::Producer;
 use super::CHUNK;
-use crate::handler::{Cx, Msg};
+use crate::msg::{Cx, Msg};
 
 /// What the send loop should do when its buffer is empty.
 #[derive(Debug)]

@@ -26,8 +26,8 @@ use mio::Interest;
 
 use super::DataConn;
 use crate::config::Config;
-use crate::handler::{Cx, FtpHandler, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::tls::DataTls;
 
@@ -84,6 +84,19 @@ pub fn connect_active(from_ip: IpAddr, to: SocketAddr) -> io::Result<TcpStream> 
         Err(e) => return Err(e),
     }
     Ok(TcpStream::from_std(socket.into()))
+}
+
+/// How a non-blocking connect ended, by mio's protocol (call on a writable event): `None`
+/// while it is still in progress, then `Some(Ok(()))` or the reason it failed.
+pub fn connect_result(sock: &TcpStream) -> Option<Result<(), String>> {
+    match sock.take_error() {
+        Ok(Some(e)) | Err(e) => Some(Err(e.to_string())),
+        Ok(None) => match sock.peer_addr() {
+            Ok(_) => Some(Ok(())),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+            Err(e) => Some(Err(e.to_string())),
+        },
+    }
 }
 
 /// EINPROGRESS on Linux and the BSDs (115 on Linux, 36 on BSD/macOS).
@@ -174,7 +187,7 @@ impl PassiveAcceptor {
                 Arc::clone(&self.progress),
                 self.tls.clone(),
             )
-            .and_then(|data| cx.spawn(FtpHandler::Data(Box::new(data))));
+            .and_then(|data| cx.spawn(data.into()));
             let securing = self.tls.is_some();
             match spawned {
                 Ok(id) => {

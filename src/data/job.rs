@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::producer::{FileSink, Producer};
+use super::producer::Producer;
+use super::sink::FileSink;
 use crate::reply::Reply;
 
 /// A job plus the user's shared bandwidth bucket for its direction, if the user has one.
@@ -18,11 +19,11 @@ pub struct Start {
     pub progress: Option<Progress>,
 }
 
-/// Reports a file transfer's progress to [`crate::Hooks::on_progress`], at most once a second.
+/// Reports a file transfer's progress to [`crate::hooks::Hooks::on_progress`], at most once a second.
 #[derive(Debug)]
 pub struct Progress {
     /// The hooks to call.
-    pub hooks: Arc<dyn crate::Hooks>,
+    pub hooks: Arc<dyn crate::hooks::Hooks>,
     /// The control connection's peer.
     pub peer: std::net::SocketAddr,
     /// The user.
@@ -45,13 +46,16 @@ impl Progress {
             return;
         }
         self.last = Some(now);
-        let info = crate::SessionInfo {
+        let info = crate::hooks::SessionInfo {
             peer: self.peer,
             user: &self.user,
         };
         self.hooks.on_progress(&info, &self.path, bytes, self.total);
     }
 }
+
+/// A listing's producer back from the pool, with the batch it made (`Msg::Batch`).
+pub type Batch = (Box<dyn Producer>, std::io::Result<Vec<u8>>);
 
 /// What a data connection is asked to do.
 #[derive(Debug)]

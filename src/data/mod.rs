@@ -21,17 +21,16 @@
 
 mod batches;
 pub mod connect;
-mod job;
+mod download;
+pub(crate) mod job;
 pub mod producer;
-pub mod sendfile;
+mod sink;
+mod states;
 pub mod throttle;
-mod transfer;
 mod upload;
+pub mod zerocopy;
 
 pub use job::{Job, Outcome, Progress, Start, TransferResult};
-
-/// A listing's producer back from the pool, with the batch it made (`Msg::Batch`).
-pub type Batch = (Box<dyn Producer>, std::io::Result<Vec<u8>>);
 
 use std::net::Shutdown;
 use std::sync::atomic::AtomicU64;
@@ -45,48 +44,15 @@ use mio::Interest;
 use crate::tls::{DataTls, Stream};
 
 use crate::config::Config;
-use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::reply::Reply;
-pub use producer::{FileSink, Producer};
+pub use sink::FileSink;
+use states::{Secure, State};
 use throttle::TokenBucket;
 
 /// Size of one buffered chunk (pyftpdlib uses 64 KiB too).
 pub const CHUNK: usize = 64 * 1024;
-
-/// The state of a data connection.
-#[derive(Debug)]
-enum State {
-    /// Active mode: a non-blocking connect to the client is in progress.
-    Connecting,
-    /// Connected, waiting for a job.
-    Idle,
-    /// Zero-copy download; `first` until the first successful call (fallback allowed).
-    Sendfile {
-        file: Box<dyn crate::fs::ReadFile>,
-        offset: u64,
-        first: bool,
-    },
-    /// Buffered download.
-    Send(Box<dyn Producer>),
-    /// A listing made on the blocking pool, a batch ahead.
-    Batches(batches::Batches),
-    /// Upload.
-    Recv(FileSink),
-}
-
-/// The TLS side of a data connection. Under PROT P the connection is not *up* (no job can
-/// start, no upload opens its file) until the handshake has finished and passed the reuse
-/// check; a failure closes it with `DataRefused` instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Secure {
-    /// PROT C: nothing to check.
-    Plain,
-    /// PROT P: handshake (or, active mode, the TCP connect before it) still running.
-    Handshaking,
-    /// Handshake done and reuse check passed; the owner was told (`DataSecured`).
-    Verified,
-}
 
 /// One data connection.
 #[derive(Debug)]
@@ -105,7 +71,7 @@ pub struct DataConn {
     buf: Vec<u8>,
     pos: usize,
     /// A large plain upload's pipe for `splice(2)` (see `upload.rs`).
-    pipe: Option<sendfile::Pipe>,
+    pipe: Option<zerocopy::Pipe>,
     /// This upload tried to switch to `splice` already (it is never tried twice).
     splice_tried: bool,
     /// Bytes moved, shared with the owner for STAT during a transfer.
@@ -200,17 +166,12 @@ impl DataConn {
     }
 
     pub(crate) fn state(&self) -> &'static str {
-        match (&self.state, self.finishing, self.paused) {
-            (_, true, _) => "data:closing",
-            (_, _, true) => "data:throttled",
-            (State::Connecting, ..) => "data:connecting",
-            (State::Idle, ..) if self.sock.is_handshaking() => "data:tls-handshake",
-            (State::Idle, ..) => "data:idle",
-            (State::Sendfile { .. }, ..) => "data:sendfile",
-            (State::Send(_), ..) => "data:sending",
-            (State::Batches(_), ..) => "data:listing",
-            (State::Recv(_), ..) if self.pipe.is_some() => "data:splicing",
-            (State::Recv(_), ..) => "data:receiving",
+        match (self.finishing, self.paused) {
+            (true, _) => "data:closing",
+            (_, true) => "data:throttled",
+            _ => self
+                .state
+                .name(self.sock.is_handshaking(), self.pipe.is_some()),
         }
     }
 
@@ -218,10 +179,7 @@ impl DataConn {
     /// handlers ([`crate::ioloop::Handler::bulk`]). Connecting and the TLS handshake are not:
     /// a client waits on them, and FTPS clients expect the handshake's session ticket at once.
     pub(crate) fn transferring(&self) -> bool {
-        matches!(
-            self.state,
-            State::Sendfile { .. } | State::Send(_) | State::Batches(_) | State::Recv(_)
-        )
+        self.state.transferring()
     }
 
     pub(crate) fn source(&mut self) -> &mut dyn Source {
@@ -276,16 +234,11 @@ impl DataConn {
                 self.arm_connect_timeout(cx);
                 Flow::Continue
             }
-            Msg::Batch(batch) => {
-                let (producer, bytes) = *batch;
-                if let State::Batches(b) = &mut self.state {
-                    if let Err(e) = b.arrived(producer, bytes) {
-                        return self.fail(transfer::local_error(&e));
-                    }
-                }
-                self.run(cx)
-            }
-            Msg::BatchLost => self.fail(transfer::local_error(&std::io::Error::other(
+            Msg::Batch(batch) => match self.state.batch_arrived(*batch) {
+                Ok(()) => self.run(cx),
+                Err(e) => self.fail(download::local_error(&e)),
+            },
+            Msg::BatchLost => self.fail(download::local_error(&std::io::Error::other(
                 "the listing could not be made",
             ))),
             Msg::Drain => Flow::Continue,
@@ -368,22 +321,13 @@ impl DataConn {
     /// Active mode: the connect finished, one way or the other (mio's connect protocol).
     fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
         let me = cx.me();
-        let failure = match self.sock.tcp().take_error() {
-            Ok(Some(e)) | Err(e) => Some(e.to_string()),
-            Ok(None) => match self.sock.tcp().peer_addr() {
-                Ok(_) => None,
-                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
-                    return Flow::Continue;
-                }
-                Err(e) => Some(e.to_string()),
-            },
-        };
-        match failure {
-            Some(reason) => {
+        match connect::connect_result(self.sock.tcp()) {
+            None => Flow::Continue,
+            Some(Err(reason)) => {
                 cx.send(self.owner, Msg::DataFailed { id: me, reason });
                 Flow::Close
             }
-            None => {
+            Some(Ok(())) => {
                 if let Some(t) = &self.tls {
                     if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), Some(&t.token)) {
                         cx.send(
@@ -430,31 +374,8 @@ impl DataConn {
         if limit > 0 {
             self.bucket = Some(TokenBucket::new(limit, cx.now));
         }
-        self.state = match job {
-            Job::SendFile {
-                file,
-                offset,
-                ascii,
-            } => {
-                if !ascii
-                    && self.cfg.use_sendfile
-                    && sendfile::AVAILABLE
-                    && !self.sock.is_tls()
-                    && file.as_file().is_some()
-                {
-                    State::Sendfile {
-                        file,
-                        offset,
-                        first: true,
-                    }
-                } else {
-                    State::Send(Box::new(producer::FileProducer::new(file, ascii)))
-                }
-            }
-            Job::Produce(p) if p.may_block() => State::Batches(batches::Batches::start(p, cx)),
-            Job::Produce(p) => State::Send(p),
-            Job::Receive(sink) => State::Recv(sink),
-        };
+        let zero_copy = self.cfg.use_sendfile && zerocopy::AVAILABLE && !self.sock.is_tls();
+        self.state = State::for_job(job, zero_copy, cx);
         // Edge-triggered: the socket may have been ready for a while; try at once.
         self.run(cx)
     }

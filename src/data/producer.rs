@@ -1,4 +1,4 @@
-//! Producers and the upload sink: how bytes are made for, and taken from, a data connection.
+//! Producers: how bytes are made for a data connection (the upload side is `sink.rs`).
 //!
 //! pyftpdlib feeds its data channel with *producers*: objects asked for the next chunk only when
 //! the socket can take more, so a 4 GiB file or a 100,000-entry listing never sits in memory.
@@ -6,12 +6,12 @@
 //! when exhausted.
 //!
 //! TYPE A (RFC 959 §3.1.1.1) sends text with CRLF line ends: [`FileProducer`] turns each bare LF
-//! into CRLF on download and [`FileSink`] turns CRLF into LF on upload. Both remember the last
-//! byte of a chunk, so a CR and its LF split across two reads are still one line end.
+//! into CRLF on download (and `FileSink` turns CRLF into LF on upload). It remembers the last
+//! byte of a chunk, so a line end split across two reads is still one line end.
 
-use std::io::{self, Write};
+use std::io;
 
-use crate::fs::{ReadFile, WriteFile};
+use crate::fs::ReadFile;
 
 /// Something that produces the bytes of a transfer, chunk by chunk.
 pub trait Producer: Send + std::fmt::Debug {
@@ -80,29 +80,6 @@ impl Producer for FileProducer {
     }
 }
 
-/// A producer over bytes already in memory (short listings, NLST).
-#[derive(Debug)]
-pub struct BytesProducer {
-    data: Vec<u8>,
-    pos: usize,
-}
-
-impl BytesProducer {
-    /// Produces `data`.
-    pub fn new(data: Vec<u8>) -> BytesProducer {
-        BytesProducer { data, pos: 0 }
-    }
-}
-
-impl Producer for BytesProducer {
-    fn fill(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-        let n = max.min(self.data.len() - self.pos);
-        out.extend_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 /// Produces a listing lazily: one formatted line per item of an iterator, CRLF-terminated.
 pub struct LinesProducer {
     lines: Box<dyn Iterator<Item = String> + Send>,
@@ -141,95 +118,6 @@ impl Producer for LinesProducer {
             out.extend_from_slice(b"\r\n");
         }
         Ok(out.len() - before)
-    }
-}
-
-/// Writes an upload to its file, converting CRLF to LF in ASCII mode.
-#[derive(Debug)]
-pub struct FileSink {
-    /// `None` once committed or aborted.
-    file: Option<Box<dyn WriteFile>>,
-    ascii: bool,
-    /// A CR ended the previous chunk; decide when the next byte arrives.
-    pending_cr: bool,
-    scratch: Vec<u8>,
-}
-
-impl FileSink {
-    /// A sink writing to `file` at its current position.
-    pub fn new(file: Box<dyn WriteFile>, ascii: bool) -> FileSink {
-        FileSink {
-            file: Some(file),
-            ascii,
-            pending_cr: false,
-            scratch: Vec::new(),
-        }
-    }
-
-    /// Cuts the file to `len` bytes (STOR truncates only once its data connection is up).
-    pub fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.file_mut()?.set_len(len)
-    }
-
-    fn file_mut(&mut self) -> io::Result<&mut Box<dyn WriteFile>> {
-        self.file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("upload already finished"))
-    }
-
-    /// The file to `splice(2)` received bytes into, when they may skip this sink: binary
-    /// mode and an OS file that accepts it (see [`WriteFile::as_file`]).
-    pub fn splice_file(&self) -> Option<&std::fs::File> {
-        if self.ascii || self.pending_cr {
-            return None;
-        }
-        self.file.as_ref()?.as_file()
-    }
-
-    /// Writes one received chunk.
-    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        if !self.ascii {
-            return self.file_mut()?.write_all(data);
-        }
-        self.scratch.clear();
-        for &b in data {
-            if self.pending_cr {
-                self.pending_cr = false;
-                if b != b'\n' {
-                    self.scratch.push(b'\r');
-                }
-            }
-            if b == b'\r' {
-                self.pending_cr = true;
-            } else {
-                self.scratch.push(b);
-            }
-        }
-        let scratch = std::mem::take(&mut self.scratch);
-        let r = self.file_mut()?.write_all(&scratch);
-        self.scratch = scratch;
-        r
-    }
-
-    /// End of a complete upload: a lone CR at the very end is data; then the file is
-    /// committed (an atomic upload is renamed into place here).
-    pub fn finish(&mut self) -> io::Result<()> {
-        if self.pending_cr {
-            self.pending_cr = false;
-            self.file_mut()?.write_all(b"\r")?;
-        }
-        self.file_mut()?.flush()?;
-        match self.file.take() {
-            Some(f) => f.commit(),
-            None => Ok(()),
-        }
-    }
-
-    /// The upload failed: let the file decide what remains (see [`WriteFile::abort`]).
-    pub fn abort(&mut self) {
-        if let Some(f) = self.file.take() {
-            f.abort();
-        }
     }
 }
 

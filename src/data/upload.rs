@@ -2,16 +2,16 @@
 //!
 //! An upload ends when the client closes the data connection (RFC 959 stream mode: end of
 //! file is the end of the connection), so reading `0` bytes is success and is when the file
-//! is committed; any error before that aborts it (see [`FileSink`](super::producer::FileSink)).
+//! is committed; any error before that aborts it (see [`FileSink`](super::sink::FileSink)).
 //!
-//! Two paths, both following the edge-triggered rules of `transfer.rs` (read until
+//! Two paths, both following the edge-triggered rules of `download.rs` (read until
 //! `WouldBlock`, at most `BUDGET` chunks per turn, throttle allowance first):
 //!
 //! * **Buffered**: `read` into a 256 KiB buffer, then write it to the sink (which converts
 //!   line ends in ASCII mode). The buffer belongs to the loop thread, not to the connection:
 //!   bytes never stay in it between callbacks.
 //! * **Spliced**: once an upload proves large (256 KiB arrived), a plain binary
-//!   upload to an OS file switches to `splice(2)` through a pipe (`sendfile.rs`), so the bytes
+//!   upload to an OS file switches to `splice(2)` through a pipe (`zerocopy.rs`), so the bytes
 //!   are copied once, into the page cache, instead of twice. Small uploads never pay for the
 //!   pipe's creation. If the file refuses `splice`, the bytes already in the pipe are written
 //!   by hand and the upload carries on buffered.
@@ -19,11 +19,11 @@
 use std::cell::RefCell;
 use std::io::{self, Read};
 
-use super::sendfile::{self, Pipe};
-use super::transfer::{client_gone, local_error, Slice};
+use super::download::{client_gone, local_error, Slice};
+use super::zerocopy::{self, Pipe};
 use super::{DataConn, Outcome, State};
-use crate::handler::Cx;
 use crate::ioloop::Flow;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Bytes read from the socket, or spliced into the pipe, per call.
@@ -156,7 +156,7 @@ impl DataConn {
     /// Switches a plain binary upload to an OS file over to `splice`. False if it cannot.
     fn start_splice(&mut self) -> bool {
         self.splice_tried = true;
-        if !sendfile::AVAILABLE || !self.cfg.use_sendfile || self.sock.is_tls() {
+        if !zerocopy::AVAILABLE || !self.cfg.use_sendfile || self.sock.is_tls() {
             return false;
         }
         if !matches!(&self.state, State::Recv(sink) if sink.splice_file().is_some()) {
@@ -188,7 +188,7 @@ impl DataConn {
             Ok(()) => return Ok(()),
             Err(failed) => failed,
         };
-        if !sendfile::refused_by_file(&err) {
+        if !zerocopy::refused_by_file(&err) {
             return Err(local_error(&err));
         }
         log::debug!("the file refused splice ({err}), uploading buffered");

@@ -24,7 +24,7 @@
 
 pub mod file;
 mod jail;
-pub mod listing;
+pub(crate) mod listing;
 mod osfs;
 pub mod path;
 pub mod probe;

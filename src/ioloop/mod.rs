@@ -13,7 +13,7 @@
 //! level-triggered and forgives a handler that stops early; this one does not.
 //!
 //! [`IoLoop`] is the simplest host of a dispatcher: it owns the `Poll` and runs until stopped
-//! through a [`StopHandle`] (a `mio::Waker`). The public [`crate::Server`] wraps the same
+//! through a [`StopHandle`] (a `mio::Waker`). The public `Server` wraps the same
 //! dispatcher so that it can live in somebody else's `Poll` instead.
 
 mod core;
@@ -261,7 +261,7 @@ impl StopHandle {
 /// Token of the loop's waker; servers run by [`IoLoop`] use [`TokenRange::default`], above it.
 pub const WAKER_TOKEN: Token = Token(0);
 
-/// Anything an [`IoLoop`] can host: the [`crate::Server`] implements it.
+/// Anything an [`IoLoop`] can host: the `Server` (`server.rs`) implements it.
 pub trait Hosted {
     /// True if the token belongs to this component.
     fn owns(&self, token: Token) -> bool;

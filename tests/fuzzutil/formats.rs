@@ -4,8 +4,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ftpdlib::auth::users_file::parse_users;
-use ftpdlib::fs::listing::{escape_name, ls_line, mdtm, mlsx_line, mode_string, parse_mdtm, Facts};
 use ftpdlib::fs::{FileKind, FileStat};
+use ftpdlib::fuzzing::listing::{
+    escape_name, ls_line, mdtm, mlsx_line, mode_string, parse_mdtm, Facts,
+};
 
 use super::Input;
 

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use ftpdlib::stream::MAX_LINE;
+use ftpdlib::fuzzing::line::MAX_LINE;
 
 use super::{Rng, JAIL_NAMES, JAIL_PATHS};
 

@@ -1,4 +1,4 @@
-//! Invariants of the PROXY protocol parser (`ftpdlib::proxy::parse`, versions 1 and 2): on
+//! Invariants of the PROXY protocol parser (`ftpdlib::fuzzing::proxy::parse`, versions 1 and 2): on
 //! any bytes it never panics, a header never claims more bytes than it was given (v1: at most
 //! 107, ending in CRLF; v2: 16 plus its length field, at most 552), and the answers for the
 //! successive prefixes of a stream are "need more" until the answer is final, after which
@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use ftpdlib::proxy::{parse, ProxyError, ProxyHeader};
+use ftpdlib::fuzzing::proxy::{parse, ProxyError, ProxyHeader};
 
 use super::{hash, Input, Rng};
 

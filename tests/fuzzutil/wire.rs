@@ -3,11 +3,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use ftpdlib::control::addr::{self, EprtError, EpsvArg};
-use ftpdlib::control::parser::{parse, Command};
-use ftpdlib::control::table::{self, Arg};
+use ftpdlib::fuzzing::addr::{self, EprtError, EpsvArg};
+use ftpdlib::fuzzing::line::{strip_telnet, Line, LineReader, MAX_LINE};
+use ftpdlib::fuzzing::parser::{parse, Command};
+use ftpdlib::fuzzing::table::{self, Arg};
 use ftpdlib::reply::Reply;
-use ftpdlib::stream::{strip_telnet, Line, LineReader, MAX_LINE};
 use ftpdlib::Encoding;
 
 use super::{hash, Rng};

@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use ftpdlib::control::addr::pasv_tuple;
+use ftpdlib::net::pasv_tuple;
 use ftpdlib::net::{canonical_ip, default_listen_addr, display_addr, listen};
 
 use crate::args::Args;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use super::super::{ControlConn, Phase};
 use crate::auth::{AuthError, User};
 use crate::fs::{Filesystem, OsFs, UploadPolicy, VirtualPath};
-use crate::handler::{Cx, Msg, TimerKind};
 use crate::ioloop::Flow;
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 

@@ -11,7 +11,7 @@ use super::super::ControlConn;
 use super::{fs_error, tri_some};
 use crate::fs::listing::{mdtm, parse_mdtm};
 use crate::fs::{FileKind, VirtualPath};
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::{quote_path, Reply, ReplyCode};
 
 impl ControlConn {

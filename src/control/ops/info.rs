@@ -36,7 +36,7 @@ pub(super) fn help(arg: &str) -> Reply {
 }
 
 /// SITE HELP and `SITE HELP <sub-command>`, built-in and custom ones.
-pub(super) fn site_help(arg: &str, custom: &[crate::SiteCommand]) -> Reply {
+pub(super) fn site_help(arg: &str, custom: &[crate::site::SiteCommand]) -> Reply {
     if !arg.trim().is_empty() {
         let sub = arg.trim().to_ascii_uppercase();
         if let Some(spec) = table::lookup(&format!("SITE {sub}")) {
@@ -100,7 +100,7 @@ impl ControlConn {
                 "Log in with USER and PASS first.",
             ));
         }
-        let req = crate::SiteRequest {
+        let req = crate::site::SiteRequest {
             user: self.session.user.as_ref(),
             peer: self.peer,
             cwd: &self.session.cwd,
@@ -177,7 +177,7 @@ impl ControlConn {
 
     /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
     /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
-    fn ftp_stat_path(&mut self, arg: &str, cx: &mut crate::handler::Cx<'_>) -> Option<Reply> {
+    fn ftp_stat_path(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Option<Reply> {
         let arg = listing::strip_ls_options(arg);
         if listing::has_glob(arg) {
             // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
@@ -200,7 +200,7 @@ impl ControlConn {
 
     /// STAT (RFC 959 §4.1.3): without an argument the session's status, multi-line; with a
     /// path, its listing.
-    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::handler::Cx<'_>) -> Option<Reply> {
+    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Option<Reply> {
         if !arg.is_empty() {
             // STAT alone is allowed before login (the table says so); STAT path is not.
             if !self.session.logged_in() {

@@ -10,7 +10,8 @@
 use std::io;
 use std::time::SystemTime;
 
-use super::super::datachan::{PendingJob, Work};
+use super::super::channel::{PendingJob, Work};
+use super::super::table::Verb;
 use super::super::ControlConn;
 use super::{fs_error, tri_some};
 use crate::auth::{Perm, Perms};
@@ -18,7 +19,7 @@ use crate::data::producer::LinesProducer;
 use crate::data::Job;
 use crate::fs::listing::{escape_name, ls_line, mlsx_line};
 use crate::fs::{DirEntry, FileKind, FileStat, Filesystem, VirtualPath};
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Most entries STAT <dir> sends over the control connection.
@@ -41,12 +42,12 @@ pub(in crate::control) enum ListKind {
 }
 
 impl ListKind {
-    /// The command's name, for the log line.
-    fn verb(self) -> &'static str {
+    /// The command (its name for the log line).
+    fn verb(self) -> Verb {
         match self {
-            ListKind::List => "LIST",
-            ListKind::Nlst => "NLST",
-            ListKind::Mlsd => "MLSD",
+            ListKind::List => Verb::List,
+            ListKind::Nlst => Verb::Nlst,
+            ListKind::Mlsd => Verb::Mlsd,
         }
     }
 }
@@ -227,7 +228,7 @@ impl ControlConn {
                         lines,
                         c.cfg.encoding,
                     )))),
-                    cmd: kind.verb(),
+                    verb: kind.verb(),
                     path: String::new(),
                     total: None,
                 };

@@ -3,14 +3,14 @@
 //! `dispatch` is the one `match` from verb to handler function. Each handler returns the reply
 //! to send, or `None` when the reply comes later (the delayed `530` of a wrong password).
 //! Two helpers are shared by every command that touches the disk: [`ControlConn::path_arg`]
-//! turns an argument into a virtual path and checks the permission letter (gate step 6), and
+//! turns an argument into a virtual path and checks the permission letter (gate step 5), and
 //! [`fs_error`] is the single place where a filesystem error becomes a reply.
 
 mod access;
-mod dataconn;
 mod files;
 mod info;
 pub(crate) mod listing;
+mod ports;
 mod transfer;
 
 use std::any::Any;
@@ -21,8 +21,8 @@ use super::offload::Then;
 use super::table::Verb;
 use super::{ControlConn, Phase};
 use crate::fs::{Filesystem, VirtualPath};
-use crate::handler::{Cx, Msg};
 use crate::ioloop::Flow;
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
 /// The reply when the pool lost a command's work.
@@ -217,7 +217,7 @@ impl ControlConn {
     }
 
     /// Resolves `arg` against the cwd and checks, on the result, the permission letter that
-    /// the command table gives the running command (gate step 6). The jail (step 5) is
+    /// the command table gives the running command (gate step 5). The jail (step 4) is
     /// enforced by the filesystem on every operation.
     fn path_arg(&self, arg: &str) -> Result<VirtualPath, Reply> {
         let path = self.session.cwd.resolve(arg);

@@ -1,5 +1,5 @@
 //! Transfer commands: REST (RFC 3659), RETR, STOR, APPE, STOU (RFC 959, with RFC 1123's
-//! `150 FILE:` for STOU). The data connection itself is set up in `dataconn.rs`.
+//! `150 FILE:` for STOU). The data connection itself is set up in `ports.rs`.
 //!
 //! RETR and the uploads check permissions and the file *before* answering, so errors come back
 //! right away as `550`. RETR opens its file then; the uploads open theirs only once the data
@@ -8,14 +8,15 @@
 
 use std::io::{self, Seek, SeekFrom};
 
-use super::super::datachan::{Channel, PendingJob, Work};
+use super::super::channel::{Channel, PendingJob, Work};
 use super::super::session::TransferType;
+use super::super::table::Verb;
 use super::super::upload::UploadPlan;
 use super::super::ControlConn;
 use super::{fs_error, tri_some};
 use crate::data::Job;
 use crate::fs::{Filesystem, VirtualPath, WriteMode};
-use crate::handler::Cx;
+use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 const TEXT_125: &str = "Data connection already open. Transfer starting.";
@@ -83,7 +84,7 @@ impl ControlConn {
                 };
                 let pj = PendingJob {
                     work: Work::Job(job),
-                    cmd: "RETR",
+                    verb: Verb::Retr,
                     path: path.as_str().to_owned(),
                     total: Some(size - rest),
                 };
@@ -132,7 +133,7 @@ impl ControlConn {
                     return Some(c.no_channel());
                 }
                 let pj = PendingJob {
-                    cmd: if append { "APPE" } else { "STOR" },
+                    verb: if append { Verb::Appe } else { Verb::Stor },
                     path: path.as_str().to_owned(),
                     work: Work::Upload(UploadPlan {
                         path,
@@ -181,7 +182,7 @@ impl ControlConn {
                 }
                 let text = format!("FILE: {}", path.file_name().unwrap_or(""));
                 let pj = PendingJob {
-                    cmd: "STOU",
+                    verb: Verb::Stou,
                     path: path.as_str().to_owned(),
                     work: Work::Upload(UploadPlan {
                         path,

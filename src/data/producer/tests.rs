@@ -1,33 +1,6 @@
 use super::*;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::sync::{Arc, Mutex};
-
-/// An in-memory upload target that records whether it was committed.
-#[derive(Debug, Default, Clone)]
-struct MemFile(Arc<Mutex<(Vec<u8>, bool)>>);
-
-impl Write for MemFile {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().0.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl WriteFile for MemFile {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.0.lock().unwrap().0.truncate(len as usize);
-        Ok(())
-    }
-    fn commit(self: Box<Self>) -> io::Result<()> {
-        self.0.lock().unwrap().1 = true;
-        Ok(())
-    }
-    fn abort(self: Box<Self>) {}
-}
 
 fn temp_file(data: &[u8]) -> File {
     let path = std::env::temp_dir().join(format!(
@@ -75,21 +48,6 @@ fn ascii_lf_becomes_crlf_at_every_chunk_size() {
 }
 
 #[test]
-fn ascii_upload_crlf_becomes_lf_split_anywhere() {
-    let wire = b"one\r\ntwo\r\n\r\nlone\rcr\r\n";
-    for split in 0..wire.len() {
-        let target = MemFile::default();
-        let mut sink = FileSink::new(Box::new(target.clone()), true);
-        sink.write(&wire[..split]).unwrap();
-        sink.write(&wire[split..]).unwrap();
-        sink.finish().unwrap();
-        let (got, committed) = target.0.lock().unwrap().clone();
-        assert!(committed);
-        assert_eq!(got, b"one\ntwo\n\nlone\rcr\n", "split {split}");
-    }
-}
-
-#[test]
 fn lines_producer_is_lazy_and_complete() {
     let lines = (0..1000).map(|i| format!("line {i}"));
     let mut p = LinesProducer::new(Box::new(lines), crate::config::Encoding::Utf8);
@@ -104,10 +62,4 @@ fn lines_producer_is_lazy_and_complete() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 1000);
     assert!(text.ends_with("line 999\r\n"));
-}
-
-#[test]
-fn bytes_producer() {
-    let mut p = BytesProducer::new(b"hello".to_vec());
-    assert_eq!(drain(&mut p, 2), b"hello");
 }

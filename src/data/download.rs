@@ -11,9 +11,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::batches::Next;
-use super::{producer::FileProducer, sendfile, DataConn, Outcome, Secure, State, CHUNK};
-use crate::handler::{Cx, Msg, TimerKind};
+use super::{producer::FileProducer, zerocopy, DataConn, Outcome, Secure, State, CHUNK};
 use crate::ioloop::Flow;
+use crate::msg::{Cx, Msg, TimerKind};
 use crate::reply::{Reply, ReplyCode};
 
 /// Chunks moved per callback before yielding (8 × 64 KiB buffered, 8 × 512 KiB with
@@ -252,7 +252,7 @@ impl DataConn {
                 };
                 let was_first = *first;
                 let result = match file.as_file() {
-                    Some(f) => sendfile::send(self.sock.tcp(), f, offset, allow),
+                    Some(f) => zerocopy::send(self.sock.tcp(), f, offset, allow),
                     None => Err(io::ErrorKind::Unsupported.into()),
                 };
                 if matches!(result, Ok(n) if n > 0) {

@@ -10,12 +10,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::super::addr::{self, EprtError, EpsvArg};
-use super::super::datachan::Channel;
+use super::super::channel::Channel;
 use super::super::{ControlConn, Phase};
 use super::transfer::busy;
 use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
 use crate::data::DataConn;
-use crate::handler::{Cx, FtpHandler, Msg};
+use crate::msg::{Cx, Msg};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 
@@ -98,7 +98,7 @@ impl ControlConn {
             Arc::clone(&self.data.progress),
             self.data_tls(),
         );
-        let id = match cx.spawn(FtpHandler::Passive(acceptor)) {
+        let id = match cx.spawn(acceptor.into()) {
             Ok(id) => id,
             Err(e) => {
                 log::warn!("{} cannot register passive listener: {e}", self.tag());
@@ -209,7 +209,7 @@ impl ControlConn {
             Arc::clone(&self.data.progress),
             self.data_tls(),
         );
-        match cx.spawn(FtpHandler::Data(Box::new(conn))) {
+        match cx.spawn(conn.into()) {
             Ok(id) => {
                 cx.send(id, Msg::Start);
                 self.data.chan = Channel::Connecting(id);

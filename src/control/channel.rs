@@ -17,11 +17,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::table::{Direction, Verb};
 use super::upload::UploadPlan;
 use super::{ControlConn, Phase};
 use crate::data::{Job, Outcome, Progress, Start, TransferResult};
-use crate::handler::{Cx, Msg};
 use crate::ioloop::{ConnId, Flow};
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
 /// The data connection of a control connection, if any.
@@ -66,8 +67,9 @@ pub(super) enum Work {
 pub(super) struct PendingJob {
     /// What the data connection will do.
     pub work: Work,
-    /// For the log line: command and virtual path (empty for listings).
-    pub cmd: &'static str,
+    /// The transfer command (RETR, STOR, LIST...): its name for the log line and the events,
+    /// its direction for the hooks.
+    pub verb: Verb,
     /// The virtual path, for the log.
     pub path: String,
     /// Bytes to send, when known (RETR), for progress reports.
@@ -78,7 +80,7 @@ pub(super) struct PendingJob {
 #[derive(Debug)]
 pub(super) struct Transfer {
     data: ConnId,
-    cmd: &'static str,
+    verb: Verb,
     path: String,
     started: Instant,
 }
@@ -170,7 +172,7 @@ impl ControlConn {
         };
         self.data.transfer = Some(Transfer {
             data: id,
-            cmd: pj.cmd,
+            verb: pj.verb,
             path: pj.path.clone(),
             started: cx.now,
         });
@@ -317,7 +319,7 @@ impl ControlConn {
             log::info!(
                 "{} {} {} completed={} bytes={} seconds={:.3}",
                 self.tag(),
-                t.cmd,
+                t.verb.name(),
                 crate::reply::sanitize(&t.path),
                 u8::from(completed),
                 bytes,
@@ -331,7 +333,7 @@ impl ControlConn {
                 peer: self.peer,
                 user: self.session.log_name(),
                 anonymous: user.is_some_and(|u| u.anonymous),
-                command: t.cmd,
+                command: t.verb.name(),
                 path: &t.path,
                 bytes,
                 seconds: elapsed.as_secs_f64(),
@@ -343,7 +345,7 @@ impl ControlConn {
         if !t.path.is_empty() {
             let hooks = std::sync::Arc::clone(&self.cfg.hooks);
             let info = self.info();
-            match (t.cmd == "RETR", completed) {
+            match (t.verb.direction() == Direction::Download, completed) {
                 (true, true) => hooks.on_file_sent(&info, &t.path, bytes),
                 (true, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),
                 (false, true) => hooks.on_file_received(&info, &t.path, bytes),

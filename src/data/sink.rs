@@ -1,0 +1,103 @@
+//! The upload sink: how bytes taken from a data connection reach their file.
+//!
+//! TYPE A (RFC 959 §3.1.1.1) sends text with CRLF line ends: [`FileSink`] turns CRLF into LF on
+//! upload (and `FileProducer` turns LF into CRLF on download). It remembers a CR at the end of a
+//! chunk, so a CR and its LF split across two reads are still one line end. The sink ends an
+//! upload explicitly: [`FileSink::finish`] commits the file, [`FileSink::abort`] lets it decide
+//! what remains.
+
+use std::io::{self, Write};
+
+use crate::fs::WriteFile;
+
+/// Writes an upload to its file, converting CRLF to LF in ASCII mode.
+#[derive(Debug)]
+pub struct FileSink {
+    /// `None` once committed or aborted.
+    file: Option<Box<dyn WriteFile>>,
+    ascii: bool,
+    /// A CR ended the previous chunk; decide when the next byte arrives.
+    pending_cr: bool,
+    scratch: Vec<u8>,
+}
+
+impl FileSink {
+    /// A sink writing to `file` at its current position.
+    pub fn new(file: Box<dyn WriteFile>, ascii: bool) -> FileSink {
+        FileSink {
+            file: Some(file),
+            ascii,
+            pending_cr: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Cuts the file to `len` bytes (STOR truncates only once its data connection is up).
+    pub fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file_mut()?.set_len(len)
+    }
+
+    fn file_mut(&mut self) -> io::Result<&mut Box<dyn WriteFile>> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("upload already finished"))
+    }
+
+    /// The file to `splice(2)` received bytes into, when they may skip this sink: binary
+    /// mode and an OS file that accepts it (see [`WriteFile::as_file`]).
+    pub fn splice_file(&self) -> Option<&std::fs::File> {
+        if self.ascii || self.pending_cr {
+            return None;
+        }
+        self.file.as_ref()?.as_file()
+    }
+
+    /// Writes one received chunk.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if !self.ascii {
+            return self.file_mut()?.write_all(data);
+        }
+        self.scratch.clear();
+        for &b in data {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if b != b'\n' {
+                    self.scratch.push(b'\r');
+                }
+            }
+            if b == b'\r' {
+                self.pending_cr = true;
+            } else {
+                self.scratch.push(b);
+            }
+        }
+        let scratch = std::mem::take(&mut self.scratch);
+        let r = self.file_mut()?.write_all(&scratch);
+        self.scratch = scratch;
+        r
+    }
+
+    /// End of a complete upload: a lone CR at the very end is data; then the file is
+    /// committed (an atomic upload is renamed into place here).
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.file_mut()?.write_all(b"\r")?;
+        }
+        self.file_mut()?.flush()?;
+        match self.file.take() {
+            Some(f) => f.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// The upload failed: let the file decide what remains (see [`WriteFile::abort`]).
+    pub fn abort(&mut self) {
+        if let Some(f) = self.file.take() {
+            f.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
