@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::table::{Direction, Verb};
 use super::upload::UploadPlan;
@@ -79,10 +79,12 @@ pub(super) struct PendingJob {
 /// A transfer in progress.
 #[derive(Debug)]
 pub(super) struct Transfer {
-    data: ConnId,
+    /// The data connection moving it.
+    pub data: ConnId,
     verb: Verb,
     path: String,
-    started: Instant,
+    /// When it was launched (STAT shows the elapsed time).
+    pub started: Instant,
 }
 
 /// What the control connection tracks about data connections.
@@ -316,41 +318,7 @@ impl ControlConn {
         };
         let completed = matches!(outcome, Outcome::Complete);
         if !t.path.is_empty() {
-            log::info!(
-                "{} {} {} completed={} bytes={} seconds={:.3}",
-                self.tag(),
-                t.verb.name(),
-                crate::reply::sanitize(&t.path),
-                u8::from(completed),
-                bytes,
-                elapsed.as_secs_f64()
-            );
-        }
-        if !t.path.is_empty() && !self.cfg.events.is_empty() {
-            let user = self.session.user.as_ref();
-            let event = crate::events::Event::Transfer(crate::events::TransferEvent {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                anonymous: user.is_some_and(|u| u.anonymous),
-                command: t.verb.name(),
-                path: &t.path,
-                bytes,
-                seconds: elapsed.as_secs_f64(),
-                completed,
-                ascii: self.session.ttype == super::session::TransferType::Ascii,
-            });
-            self.emit(&event);
-        }
-        if !t.path.is_empty() {
-            let hooks = std::sync::Arc::clone(&self.cfg.hooks);
-            let info = self.info();
-            match (t.verb.direction() == Direction::Download, completed) {
-                (true, true) => hooks.on_file_sent(&info, &t.path, bytes),
-                (true, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),
-                (false, true) => hooks.on_file_received(&info, &t.path, bytes),
-                (false, false) => hooks.on_incomplete_file_received(&info, &t.path, bytes),
-            }
+            self.report_transfer(&t, completed, bytes, elapsed);
         }
         match outcome {
             Outcome::Complete => {
@@ -386,59 +354,40 @@ impl ControlConn {
         }
     }
 
-    /// ABOR (RFC 959 §4.1.3): stop the transfer (426 then 226), or say there was none (225).
-    pub(super) fn ftp_abor(&mut self, cx: &mut Cx<'_>) -> Option<Reply> {
-        if let Some(t) = &self.data.transfer {
-            cx.send(t.data, Msg::Abort);
-            self.data.abort_pending = true;
-            self.phase = Phase::Waiting;
-            return None;
+    /// The log line, the `Transfer` event and the hook of a finished file transfer.
+    fn report_transfer(&mut self, t: &Transfer, completed: bool, bytes: u64, elapsed: Duration) {
+        log::info!(
+            "{} {} {} completed={} bytes={} seconds={:.3}",
+            self.tag(),
+            t.verb.name(),
+            crate::reply::sanitize(&t.path),
+            u8::from(completed),
+            bytes,
+            elapsed.as_secs_f64()
+        );
+        if !self.cfg.events.is_empty() {
+            let user = self.session.user.as_ref();
+            let event = crate::events::Event::Transfer(crate::events::TransferEvent {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                anonymous: user.is_some_and(|u| u.anonymous),
+                command: t.verb.name(),
+                path: &t.path,
+                bytes,
+                seconds: elapsed.as_secs_f64(),
+                completed,
+                ascii: self.session.ttype == super::session::TransferType::Ascii,
+            });
+            self.emit(&event);
         }
-        if self.data.pending.take().is_some() {
-            // The client already got a 150 for it: finish that exchange first.
-            self.close_channel(cx);
-            self.respond(Reply::new(
-                ReplyCode::TransferAborted,
-                "Transfer aborted via ABOR.",
-            ));
-            return Some(Reply::new(
-                ReplyCode::TransferComplete,
-                "ABOR command successful.",
-            ));
-        }
-        if self.data.chan != Channel::None {
-            self.close_channel(cx);
-            return Some(Reply::new(
-                ReplyCode::DataOpenNoTransfer,
-                "ABOR command successful; data channel closed.",
-            ));
-        }
-        Some(Reply::new(
-            ReplyCode::DataOpenNoTransfer,
-            "No transfer to abort.",
-        ))
-    }
-
-    /// STAT lines about the data channel.
-    pub(super) fn data_status(&self, cx_now: Instant) -> Vec<String> {
-        match (&self.data.transfer, self.data.chan) {
-            (Some(t), _) => vec![
-                "Data connection open:".to_owned(),
-                format!("Total bytes transferred: {}", self.data.bytes()),
-                format!(
-                    "Transfer elapsed time: {:.3} secs",
-                    cx_now.saturating_duration_since(t.started).as_secs_f64()
-                ),
-            ],
-            (None, Channel::Passive(_)) => {
-                vec!["Passive data channel waiting for connection.".to_owned()]
-            }
-            (None, Channel::Connecting(_)) => vec!["Active data channel connecting.".to_owned()],
-            (None, Channel::Securing(_)) => {
-                vec!["Data connection open, TLS handshake in progress.".to_owned()]
-            }
-            (None, Channel::Ready(_)) => vec!["Data connection open, idle.".to_owned()],
-            (None, Channel::None) => vec!["Data connection closed.".to_owned()],
+        let hooks = std::sync::Arc::clone(&self.cfg.hooks);
+        let info = self.info();
+        match (t.verb.direction() == Direction::Download, completed) {
+            (true, true) => hooks.on_file_sent(&info, &t.path, bytes),
+            (true, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),
+            (false, true) => hooks.on_file_received(&info, &t.path, bytes),
+            (false, false) => hooks.on_incomplete_file_received(&info, &t.path, bytes),
         }
     }
 }

@@ -98,28 +98,33 @@ impl ControlConn {
         })
     }
 
+    /// A wrong password: hooks, event, the ban count, and the delayed 530 (`AuthDelay`).
+    fn login_failed(&mut self, name: &str, e: &AuthError, cx: &mut Cx<'_>) {
+        let ip = canonical_ip(self.peer.ip());
+        log::debug!("{} authentication failed: {e}", self.tag());
+        self.cfg.hooks.on_login_failed(&self.info());
+        self.emit(&crate::events::Event::LoginFailed {
+            conn: self.conn_id,
+            peer: self.peer,
+            user: name,
+        });
+        if self.shared.record_failure(ip, &self.cfg.bans, cx.now) {
+            log::warn!(
+                "{} {ip} banned for {:.0} s after repeated failed logins reason=banned",
+                self.tag(),
+                self.cfg.bans.time.as_secs_f64()
+            );
+        }
+        self.phase = Phase::AuthDelay;
+        cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
+    }
+
     fn finish_login(&mut self, result: Result<User, AuthError>, cx: &mut Cx<'_>) -> Option<Reply> {
         let name = self.session.username.clone().unwrap_or_default();
-        let ip = canonical_ip(self.peer.ip());
         let user = match result {
             Ok(user) => user,
             Err(e) => {
-                log::debug!("{} authentication failed: {e}", self.tag());
-                self.cfg.hooks.on_login_failed(&self.info());
-                self.emit(&crate::events::Event::LoginFailed {
-                    conn: self.conn_id,
-                    peer: self.peer,
-                    user: &name,
-                });
-                if self.shared.record_failure(ip, &self.cfg.bans, cx.now) {
-                    log::warn!(
-                        "{} {ip} banned for {:.0} s after repeated failed logins reason=banned",
-                        self.tag(),
-                        self.cfg.bans.time.as_secs_f64()
-                    );
-                }
-                self.phase = Phase::AuthDelay;
-                cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
+                self.login_failed(&name, &e, cx);
                 return None;
             }
         };

@@ -234,10 +234,7 @@ impl ControlConn {
                 };
                 c.start_or_queue(
                     pj,
-                    (
-                        "Data connection already open. Transfer starting.",
-                        "File status okay. About to open data connection.",
-                    ),
+                    (super::transfer::TEXT_125, super::transfer::TEXT_150),
                     cx,
                 )
             },

@@ -7,20 +7,21 @@
 //! data connection never comes, or is refused, leaves the disk as it was (`upload.rs`).
 
 use std::io::{self, Seek, SeekFrom};
+use std::time::Instant;
 
 use super::super::channel::{Channel, PendingJob, Work};
 use super::super::session::TransferType;
 use super::super::table::Verb;
 use super::super::upload::UploadPlan;
-use super::super::ControlConn;
+use super::super::{ControlConn, Phase};
 use super::{fs_error, tri_some};
 use crate::data::Job;
 use crate::fs::{Filesystem, VirtualPath, WriteMode};
-use crate::msg::Cx;
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
-const TEXT_125: &str = "Data connection already open. Transfer starting.";
-const TEXT_150: &str = "File status okay. About to open data connection.";
+pub(super) const TEXT_125: &str = "Data connection already open. Transfer starting.";
+pub(super) const TEXT_150: &str = "File status okay. About to open data connection.";
 
 pub(super) fn busy() -> Reply {
     Reply::new(
@@ -194,6 +195,62 @@ impl ControlConn {
                 c.start_or_queue(pj, (&text, &text), cx)
             },
         )
+    }
+
+    /// ABOR (RFC 959 §4.1.3): stop the transfer (426 then 226), or say there was none (225).
+    pub(in crate::control) fn ftp_abor(&mut self, cx: &mut Cx<'_>) -> Option<Reply> {
+        if let Some(t) = &self.data.transfer {
+            cx.send(t.data, Msg::Abort);
+            self.data.abort_pending = true;
+            self.phase = Phase::Waiting;
+            return None;
+        }
+        if self.data.pending.take().is_some() {
+            // The client already got a 150 for it: finish that exchange first.
+            self.close_channel(cx);
+            self.respond(Reply::new(
+                ReplyCode::TransferAborted,
+                "Transfer aborted via ABOR.",
+            ));
+            return Some(Reply::new(
+                ReplyCode::TransferComplete,
+                "ABOR command successful.",
+            ));
+        }
+        if self.data.chan != Channel::None {
+            self.close_channel(cx);
+            return Some(Reply::new(
+                ReplyCode::DataOpenNoTransfer,
+                "ABOR command successful; data channel closed.",
+            ));
+        }
+        Some(Reply::new(
+            ReplyCode::DataOpenNoTransfer,
+            "No transfer to abort.",
+        ))
+    }
+
+    /// STAT lines about the data channel.
+    pub(in crate::control) fn data_status(&self, cx_now: Instant) -> Vec<String> {
+        match (&self.data.transfer, self.data.chan) {
+            (Some(t), _) => vec![
+                "Data connection open:".to_owned(),
+                format!("Total bytes transferred: {}", self.data.bytes()),
+                format!(
+                    "Transfer elapsed time: {:.3} secs",
+                    cx_now.saturating_duration_since(t.started).as_secs_f64()
+                ),
+            ],
+            (None, Channel::Passive(_)) => {
+                vec!["Passive data channel waiting for connection.".to_owned()]
+            }
+            (None, Channel::Connecting(_)) => vec!["Active data channel connecting.".to_owned()],
+            (None, Channel::Securing(_)) => {
+                vec!["Data connection open, TLS handshake in progress.".to_owned()]
+            }
+            (None, Channel::Ready(_)) => vec!["Data connection open, idle.".to_owned()],
+            (None, Channel::None) => vec!["Data connection closed.".to_owned()],
+        }
     }
 }
 
