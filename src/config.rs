@@ -132,6 +132,8 @@ pub struct Config {
     /// When the filesystem calls of commands (DELE, SIZE, CWD...) run on the blocking pool
     /// instead of the loop. Default: [`OffloadFs::Auto`].
     pub offload_fs: OffloadFs,
+    /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (`550`); 0: no limit. Default: 0.
+    pub hash_max_size: u64,
 }
 
 /// When a session's filesystem calls run on the blocking-work pool (`--offload-fs`).
@@ -204,6 +206,7 @@ impl Config {
             proxy_protocol: false,
             blocking_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             offload_fs: OffloadFs::Auto,
+            hash_max_size: 0,
         }
     }
 

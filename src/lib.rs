@@ -95,6 +95,7 @@
 
 pub mod auth;
 mod builder;
+pub mod checksum;
 pub mod config;
 pub(crate) mod control;
 pub(crate) mod data;

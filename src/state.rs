@@ -103,6 +103,8 @@ pub struct Shared {
     sessions: Mutex<HashMap<String, u32>>,
     buckets: Mutex<HashMap<(String, bool), SharedBucket>>,
     bans: Mutex<Bans>,
+    /// Digests computed for HASH and XCRC/XMD5/XSHA*, by file version.
+    pub(crate) hashes: crate::checksum::HashCache,
 }
 
 impl Shared {

@@ -40,6 +40,10 @@ pub struct Session {
     pub failed_logins: u32,
     /// MLSx facts selected with OPTS MLST.
     pub facts: Facts,
+    /// The algorithm of HASH, selected with OPTS HASH.
+    pub hash_algo: crate::checksum::Algo,
+    /// The octet range (first, last) RANG set for the next HASH.
+    pub rang: Option<(u64, u64)>,
 }
 
 impl Session {

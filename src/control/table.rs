@@ -24,6 +24,7 @@ pub enum Verb {
     Eprt,
     Epsv,
     Feat,
+    Hash,
     Help,
     Host,
     List,
@@ -43,6 +44,7 @@ pub enum Verb {
     Prot,
     Pwd,
     Quit,
+    Rang,
     Rein,
     Rest,
     Retr,
@@ -61,6 +63,11 @@ pub enum Verb {
     Syst,
     Type,
     User,
+    Xcrc,
+    Xmd5,
+    Xsha1,
+    Xsha256,
+    Xsha512,
 }
 
 /// What argument a command accepts.
@@ -92,6 +99,7 @@ impl Verb {
             Verb::Epsv => "EPSV",
             Verb::Feat => "FEAT",
             Verb::Help => "HELP",
+            Verb::Hash => "HASH",
             Verb::Host => "HOST",
             Verb::List => "LIST",
             Verb::Mdtm => "MDTM",
@@ -110,6 +118,7 @@ impl Verb {
             Verb::Prot => "PROT",
             Verb::Pwd => "PWD",
             Verb::Quit => "QUIT",
+            Verb::Rang => "RANG",
             Verb::Rein => "REIN",
             Verb::Rest => "REST",
             Verb::Retr => "RETR",
@@ -128,6 +137,11 @@ impl Verb {
             Verb::Syst => "SYST",
             Verb::Type => "TYPE",
             Verb::User => "USER",
+            Verb::Xcrc => "XCRC",
+            Verb::Xmd5 => "XMD5",
+            Verb::Xsha1 => "XSHA1",
+            Verb::Xsha256 => "XSHA256",
+            Verb::Xsha512 => "XSHA512",
         }
     }
 
@@ -254,6 +268,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(Verb::Eprt).login().takes(Req).tls(TlsReq::Data).feat("EPRT").help("Syntax: EPRT <SP> |proto|ip|port| (extended active mode)."),
     cmd(Verb::Epsv).login().takes(Opt).tls(TlsReq::Data).feat("EPSV").help("Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode)."),
     cmd(Verb::Feat).help("Syntax: FEAT (list all new features supported)."),
+    cmd(Verb::Hash).login().takes(Req).perm(Perm::R).feat("HASH").help("Syntax: HASH <SP> file-name (checksum of a file, or of the RANG range)."),
     cmd(Verb::Help).takes(Opt).help("Syntax: HELP [<SP> cmd] (show help)."),
     cmd(Verb::Host).takes(Req).feat("HOST").help("Syntax: HOST <SP> hostname (virtual host, RFC 7151)."),
     cmd(Verb::List).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: LIST [<SP> path] (list files)."),
@@ -273,6 +288,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(Verb::Prot).takes(Req).tls(TlsReq::Command).feat("PROT").help("Syntax: PROT <SP> [C|P] (set up un/secure data channel)."),
     cmd(Verb::Pwd).login().help("Syntax: PWD (get current working directory)."),
     cmd(Verb::Quit).help("Syntax: QUIT (quit current session)."),
+    cmd(Verb::Rang).login().takes(Req).help("Syntax: RANG <SP> first <SP> last (octet range of the next HASH; RANG 1 0 resets)."),
     cmd(Verb::Rein).login().help("Syntax: REIN (flush account)."),
     cmd(Verb::Rest).login().takes(Req).feat("REST STREAM").help("Syntax: REST <SP> offset (set file offset)."),
     cmd(Verb::Retr).login().takes(Req).perm(Perm::R).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: RETR <SP> file-name (retrieve a file)."),
@@ -291,6 +307,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(Verb::Syst).help("Syntax: SYST (get operating system type)."),
     cmd(Verb::Type).login().takes(Req).help("Syntax: TYPE <SP> [A | I] (set transfer type)."),
     cmd(Verb::User).takes(Req).tls(TlsReq::Control).help("Syntax: USER <SP> user-name (set username)."),
+    cmd(Verb::Xcrc).login().takes(Req).perm(Perm::R).help("Syntax: XCRC <SP> file-name [<SP> start [<SP> end]] (CRC-32 of a file)."),
+    cmd(Verb::Xmd5).login().takes(Req).perm(Perm::R).help("Syntax: XMD5 <SP> file-name [<SP> start [<SP> end]] (MD5 of a file)."),
+    cmd(Verb::Xsha1).login().takes(Req).perm(Perm::R).help("Syntax: XSHA1 <SP> file-name [<SP> start [<SP> end]] (SHA-1 of a file)."),
+    cmd(Verb::Xsha256).login().takes(Req).perm(Perm::R).help("Syntax: XSHA256 <SP> file-name [<SP> start [<SP> end]] (SHA-256 of a file)."),
+    cmd(Verb::Xsha512).login().takes(Req).perm(Perm::R).help("Syntax: XSHA512 <SP> file-name [<SP> start [<SP> end]] (SHA-512 of a file)."),
 ];
 
 /// RFC 775 "experimental" aliases that RFC 1123 tells servers to accept.
@@ -337,17 +358,15 @@ pub fn site_names() -> Vec<&'static str> {
 
 /// The FEAT lines of the extensions, sorted. `mlst_line` replaces the bare `MLST` line
 /// with the facts list; `utf8` says whether path names are UTF-8 (RFC 2640 `UTF8`).
-pub fn feat_lines(mlst_line: &str, tls: bool, utf8: bool) -> Vec<String> {
+pub fn feat_lines(mlst_line: &str, hash_line: &str, tls: bool, utf8: bool) -> Vec<String> {
     let mut lines: Vec<String> = COMMANDS
         .iter()
         .filter(|c| tls || c.tls != TlsReq::Command)
         .filter_map(|c| c.feat)
-        .map(|f| {
-            if f == "MLST" {
-                mlst_line.to_owned()
-            } else {
-                f.to_owned()
-            }
+        .map(|f| match f {
+            "MLST" => mlst_line.to_owned(),
+            "HASH" => hash_line.to_owned(),
+            _ => f.to_owned(),
         })
         .chain(EXTRA_FEATURES.iter().map(|s| (*s).to_owned()))
         .chain(tls.then(|| "AUTH SSL".to_owned()))

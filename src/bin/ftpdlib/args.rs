@@ -184,6 +184,10 @@ pub struct Args {
     /// auto (when a session's calls prove slow), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub offload_fs: ftpdlib::OffloadFs,
+    /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (bytes, or with K, M, G, T);
+    /// 0 = no limit.
+    #[arg(long, value_name = "SIZE", default_value = "0", value_parser = size)]
+    pub hash_max_size: u64,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]
@@ -218,6 +222,32 @@ pub enum Command {
     Man,
 }
 
+/// Parses a SIZE: bytes, or a number with K, M, G or T (powers of 1024).
+pub fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a size (bytes, or a number with K, M, G or T)"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M, G or T)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.
 pub fn seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s
@@ -238,3 +268,6 @@ pub fn encoding(s: &str) -> Result<Encoding, String> {
 pub fn optional(d: Duration) -> Option<Duration> {
     (!d.is_zero()).then_some(d)
 }
+
+#[cfg(test)]
+mod tests;

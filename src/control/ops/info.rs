@@ -5,12 +5,17 @@
 //! advertised without existing, or exist without being advertised.
 
 use super::super::session::TransferType;
+use super::super::table::Verb;
 use super::super::{table, ControlConn};
 use super::listing;
+use super::tri_some;
+use crate::checksum::{compute, Algo, Refused, Request};
 use crate::config::Encoding;
 use crate::fs::listing::Facts;
+use crate::msg::Cx;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
+use std::sync::Arc;
 
 /// Formats names eight to a line, as pyftpdlib's HELP does.
 fn columns(names: &[&str]) -> Vec<String> {
@@ -139,6 +144,7 @@ impl ControlConn {
         let mut lines = vec!["Features supported:".to_owned()];
         lines.extend(table::feat_lines(
             &self.session.facts.feat_line(),
+            &crate::checksum::Algo::feat_line(self.session.hash_algo),
             self.cfg.tls.is_some(),
             self.cfg.encoding == Encoding::Utf8,
         ));
@@ -168,6 +174,17 @@ impl ControlConn {
                     format!("MLST OPTS {}", self.session.facts.enabled_list()),
                 )
             }
+            "HASH" if opt.is_empty() => Reply::new(ReplyCode::Ok, self.session.hash_algo.name()),
+            "HASH" => match crate::checksum::Algo::parse(opt) {
+                Some(algo) => {
+                    self.session.hash_algo = algo;
+                    Reply::new(ReplyCode::Ok, algo.name())
+                }
+                None => Reply::new(
+                    ReplyCode::NotImplementedParam,
+                    "Unknown algorithm, current selection not changed.",
+                ),
+            },
             _ => Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 format!("Unsupported command \"{cmd}\"."),
@@ -234,5 +251,110 @@ impl ControlConn {
         lines.extend(self.data_status(cx.now));
         lines.push("End of status.".to_owned());
         Some(Reply::multi(ReplyCode::SystemStatus, lines))
+    }
+
+    /// RANG (draft-bryan-ftp-range): the octets, first and last inclusive, that the next HASH
+    /// covers; `RANG 1 0` resets to the whole file. (Transfers do not use it.)
+    pub(super) fn ftp_rang(&mut self, arg: &str) -> Reply {
+        let mut parts = arg.split_whitespace().map(str::parse::<u64>);
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(1)), Some(Ok(0)), None) => {
+                self.session.rang = None;
+                Reply::new(ReplyCode::PendingFurtherInfo, "Resetting the byte range.")
+            }
+            (Some(Ok(first)), Some(Ok(last)), None) if first <= last => {
+                self.session.rang = Some((first, last));
+                Reply::new(
+                    ReplyCode::PendingFurtherInfo,
+                    format!("Restarting at {first}. Ending byte range at {last}."),
+                )
+            }
+            _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid byte range."),
+        }
+    }
+
+    /// HASH (draft-bryan-ftpext-hash) and the legacy XCRC, XMD5, XSHA1, XSHA256, XSHA512: a
+    /// file's digest, always computed on the blocking pool (`checksum.rs`).
+    pub(super) fn ftp_hash(&mut self, verb: Verb, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let (name, algo, range) = match legacy_algo(verb) {
+            None => (arg, self.session.hash_algo, self.session.rang.take()),
+            Some(algo) => {
+                let (name, range) = tri_some!(legacy_args(arg));
+                (name, algo, range)
+            }
+        };
+        let path = tri_some!(self.path_arg(name));
+        let req = Request {
+            algo,
+            range,
+            max_size: self.cfg.hash_max_size,
+        };
+        let shared = Arc::clone(&self.shared);
+        let shown = path.as_str().to_owned();
+        self.on_pool(
+            cx,
+            move |fs| compute(fs, &path, req, &shared.hashes),
+            move |_, digested| match digested {
+                Ok(d) if verb == Verb::Hash => Reply::new(
+                    ReplyCode::FileStatus,
+                    format!("{} {}-{} {} {shown}", algo.name(), d.first, d.last, d.hex),
+                ),
+                Ok(d) => Reply::new(ReplyCode::FileActionOk, d.hex.to_ascii_uppercase()),
+                Err(refused) => refusal(refused),
+            },
+        )
+    }
+}
+
+/// The algorithm of a legacy checksum command; `None` for HASH.
+fn legacy_algo(verb: Verb) -> Option<Algo> {
+    match verb {
+        Verb::Xcrc => Some(Algo::Crc32),
+        Verb::Xmd5 => Some(Algo::Md5),
+        Verb::Xsha1 => Some(Algo::Sha1),
+        Verb::Xsha256 => Some(Algo::Sha256),
+        Verb::Xsha512 => Some(Algo::Sha512),
+        _ => None,
+    }
+}
+
+/// First and last octet of a range, inclusive.
+type Octets = (u64, u64);
+
+/// `path [start [end]]` of the legacy commands, as ProFTPD reads them: numbers at the end are
+/// the range, `end` exclusive. The range, inclusive, is `(start, u64::MAX)` without an end.
+fn legacy_args(arg: &str) -> Result<(&str, Option<Octets>), Reply> {
+    let bad = || Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid byte range.");
+    let number = |s: &str| s.parse::<u64>().ok();
+    let words: Vec<&str> = arg.rsplitn(3, ' ').collect();
+    match words.as_slice() {
+        [end, start, name] if number(start).is_some() && number(end).is_some() => {
+            let (start, end) = (number(start).unwrap_or(0), number(end).unwrap_or(0));
+            if end <= start {
+                return Err(bad());
+            }
+            Ok((name, Some((start, end - 1))))
+        }
+        [start, rest @ ..] if number(start).is_some() && !rest.is_empty() => {
+            let name_end = arg.len() - start.len() - 1;
+            Ok((
+                &arg[..name_end],
+                Some((number(start).unwrap_or(0), u64::MAX)),
+            ))
+        }
+        _ => Ok((arg, None)),
+    }
+}
+
+/// The reply to a digest that could not be made.
+fn refusal(refused: Refused) -> Reply {
+    match refused {
+        Refused::Io(e) => super::fs_error(&e),
+        Refused::NotAFile => Reply::new(ReplyCode::FileUnavailable, "Not a regular file."),
+        Refused::TooLarge(max) => Reply::new(
+            ReplyCode::FileUnavailable,
+            format!("File too large to hash (the limit is {max} bytes)."),
+        ),
+        Refused::BadRange => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid byte range."),
     }
 }

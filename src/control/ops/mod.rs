@@ -59,6 +59,10 @@ impl ControlConn {
                 "Command not implemented, superfluous at this site.",
             ),
             Verb::Host => self.ftp_host(),
+            Verb::Rang => self.ftp_rang(arg),
+            Verb::Hash | Verb::Xcrc | Verb::Xmd5 | Verb::Xsha1 | Verb::Xsha256 | Verb::Xsha512 => {
+                return self.ftp_hash(verb, arg, cx)
+            }
             Verb::Smnt => Reply::new(ReplyCode::NotImplemented, "SMNT not implemented."),
             Verb::Cwd => return self.ftp_cwd(arg, cx),
             Verb::Cdup => return self.ftp_cwd("..", cx),
@@ -129,11 +133,32 @@ impl ControlConn {
         work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
         then: impl FnOnce(&mut Self, T, &mut Cx<'_>) -> Option<Reply> + Send + 'static,
     ) -> Option<Reply> {
+        self.on_fs(cx, false, work, then)
+    }
+
+    /// `with_fs`, but `work` always goes to the pool (when the filesystem can share itself):
+    /// for work that is long on any disk, such as hashing a file.
+    fn on_pool<T: Send + 'static>(
+        &mut self,
+        cx: &mut Cx<'_>,
+        work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
+        then: impl FnOnce(&mut Self, T) -> Reply + Send + 'static,
+    ) -> Option<Reply> {
+        self.on_fs(cx, true, work, move |c, result, _| Some(then(c, result)))
+    }
+
+    fn on_fs<T: Send + 'static>(
+        &mut self,
+        cx: &mut Cx<'_>,
+        always: bool,
+        work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
+        then: impl FnOnce(&mut Self, T, &mut Cx<'_>) -> Option<Reply> + Send + 'static,
+    ) -> Option<Reply> {
         let fs = match self.fs() {
             Ok(fs) => fs,
             Err(reply) => return Some(reply),
         };
-        let offload = self.fs_timing.offload(self.cfg.offload_fs, fs.may_block());
+        let offload = always || self.fs_timing.offload(self.cfg.offload_fs, fs.may_block());
         let Some(shared) = offload.then(|| fs.share()).flatten() else {
             let started = Instant::now();
             let result = work(fs);

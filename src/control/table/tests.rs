@@ -35,11 +35,11 @@ fn every_verb_has_one_row() {
 
 #[test]
 fn feat_lists_the_extensions() {
-    let lines = feat_lines("MLST type*;", false, true);
+    let lines = feat_lines("MLST type*;", "HASH SHA-256*", false, true);
     assert!(lines.contains(&"MDTM".to_owned()));
     assert!(lines.contains(&"UTF8".to_owned()));
     assert!(lines.contains(&"HOST".to_owned()));
-    assert!(!feat_lines("MLST type*;", false, false).contains(&"UTF8".to_owned()));
+    assert!(!feat_lines("MLST type*;", "HASH SHA-256*", false, false).contains(&"UTF8".to_owned()));
     assert!(lines.contains(&"TVFS".to_owned()));
     assert!(
         !lines.contains(&"PBSZ".to_owned()),
