@@ -134,6 +134,55 @@ pub struct Config {
     pub offload_fs: OffloadFs,
     /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (`550`); 0: no limit. Default: 0.
     pub hash_max_size: u64,
+    /// Uploads are refused (`452`) while the filesystem under the root has less free space
+    /// than this. Default: [`MinFree::None`].
+    pub min_free: MinFree,
+}
+
+/// The free space uploads leave on the disk (`--min-free`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MinFree {
+    /// No minimum.
+    #[default]
+    None,
+    /// At least this many bytes.
+    Bytes(u64),
+    /// At least this percentage of the filesystem's size.
+    Percent(u8),
+}
+
+impl MinFree {
+    /// True if `space` is below the minimum.
+    pub fn short(self, space: crate::fs::Space) -> bool {
+        match self {
+            MinFree::None => false,
+            MinFree::Bytes(n) => space.available < n,
+            MinFree::Percent(p) => {
+                u128::from(space.available) * 100 < u128::from(space.total) * u128::from(p)
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for MinFree {
+    type Err = String;
+    /// `0` (none), bytes (`500M`, `10G`: powers of 1024) or a percentage (`5%`).
+    fn from_str(s: &str) -> Result<MinFree, String> {
+        let t = s.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            return match p.trim().parse::<u8>() {
+                Ok(p) if p <= 100 => Ok(MinFree::Percent(p)),
+                _ => Err(format!("{s:?} is not a percentage from 0% to 100%")),
+            };
+        }
+        match crate::fs::parse_size(t) {
+            Some(0) => Ok(MinFree::None),
+            Some(n) => Ok(MinFree::Bytes(n)),
+            None => Err(format!(
+                "{s:?} is not a size (500M, 10G) or a percentage (5%)"
+            )),
+        }
+    }
 }
 
 /// When a session's filesystem calls run on the blocking-work pool (`--offload-fs`).
@@ -207,6 +256,7 @@ impl Config {
             blocking_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             offload_fs: OffloadFs::Auto,
             hash_max_size: 0,
+            min_free: MinFree::None,
         }
     }
 

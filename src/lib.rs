@@ -145,7 +145,7 @@ pub mod fuzzing {
 
 pub use auth::{Authorizer, FileAuthorizer, MemoryAuthorizer, Perm, Perms, User, UserLimits};
 pub use builder::ConfigBuilder;
-pub use config::{Config, Encoding, LiveConfig, OffloadFs};
+pub use config::{Config, Encoding, LiveConfig, MinFree, OffloadFs};
 pub use error::Error;
 pub use hooks::{Hooks, NoHooks, SessionInfo};
 pub use ioloop::{IoLoop, StopHandle, TokenRange};

@@ -1,5 +1,6 @@
 //! HASH (draft-bryan-ftpext-hash), RANG, OPTS HASH and the legacy XCRC/XMD5/XSHA* commands,
-//! over real sockets and with Python's ftplib as the client. The file is the FIPS 180 / RFC
+//! over real sockets and with Python's ftplib as the client; and the space commands next to
+//! them, AVBL and `--min-free`. The file is the FIPS 180 / RFC
 //! 1321 test vector "abc", whose digests are known.
 
 mod common;
@@ -140,4 +141,31 @@ f.quit()
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// AVBL reports what the filesystem under the root has free (as `df` would, within what
+/// other writers change meanwhile), and `--min-free` refuses uploads with 452 below it.
+#[test]
+fn avbl_and_min_free() {
+    let srv = server(0);
+    let mut c = srv.login();
+    let feat = c.expect("FEAT", 211);
+    assert!(feat.lines().iter().any(|l| l.trim() == "AVBL"), "{feat:?}");
+    let free: u64 = c.expect("AVBL", 213).text.parse().unwrap();
+    assert!(free > 0);
+    c.expect("AVBL dir", 213);
+    c.expect("AVBL missing", 550);
+
+    // A minimum no disk here can meet: uploads are refused, before any data connection.
+    let full = TestServer::start(|cfg| cfg.min_free = ftpdlib::MinFree::Percent(100));
+    let mut c = full.login();
+    c.expect("PASV", 227);
+    let r = c.expect("STOR new.bin", 452);
+    assert!(r.text.contains("Insufficient storage"), "{r:?}");
+    c.expect("STOU", 452);
+    assert!(!full.root().join("new.bin").exists());
+    let fine = TestServer::start(|cfg| cfg.min_free = ftpdlib::MinFree::Bytes(1));
+    let mut c = fine.login();
+    c.expect("PASV", 227);
+    c.expect("STOR new.bin", 150);
 }

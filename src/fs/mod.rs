@@ -157,6 +157,33 @@ pub(crate) fn unix_time(t: SystemTime) -> (i64, u32) {
     (secs, nanos)
 }
 
+/// A size: bytes, or a number with K, M, G or T (powers of 1024). `None` if it is not one.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1u64 << shift)
+}
+
+/// What a filesystem has room for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes an unprivileged user may still write.
+    pub available: u64,
+    /// The filesystem's size in bytes.
+    pub total: u64,
+}
+
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -238,6 +265,12 @@ pub trait Filesystem: Send + std::fmt::Debug {
     /// them on the blocking-work pool (with `--offload-fs auto`, the default). Default: false.
     fn may_block(&self) -> bool {
         false
+    }
+    /// Free space and size of the filesystem that holds `p` (AVBL, `--min-free`). Default:
+    /// `Unsupported`.
+    fn space(&self, p: &VirtualPath) -> io::Result<Space> {
+        let _ = p;
+        Err(io::ErrorKind::Unsupported.into())
     }
     /// Another handle to the same filesystem, for a worker thread of the blocking pool.
     /// Default: `None`, and the calls stay on the loop.

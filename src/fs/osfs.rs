@@ -219,6 +219,10 @@ impl Filesystem for OsFs {
         Ok(Box::new(file))
     }
 
+    fn space(&self, p: &VirtualPath) -> io::Result<super::Space> {
+        super::probe::os_space(&self.jail, p)
+    }
+
     fn share(&self) -> Option<Box<dyn Filesystem>> {
         Some(Box::new(self.clone()))
     }

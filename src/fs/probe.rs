@@ -3,16 +3,17 @@
 //! An upload command (STOR, APPE, STOU) answers at once, but opens its file only once its data
 //! connection is up (see the control connection's `upload.rs`). These checks let the command
 //! report the errors a client expects right away (`550`: a directory in the way, a missing
-//! directory, no write permission) without creating, truncating or touching anything.
+//! directory, no write permission) without creating, truncating or touching anything. And
+//! how much room the filesystem has (AVBL, `--min-free`).
 
 use std::io::{self, ErrorKind};
 
-use rustix::fs::{accessat, statat, Access, AtFlags};
+use rustix::fs::{accessat, fstatvfs, statat, Access, AtFlags, Mode};
 use rustix::io::Errno;
 
-use super::jail::{os, Jail};
+use super::jail::{os, Jail, HANDLE};
 use super::path::check_nul;
-use super::{FileKind, FileStat, Filesystem, VirtualPath, WriteMode};
+use super::{FileKind, FileStat, Filesystem, Space, VirtualPath, WriteMode};
 
 /// The checks any [`Filesystem`] can answer: the target is a regular file (and may exist,
 /// except for STOU), or it does not exist and its directory does.
@@ -73,4 +74,15 @@ pub(super) fn os_check_write(jail: &Jail, p: &VirtualPath, mode: WriteMode) -> i
         }
         Err(e) => Err(os(e)),
     }
+}
+
+/// [`OsFs`](super::OsFs)'s space: `fstatvfs` on a handle of `p`, opened through the jail.
+pub(super) fn os_space(jail: &Jail, p: &VirtualPath) -> io::Result<Space> {
+    check_nul(p)?;
+    let fd = jail.open_follow(p, HANDLE, Mode::empty())?;
+    let st = fstatvfs(&fd).map_err(os)?;
+    Ok(Space {
+        available: st.f_bavail.saturating_mul(st.f_frsize),
+        total: st.f_blocks.saturating_mul(st.f_frsize),
+    })
 }

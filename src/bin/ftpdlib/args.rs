@@ -188,6 +188,10 @@ pub struct Args {
     /// 0 = no limit.
     #[arg(long, value_name = "SIZE", default_value = "0", value_parser = size)]
     pub hash_max_size: u64,
+    /// Refuse uploads (452) while the filesystem under the root has less free space than this:
+    /// a size (500M, 10G) or a percentage of the filesystem (5%); 0 = no minimum.
+    #[arg(long, value_name = "SIZE|PERCENT", default_value = "0")]
+    pub min_free: ftpdlib::MinFree,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]
@@ -224,28 +228,8 @@ pub enum Command {
 
 /// Parses a SIZE: bytes, or a number with K, M, G or T (powers of 1024).
 pub fn size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => t.split_at(i),
-        None => (t, ""),
-    };
-    let shift = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        _ => {
-            return Err(format!(
-                "{s:?} is not a size (bytes, or a number with K, M, G or T)"
-            ))
-        }
-    };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M, G or T)"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))
+    ftpdlib::fs::parse_size(s)
+        .ok_or_else(|| format!("{s:?} is not a size (bytes, or a number with K, M, G or T)"))
 }
 
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.

@@ -169,6 +169,7 @@ fn apply_flags(cfg: &mut Config, args: &Args) {
     }
     cfg.offload_fs = args.offload_fs;
     cfg.hash_max_size = args.hash_max_size;
+    cfg.min_free = args.min_free;
     cfg.max_cons = args.max_cons;
     cfg.max_cons_per_ip = args.max_cons_per_ip;
     cfg.use_localtime = args.use_localtime;

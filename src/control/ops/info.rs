@@ -304,6 +304,20 @@ impl ControlConn {
             },
         )
     }
+
+    /// AVBL (draft-peterson-streamlined-ftp-command-extensions): `213 <bytes>` an upload to
+    /// `path` (default: the current directory) may still use on its filesystem.
+    pub(super) fn ftp_avbl(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+        let path = tri_some!(self.path_arg(if arg.is_empty() { "." } else { arg }));
+        self.with_fs_reply(
+            cx,
+            move |fs| fs.space(&path),
+            |_, space| match space {
+                Ok(space) => Reply::new(ReplyCode::FileStatus, space.available.to_string()),
+                Err(e) => super::fs_error(&e),
+            },
+        )
+    }
 }
 
 /// The algorithm of a legacy checksum command; `None` for HASH.

@@ -60,6 +60,7 @@ impl ControlConn {
             ),
             Verb::Host => self.ftp_host(),
             Verb::Rang => self.ftp_rang(arg),
+            Verb::Avbl => return self.ftp_avbl(arg, cx),
             Verb::Hash | Verb::Xcrc | Verb::Xmd5 | Verb::Xsha1 | Verb::Xsha256 | Verb::Xsha512 => {
                 return self.ftp_hash(verb, arg, cx)
             }

@@ -15,6 +15,7 @@ use super::super::table::Verb;
 use super::super::upload::UploadPlan;
 use super::super::{ControlConn, Phase};
 use super::{fs_error, tri_some};
+use crate::config::MinFree;
 use crate::data::Job;
 use crate::fs::{Filesystem, VirtualPath, WriteMode};
 use crate::msg::{Cx, Msg};
@@ -115,6 +116,7 @@ impl ControlConn {
             (false, n) => WriteMode::At(n),
         };
         let target = path.clone();
+        let min_free = self.cfg.min_free;
         self.with_fs(
             cx,
             move |fs| -> Result<(), Reply> {
@@ -124,7 +126,8 @@ impl ControlConn {
                         return Err(invalid_rest(rest, size));
                     }
                 }
-                fs.check_write(&target, mode).map_err(|e| fs_error(&e))
+                fs.check_write(&target, mode).map_err(|e| fs_error(&e))?;
+                room(fs, &target.parent(), min_free)
             },
             move |c, checked, cx| {
                 if let Err(reply) = checked {
@@ -170,9 +173,14 @@ impl ControlConn {
         let candidates: Vec<VirtualPath> = std::iter::once(first)
             .chain((1..100u32).map(|i| self.session.cwd.resolve(&format!("{base}.{i}"))))
             .collect();
+        let min_free = self.cfg.min_free;
         self.with_fs(
             cx,
-            move |fs| unique_name(fs, candidates),
+            move |fs| {
+                let path = unique_name(fs, candidates)?;
+                room(fs, &path.parent(), min_free)?;
+                Ok(path)
+            },
             move |c, found, cx| {
                 let path = match found {
                     Ok(path) => path,
@@ -260,6 +268,21 @@ fn invalid_rest(rest: u64, size: u64) -> Reply {
         ReplyCode::InvalidRest,
         format!("Invalid REST parameter: position ({rest}) > file size ({size})."),
     )
+}
+
+/// `--min-free`: `452` while the filesystem that would hold the upload has less free space
+/// than the minimum (a filesystem that cannot tell is not refused).
+fn room(fs: &dyn Filesystem, dir: &VirtualPath, min: MinFree) -> Result<(), Reply> {
+    if min == MinFree::None {
+        return Ok(());
+    }
+    match fs.space(dir) {
+        Ok(space) if min.short(space) => Err(Reply::new(
+            ReplyCode::InsufficientStorage,
+            "Insufficient storage space: the server keeps a minimum free.",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The first of `candidates` that could be created (STOU), checked without creating it.
