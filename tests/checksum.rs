@@ -131,16 +131,8 @@ f.quit()
 "#,
         port = srv.addr().port()
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("OK"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = common::run_python(&script);
+    assert!(stdout.contains("OK"), "{stdout}");
 }
 
 /// AVBL reports what the filesystem under the root has free (as `df` would, within what

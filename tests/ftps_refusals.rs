@@ -281,16 +281,7 @@ f.quit()
 "#,
         port = srv.addr().port()
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = common::run_python(&script);
     assert!(stdout.contains("REFUSED 522"), "{stdout}");
     assert_untouched(srv.root());
 }

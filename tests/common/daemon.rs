@@ -312,6 +312,23 @@ pub fn on_path(bin: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
 }
 
+/// Runs a Python script (`python3 -c`) within 60 s; asserts that it exited 0 and returns
+/// its standard output.
+#[track_caller]
+pub fn run_python(script: &str) -> String {
+    let out = run_bounded(
+        Command::new("python3").args(["-c", script]),
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Runs a client to completion within `limit`, killing it (by its pid) if it hangs, and
 /// returns its output (whatever its exit status).
 #[track_caller]

@@ -13,8 +13,8 @@ mod skip;
 
 #[allow(unused_imports)]
 pub use daemon::{
-    addr_after, assert_success, daemon_args, on_path, run_bounded, Log, Proc, BIN, STARTUP,
-    SYSTEMD_ACTIVATE_PY,
+    addr_after, assert_success, daemon_args, on_path, run_bounded, run_python, Log, Proc, BIN,
+    STARTUP, SYSTEMD_ACTIVATE_PY,
 };
 #[allow(unused_imports)]
 pub use skip::{require, require_tool, REQUIRE_ALL};
