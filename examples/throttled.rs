@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_sessions: Some(4),
         write_limit: 150_000, // downloads, all sessions together
         read_limit: 100_000,  // uploads, all sessions together
+        ..UserLimits::default()
     };
     auth.set_limits("user", per_user)?;
 

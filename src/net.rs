@@ -126,6 +126,61 @@ pub fn pasv_tuple(ip: Ipv4Addr, port: u16) -> String {
     )
 }
 
+/// A network, `10.0.0.0/8` or `2001:db8::/32` (a bare address is a /32 or /128): the
+/// per-user `allow_from` option. IPv4-mapped IPv6 clients match IPv4 networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    net: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// True if `ip` is in the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.net, canonical_ip(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u128::from(u32::from(net)), self.prefix, 32)
+                    == masked(u128::from(u32::from(ip)), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The top `prefix` bits of a `bits`-wide address.
+fn masked(addr: u128, prefix: u8, bits: u32) -> u128 {
+    let keep = u32::from(prefix).min(bits);
+    if keep == 0 {
+        0
+    } else {
+        addr >> (bits - keep)
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("{s:?} is not a network (10.0.0.0/8, 2001:db8::/32 or an address)");
+        let (addr, prefix) = s.trim().split_once('/').unwrap_or((s.trim(), ""));
+        let net: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            max
+        } else {
+            prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(bad)?
+        };
+        Ok(Cidr { net, prefix })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

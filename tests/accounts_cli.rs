@@ -282,3 +282,30 @@ fn sighup_changes_the_bandwidth_of_new_logins() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(1), "took {took:?}");
 }
+
+/// `allow_from`: a login from outside the user's networks fails like a wrong password (the
+/// client learns nothing more), and the log says why; from inside, it succeeds.
+#[test]
+fn allow_from_admits_only_the_users_networks() {
+    let (root, etc) = dirs();
+    let file = etc.path().join("users");
+    let home = root.path();
+    write_users(
+        &file,
+        &[
+            format!(
+                "{}:allow_from=10.0.0.0/8,2001:db8::/32",
+                account("far", SHA512, "elr", home)
+            ),
+            format!(
+                "{}:allow_from=192.0.2.1,127.0.0.0/8",
+                account("near", SHA512, "elr", home)
+            ),
+        ],
+    );
+    let (mut d, port) = Daemon::start(root.path(), &users_flags(&file));
+    assert_eq!(try_login(port, "far", SHA512_PW).1, 530);
+    let line = d.wait_log("reason=address-not-allowed");
+    assert!(line.contains("far") && line.contains("127.0.0.1"), "{line}");
+    assert_eq!(try_login(port, "near", SHA512_PW).1, 230);
+}

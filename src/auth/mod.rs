@@ -219,6 +219,8 @@ pub struct UserLimits {
     pub read_limit: u64,
     /// Download bytes per second shared by all the user's data connections. 0: unlimited.
     pub write_limit: u64,
+    /// The networks the user may log in from; empty: anywhere.
+    pub allow_from: Vec<crate::net::Cidr>,
 }
 
 /// Why authentication or authorizer configuration failed.

@@ -19,8 +19,10 @@
 //!   `max_sessions=N` (simultaneous logins, N >= 1), `read_limit=BYTES` (uploads) and
 //!   `write_limit=BYTES` (downloads), both bytes per second shared by all the user's
 //!   sessions, with an optional suffix `k`/`K` (x1024) or `m`/`M` (x1048576), 0 meaning
-//!   unlimited; `msg_login=TEXT` (the 230 reply) and `msg_quit=TEXT` (the 221 reply).
-//!   Because of the separators, TEXT can contain neither `,` nor `:`.
+//!   unlimited; `allow_from=NET[,NET...]` (the networks the user may log in from, such as
+//!   `10.0.0.0/8,2001:db8::/32`; a login from elsewhere fails like a wrong password, with
+//!   `reason=address-not-allowed` in the log); `msg_login=TEXT` (the 230 reply) and
+//!   `msg_quit=TEXT` (the 221 reply). TEXT cannot contain `,`.
 //!
 //! Blank lines and lines starting with `#` are ignored; leading and trailing white space
 //! is trimmed; CRLF line endings are fine.
@@ -162,7 +164,8 @@ fn problem_of(err: AuthError) -> String {
 impl Parser {
     /// `name:password-hash:perms:home[:options]`.
     fn account(&mut self, line: &str, number: usize) -> Result<(), String> {
-        let fields: Vec<&str> = line.split(':').collect();
+        // Five fields at most: the options may contain `:` (IPv6 networks in allow_from).
+        let fields: Vec<&str> = line.splitn(5, ':').collect();
         let (name, hash, perms, home, options) = match fields.as_slice() {
             [name, hash, perms, home] => (*name, *hash, *perms, *home, ""),
             [name, hash, perms, home, options] => (*name, *hash, *perms, *home, *options),
@@ -281,10 +284,17 @@ fn parse_options(text: &str) -> Result<Options, String> {
         return Ok(options);
     }
     let mut seen = HashSet::new();
+    let mut last = "";
     for item in text.split(',') {
+        // `allow_from=NET,NET`: the networks after the first are items of their own.
+        if last == "allow_from" && !item.contains('=') {
+            options.limits.allow_from.push(item.parse()?);
+            continue;
+        }
         let (key, value) = item
             .split_once('=')
             .ok_or_else(|| format!("option {item:?} is not key=value"))?;
+        last = key;
         if !seen.insert(key) {
             return Err(format!("option {key} is given twice"));
         }
@@ -314,6 +324,7 @@ fn parse_options(text: &str) -> Result<Options, String> {
                     options.limits.write_limit = bytes;
                 }
             }
+            "allow_from" => options.limits.allow_from.push(value.parse()?),
             "msg_login" | "msg_quit" => {
                 if value.is_empty() {
                     return Err(format!("{key} must not be empty"));
@@ -328,7 +339,7 @@ fn parse_options(text: &str) -> Result<Options, String> {
             _ => {
                 return Err(format!(
                     "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
-                     msg_login, msg_quit)"
+                     allow_from, msg_login, msg_quit)"
                 ))
             }
         }

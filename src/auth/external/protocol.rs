@@ -112,6 +112,8 @@ pub fn parse_answer(out: &[u8], name: &str) -> Result<Verdict, String> {
             .write_limit
             .as_ref()
             .map_or(Ok(0), |r| r.bytes("write_limit"))?,
+        // The program sees the client's address and decides itself.
+        allow_from: Vec::new(),
     };
     let text = |t: &Option<String>, default: &str| {
         t.as_deref()

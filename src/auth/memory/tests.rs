@@ -268,6 +268,7 @@ fn hashed_accounts_and_limits() {
         max_sessions: Some(3),
         read_limit: 1000,
         write_limit: 0,
+        allow_from: Vec::new(),
     };
     auth.set_limits("bob", limits.clone()).unwrap();
     assert_eq!(

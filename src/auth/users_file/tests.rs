@@ -60,6 +60,7 @@ fn complete_file() {
         max_sessions: Some(2),
         read_limit: 64 * 1024,
         write_limit: 2 * 1024 * 1024,
+        allow_from: Vec::new(),
     };
     assert_eq!(alice.limits, limits);
     assert_eq!(alice.msg_login, "Login successful.");
@@ -125,7 +126,8 @@ fn field_count_errors() {
         &dir,
         "alice:{6}:elr:{H}:max_sessions=1:extra",
         1,
-        "found 6 fields",
+        // The options field may contain `:` (IPv6 networks), so a sixth field is part of it.
+        "bad value \"1:extra\" for max_sessions",
     );
     assert_error(&dir, "alice", 1, "expected name:password-hash:perms:home");
 }
@@ -263,4 +265,26 @@ fn load_from_disk() {
     std::fs::write(&path, &text[..text.find('\n').unwrap()]).unwrap();
     let auth = load_users_file(&path).unwrap();
     assert!(auth.authenticate("alice", "secret", PEER).is_ok());
+}
+
+#[test]
+fn allow_from_takes_networks_of_both_families_after_one_key() {
+    let dir = tree();
+    let text = "alice:{6}:elr:{H}/alice:allow_from=10.0.0.0/8,2001:db8::/32,max_sessions=2\n";
+    let auth = parse_in(&dir, text).unwrap();
+    let alice = auth.authenticate("alice", "secret", PEER).unwrap();
+    let nets = &alice.limits.allow_from;
+    assert_eq!(nets.len(), 2);
+    assert!(nets[0].contains("10.1.2.3".parse().unwrap()));
+    assert!(nets[0].contains("::ffff:10.1.2.3".parse().unwrap()));
+    assert!(!nets[0].contains("11.0.0.1".parse().unwrap()));
+    assert!(nets[1].contains("2001:db8::7".parse().unwrap()));
+    assert!(!nets[1].contains("10.1.2.3".parse().unwrap()));
+    assert_eq!(alice.limits.max_sessions, Some(2));
+    assert_error(
+        &dir,
+        "bob:{6}:elr:{H}/pub:allow_from=10.0.0.0/33\n",
+        1,
+        "not a network",
+    );
 }

@@ -122,6 +122,15 @@ impl ControlConn {
     fn finish_login(&mut self, result: Result<User, AuthError>, cx: &mut Cx<'_>) -> Option<Reply> {
         let name = self.session.username.clone().unwrap_or_default();
         let user = match result {
+            Ok(user) if !allowed_from(&user, self.peer.ip()) => {
+                log::warn!(
+                    "{} USER '{name}' refused from {} reason=address-not-allowed",
+                    self.tag(),
+                    canonical_ip(self.peer.ip())
+                );
+                self.login_failed(&name, &AuthError::BadCredentials, cx);
+                return None;
+            }
             Ok(user) => user,
             Err(e) => {
                 self.login_failed(&name, &e, cx);
@@ -234,4 +243,10 @@ impl ControlConn {
             Reply::new(ReplyCode::Ready, "Host accepted.")
         }
     }
+}
+
+/// The user's `allow_from` networks admit `ip` (no networks: anywhere).
+fn allowed_from(user: &User, ip: std::net::IpAddr) -> bool {
+    let nets = &user.limits.allow_from;
+    nets.is_empty() || nets.iter().any(|net| net.contains(ip))
 }
