@@ -298,53 +298,59 @@ fn parse_options(text: &str) -> Result<Options, String> {
         if !seen.insert(key) {
             return Err(format!("option {key} is given twice"));
         }
-        match key {
-            "max_sessions" => {
-                let n = parse_number(value)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| {
-                        format!(
-                            "bad value {value:?} for max_sessions: expected a whole number \
-                             of at least 1 (leave the option out for no limit)"
-                        )
-                    })?;
-                options.limits.max_sessions = Some(n);
-            }
-            "read_limit" | "write_limit" => {
-                let bytes = parse_bytes(value).ok_or_else(|| {
-                    format!(
-                        "bad value {value:?} for {key}: expected bytes per second, \
-                         e.g. 65536, 64k or 2M (0: unlimited)"
-                    )
-                })?;
-                if key == "read_limit" {
-                    options.limits.read_limit = bytes;
-                } else {
-                    options.limits.write_limit = bytes;
-                }
-            }
-            "allow_from" => options.limits.allow_from.push(value.parse()?),
-            "msg_login" | "msg_quit" => {
-                if value.is_empty() {
-                    return Err(format!("{key} must not be empty"));
-                }
-                let slot = if key == "msg_login" {
-                    &mut options.msg_login
-                } else {
-                    &mut options.msg_quit
-                };
-                *slot = Some(value.to_owned());
-            }
-            _ => {
-                return Err(format!(
-                    "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
-                     allow_from, msg_login, msg_quit)"
-                ))
-            }
-        }
+        apply_option(&mut options, key, value)?;
     }
     Ok(options)
+}
+
+/// Applies one `key=value` option of an account line.
+fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "max_sessions" => {
+            let n = parse_number(value)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    format!(
+                        "bad value {value:?} for max_sessions: expected a whole number \
+                         of at least 1 (leave the option out for no limit)"
+                    )
+                })?;
+            options.limits.max_sessions = Some(n);
+        }
+        "read_limit" | "write_limit" => {
+            let bytes = parse_bytes(value).ok_or_else(|| {
+                format!(
+                    "bad value {value:?} for {key}: expected bytes per second, \
+                     e.g. 65536, 64k or 2M (0: unlimited)"
+                )
+            })?;
+            if key == "read_limit" {
+                options.limits.read_limit = bytes;
+            } else {
+                options.limits.write_limit = bytes;
+            }
+        }
+        "allow_from" => options.limits.allow_from.push(value.parse()?),
+        "msg_login" | "msg_quit" => {
+            if value.is_empty() {
+                return Err(format!("{key} must not be empty"));
+            }
+            let slot = if key == "msg_login" {
+                &mut options.msg_login
+            } else {
+                &mut options.msg_quit
+            };
+            *slot = Some(value.to_owned());
+        }
+        _ => {
+            return Err(format!(
+                "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
+                 allow_from, msg_login, msg_quit)"
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// A plain decimal number (no sign, no spaces).
