@@ -137,6 +137,9 @@ pub struct Config {
     /// Uploads are refused (`452`) while the filesystem under the root has less free space
     /// than this. Default: [`MinFree::None`].
     pub min_free: MinFree,
+    /// Permission bits that new files and directories are created without (a user's
+    /// `umask=` option overrides it). Default: `0o022`.
+    pub umask: u32,
 }
 
 /// The free space uploads leave on the disk (`--min-free`).
@@ -257,6 +260,7 @@ impl Config {
             offload_fs: OffloadFs::Auto,
             hash_max_size: 0,
             min_free: MinFree::None,
+            umask: 0o022,
         }
     }
 

@@ -309,3 +309,41 @@ fn allow_from_admits_only_the_users_networks() {
     assert!(line.contains("far") && line.contains("127.0.0.1"), "{line}");
     assert_eq!(try_login(port, "near", SHA512_PW).1, 230);
 }
+
+/// `--umask` and a user's `umask=`: the modes of new files and directories, whatever the
+/// daemon's own process umask was (the test process runs it with its umask, usually 022).
+#[test]
+fn umask_sets_the_modes_of_new_files_and_directories() {
+    use std::os::unix::fs::PermissionsExt;
+    let (root, etc) = dirs();
+    let file = etc.path().join("users");
+    let (alice_home, bob_home) = (root.path().join("alice"), root.path().join("bob"));
+    std::fs::create_dir_all(&alice_home).unwrap();
+    std::fs::create_dir_all(&bob_home).unwrap();
+    write_users(
+        &file,
+        &[
+            format!(
+                "{}:umask=077",
+                account("alice", SHA512, "elrwm", &alice_home)
+            ),
+            account("bob", SHA512, "elrwm", &bob_home),
+        ],
+    );
+    let mut flags = users_flags(&file);
+    flags.extend(["--umask", "002"]);
+    let (_d, port) = Daemon::start(root.path(), &flags);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (user, home, file_mode, dir_mode) in [
+        ("alice", &alice_home, 0o600, 0o700),
+        ("bob", &bob_home, 0o664, 0o775),
+    ] {
+        let (mut c, code) = try_login(port, user, SHA512_PW);
+        assert_eq!(code, 230);
+        c.expect("TYPE I", 200);
+        xfer::upload(&mut c, "STOR new.txt", b"new");
+        c.expect("MKD sub", 257);
+        assert_eq!(mode(&home.join("new.txt")), file_mode, "{user}'s file");
+        assert_eq!(mode(&home.join("sub")), dir_mode, "{user}'s directory");
+    }
+}

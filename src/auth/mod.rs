@@ -221,6 +221,8 @@ pub struct UserLimits {
     pub write_limit: u64,
     /// The networks the user may log in from; empty: anywhere.
     pub allow_from: Vec<crate::net::Cidr>,
+    /// This user's umask for new files and directories; `None`: the server's (`--umask`).
+    pub umask: Option<u32>,
 }
 
 /// Why authentication or authorizer configuration failed.

@@ -19,7 +19,8 @@
 //!   `max_sessions=N` (simultaneous logins, N >= 1), `read_limit=BYTES` (uploads) and
 //!   `write_limit=BYTES` (downloads), both bytes per second shared by all the user's
 //!   sessions, with an optional suffix `k`/`K` (x1024) or `m`/`M` (x1048576), 0 meaning
-//!   unlimited; `allow_from=NET[,NET...]` (the networks the user may log in from, such as
+//!   unlimited; `umask=OCTAL` (new files `0666 & !umask`, directories `0777 & !umask`);
+//!   `allow_from=NET[,NET...]` (the networks the user may log in from, such as
 //!   `10.0.0.0/8,2001:db8::/32`; a login from elsewhere fails like a wrong password, with
 //!   `reason=address-not-allowed` in the log); `msg_login=TEXT` (the 230 reply) and
 //!   `msg_quit=TEXT` (the 221 reply). TEXT cannot contain `,`.
@@ -332,6 +333,15 @@ fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), Str
             }
         }
         "allow_from" => options.limits.allow_from.push(value.parse()?),
+        "umask" => {
+            let mask = u32::from_str_radix(value, 8)
+                .ok()
+                .filter(|m| *m <= 0o777 && !value.is_empty() && value.len() <= 4)
+                .ok_or_else(|| {
+                    format!("bad value {value:?} for umask: expected octal, e.g. 022")
+                })?;
+            options.limits.umask = Some(mask);
+        }
         "msg_login" | "msg_quit" => {
             if value.is_empty() {
                 return Err(format!("{key} must not be empty"));
@@ -346,7 +356,7 @@ fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), Str
         _ => {
             return Err(format!(
                 "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
-                 allow_from, msg_login, msg_quit)"
+                 allow_from, umask, msg_login, msg_quit)"
             ))
         }
     }

@@ -62,6 +62,16 @@ pub struct UploadPolicy {
     pub atomic: bool,
     /// Remove what a failed upload left (files it created or replaced wholesale).
     pub delete_incomplete: bool,
+    /// Permission bits new files (`0o666 & !umask`) and directories (`0o777 & !umask`)
+    /// are created without (the process's own umask applies too; the daemon clears it).
+    pub umask: u32,
+}
+
+impl UploadPolicy {
+    /// The mode a new file is created with.
+    pub(crate) fn file_mode(self) -> Mode {
+        Mode::from_raw_mode((0o666 & !self.umask) as rustix::fs::RawMode)
+    }
 }
 
 #[derive(Debug)]
@@ -126,9 +136,9 @@ fn temp_name(name: &OsStr) -> OsString {
 }
 
 /// Opens `name` in `dir`, never following a symlink there; `O_CLOEXEC` is added.
-fn open_in_dir(dir: &DirFd, name: &OsStr, flags: OFlags) -> io::Result<File> {
+fn open_in_dir(dir: &DirFd, name: &OsStr, flags: OFlags, mode: Mode) -> io::Result<File> {
     let flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(&**dir, name, flags, Mode::from_raw_mode(0o666)).map_err(os)?;
+    let fd = rustix::fs::openat(&**dir, name, flags, mode).map_err(os)?;
     Ok(File::from(fd))
 }
 
@@ -185,7 +195,8 @@ impl OsUpload {
         name: &OsStr,
         policy: UploadPolicy,
     ) -> io::Result<OsUpload> {
-        let file = open_in_dir(dir, name, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL)?;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL;
+        let file = open_in_dir(dir, name, flags, policy.file_mode())?;
         Ok(OsUpload {
             file,
             target: Target::InPlace {
@@ -214,7 +225,7 @@ impl OsUpload {
             existed,
         } = shape;
         if policy.atomic && !create_new {
-            return OsUpload::open_atomic(dir, name, shape);
+            return OsUpload::open_atomic(dir, name, shape, policy.file_mode());
         }
         let mut flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CREATE;
         if create_new {
@@ -224,7 +235,7 @@ impl OsUpload {
         }
         // Never truncate here: STOR truncates through `set_len` once its data connection
         // is up.
-        let mut file = open_in_dir(&dir, &name, flags)?;
+        let mut file = open_in_dir(&dir, &name, flags, policy.file_mode())?;
         regular_blocking(&file, append)?;
         if let Some(n) = at {
             file.seek(SeekFrom::Start(n))?;
@@ -247,20 +258,25 @@ impl OsUpload {
 
     /// An atomic upload: a temporary file next to the target, holding a copy of what is
     /// kept of the old file for APPE and REST.
-    fn open_atomic(dir: DirFd, name: OsString, shape: Shape) -> io::Result<OsUpload> {
+    fn open_atomic(dir: DirFd, name: OsString, shape: Shape, mode: Mode) -> io::Result<OsUpload> {
         let temp = temp_name(&name);
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL;
-        let mut file = open_in_dir(&dir, &temp, flags)?;
+        let mut file = open_in_dir(&dir, &temp, flags, mode)?;
         let keeps = shape.existed && (shape.append || shape.at.is_some());
         if keeps {
-            let copied =
-                open_in_dir(&dir, &name, OFlags::RDONLY | OFlags::NONBLOCK).and_then(|mut old| {
-                    regular_blocking(&old, false)?;
-                    match shape.at {
-                        Some(n) => io::copy(&mut (&mut old).take(n), &mut file),
-                        None => io::copy(&mut old, &mut file),
-                    }
-                });
+            let copied = open_in_dir(
+                &dir,
+                &name,
+                OFlags::RDONLY | OFlags::NONBLOCK,
+                Mode::empty(),
+            )
+            .and_then(|mut old| {
+                regular_blocking(&old, false)?;
+                match shape.at {
+                    Some(n) => io::copy(&mut (&mut old).take(n), &mut file),
+                    None => io::copy(&mut old, &mut file),
+                }
+            });
             if let Err(e) = copied {
                 let _ = rustix::fs::unlinkat(&*dir, temp.as_os_str(), AtFlags::empty());
                 return Err(e);

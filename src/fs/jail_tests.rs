@@ -236,6 +236,7 @@ fn uploads_commit_and_abort_in_their_directory() {
         let atomic = fs.clone().with_uploads(UploadPolicy {
             atomic: true,
             delete_incomplete: true,
+            ..Default::default()
         });
         symlink("pub", root.0.join("alias")).unwrap();
         let mut w = atomic
@@ -262,6 +263,7 @@ fn uploads_commit_and_abort_in_their_directory() {
         let deleting = fs.clone().with_uploads(UploadPolicy {
             atomic: false,
             delete_incomplete: true,
+            ..Default::default()
         });
         let w = deleting
             .open_write(&vp("/alias/cut.txt"), WriteMode::Truncate)

@@ -155,7 +155,9 @@ impl Filesystem for OsFs {
         match self.jail.parent(p)? {
             None => Err(ErrorKind::AlreadyExists.into()),
             Some((dir, name)) => {
-                rustix::fs::mkdirat(&*dir, name, Mode::from_raw_mode(0o777)).map_err(os)
+                let mode =
+                    Mode::from_raw_mode((0o777 & !self.uploads.umask) as rustix::fs::RawMode);
+                rustix::fs::mkdirat(&*dir, name, mode).map_err(os)
             }
         }
     }

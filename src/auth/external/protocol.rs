@@ -114,6 +114,7 @@ pub fn parse_answer(out: &[u8], name: &str) -> Result<Verdict, String> {
             .map_or(Ok(0), |r| r.bytes("write_limit"))?,
         // The program sees the client's address and decides itself.
         allow_from: Vec::new(),
+        umask: None,
     };
     let text = |t: &Option<String>, default: &str| {
         t.as_deref()

@@ -269,6 +269,7 @@ fn hashed_accounts_and_limits() {
         read_limit: 1000,
         write_limit: 0,
         allow_from: Vec::new(),
+        umask: None,
     };
     auth.set_limits("bob", limits.clone()).unwrap();
     assert_eq!(

@@ -61,6 +61,7 @@ fn complete_file() {
         read_limit: 64 * 1024,
         write_limit: 2 * 1024 * 1024,
         allow_from: Vec::new(),
+        umask: None,
     };
     assert_eq!(alice.limits, limits);
     assert_eq!(alice.msg_login, "Login successful.");

@@ -192,6 +192,10 @@ pub struct Args {
     /// a size (500M, 10G) or a percentage of the filesystem (5%); 0 = no minimum.
     #[arg(long, value_name = "SIZE|PERCENT", default_value = "0")]
     pub min_free: ftpdlib::MinFree,
+    /// Permission bits new files (0666 & !UMASK) and directories (0777 & !UMASK) are created
+    /// without, octal; a user's umask= option overrides it. The daemon's own umask is cleared.
+    #[arg(long, value_name = "OCTAL", default_value = "022", value_parser = umask)]
+    pub umask: u32,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]
@@ -230,6 +234,14 @@ pub enum Command {
 pub fn size(s: &str) -> Result<u64, String> {
     ftpdlib::fs::parse_size(s)
         .ok_or_else(|| format!("{s:?} is not a size (bytes, or a number with K, M, G or T)"))
+}
+
+/// Parses an octal umask such as `022` or `0077`.
+pub fn umask(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim(), 8)
+        .ok()
+        .filter(|m| *m <= 0o777 && !s.trim().is_empty() && s.trim().len() <= 4)
+        .ok_or_else(|| format!("{s:?} is not an octal umask such as 022"))
 }
 
 /// Parses a SECONDS value: fractions allowed, never negative or infinite.

@@ -170,6 +170,9 @@ fn apply_flags(cfg: &mut Config, args: &Args) {
     cfg.offload_fs = args.offload_fs;
     cfg.hash_max_size = args.hash_max_size;
     cfg.min_free = args.min_free;
+    cfg.umask = args.umask;
+    // --umask (or a user's umask=) is the one mask: the process's own would apply on top.
+    rustix::process::umask(rustix::fs::Mode::empty());
     cfg.max_cons = args.max_cons;
     cfg.max_cons_per_ip = args.max_cons_per_ip;
     cfg.use_localtime = args.use_localtime;

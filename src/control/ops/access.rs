@@ -81,6 +81,7 @@ impl ControlConn {
         let policy = UploadPolicy {
             atomic: self.cfg.atomic_uploads,
             delete_incomplete: self.cfg.delete_incomplete_uploads,
+            umask: user.limits.umask.unwrap_or(self.cfg.umask),
         };
         let opened = match &self.cfg.filesystem {
             Some(factory) => factory.open(user),

@@ -24,6 +24,7 @@ fn atomic_upload_replaces_only_on_commit() {
     let policy = UploadPolicy {
         atomic: true,
         delete_incomplete: false,
+        ..Default::default()
     };
     let u = upload(&f, policy, b"new data");
     assert_eq!(fs::read(&f).unwrap(), b"old", "untouched while uploading");
@@ -44,6 +45,7 @@ fn atomic_append_and_resume_keep_the_prefix() {
     let policy = UploadPolicy {
         atomic: true,
         delete_incomplete: false,
+        ..Default::default()
     };
     let mut u = Box::new(OsUpload::open(&f, policy, true, None, false).unwrap());
     u.write_all(b"AB").unwrap();
@@ -71,6 +73,7 @@ fn in_place_abort_deletes_only_with_the_policy() {
     let delete = UploadPolicy {
         atomic: false,
         delete_incomplete: true,
+        ..Default::default()
     };
     upload(&f, delete, b"again").abort();
     assert!(!f.exists(), "delete_incomplete removes a failed STOR");

@@ -1,6 +1,15 @@
 //! Value parsers of the command line.
 
-use super::size;
+use super::{size, umask};
+
+#[test]
+fn umasks_are_octal() {
+    assert_eq!(umask("022"), Ok(0o022));
+    assert_eq!(umask("0077"), Ok(0o077));
+    assert!(umask("8").is_err());
+    assert!(umask("1000").is_err());
+    assert!(umask("").is_err());
+}
 
 #[test]
 fn sizes_take_bytes_or_a_binary_unit() {
