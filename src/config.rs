@@ -140,6 +140,12 @@ pub struct Config {
     /// Permission bits that new files and directories are created without (a user's
     /// `umask=` option overrides it). Default: `0o022`.
     pub umask: u32,
+    /// Names (shell globs) that look missing to every command and are left out of listings
+    /// (`--hide`); a user's `hide=` adds to them. Default: none.
+    pub hide: Vec<String>,
+    /// Names (shell globs) that every operation refuses (`--deny`); a user's `deny=` adds to
+    /// them. Default: none.
+    pub deny: Vec<String>,
 }
 
 /// The free space uploads leave on the disk (`--min-free`).
@@ -261,6 +267,8 @@ impl Config {
             hash_max_size: 0,
             min_free: MinFree::None,
             umask: 0o022,
+            hide: Vec::new(),
+            deny: Vec::new(),
         }
     }
 

@@ -102,6 +102,7 @@ pub(crate) mod data;
 pub mod error;
 pub mod events;
 pub mod fs;
+mod glob;
 pub(crate) mod handler;
 pub mod hooks;
 pub mod ioloop;

@@ -223,6 +223,10 @@ pub struct UserLimits {
     pub allow_from: Vec<crate::net::Cidr>,
     /// This user's umask for new files and directories; `None`: the server's (`--umask`).
     pub umask: Option<u32>,
+    /// Names hidden from this user, on top of the server's `--hide`.
+    pub hide: Vec<String>,
+    /// Names refused to this user, on top of the server's `--deny`.
+    pub deny: Vec<String>,
 }
 
 /// Why authentication or authorizer configuration failed.

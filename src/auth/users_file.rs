@@ -19,7 +19,8 @@
 //!   `max_sessions=N` (simultaneous logins, N >= 1), `read_limit=BYTES` (uploads) and
 //!   `write_limit=BYTES` (downloads), both bytes per second shared by all the user's
 //!   sessions, with an optional suffix `k`/`K` (x1024) or `m`/`M` (x1048576), 0 meaning
-//!   unlimited; `umask=OCTAL` (new files `0666 & !umask`, directories `0777 & !umask`);
+//!   unlimited; `hide=GLOB[|GLOB...]` and `deny=GLOB[|GLOB...]` (names hidden from, or
+//!   refused to, this user, on top of `--hide`/`--deny`); `umask=OCTAL` (new files `0666 & !umask`, directories `0777 & !umask`);
 //!   `allow_from=NET[,NET...]` (the networks the user may log in from, such as
 //!   `10.0.0.0/8,2001:db8::/32`; a login from elsewhere fails like a wrong password, with
 //!   `reason=address-not-allowed` in the log); `msg_login=TEXT` (the 230 reply) and
@@ -67,7 +68,7 @@ use std::path::Path;
 
 use super::hash::PasswordHash;
 use super::memory::ANONYMOUS_NAMES;
-use super::{AuthError, MemoryAuthorizer, UserLimits};
+use super::{AuthError, MemoryAuthorizer};
 use crate::fs::path::VirtualPath;
 
 /// What is wrong with a users file, and where.
@@ -270,101 +271,11 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The settings of an account line's 5th field.
-#[derive(Default)]
-struct Options {
-    limits: UserLimits,
-    msg_login: Option<String>,
-    msg_quit: Option<String>,
-}
-
-/// Parses `key=value,key=value`; an empty text means no options.
-fn parse_options(text: &str) -> Result<Options, String> {
-    let mut options = Options::default();
-    if text.is_empty() {
-        return Ok(options);
-    }
-    let mut seen = HashSet::new();
-    let mut last = "";
-    for item in text.split(',') {
-        // `allow_from=NET,NET`: the networks after the first are items of their own.
-        if last == "allow_from" && !item.contains('=') {
-            options.limits.allow_from.push(item.parse()?);
-            continue;
-        }
-        let (key, value) = item
-            .split_once('=')
-            .ok_or_else(|| format!("option {item:?} is not key=value"))?;
-        last = key;
-        if !seen.insert(key) {
-            return Err(format!("option {key} is given twice"));
-        }
-        apply_option(&mut options, key, value)?;
-    }
-    Ok(options)
-}
-
-/// Applies one `key=value` option of an account line.
-fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), String> {
-    match key {
-        "max_sessions" => {
-            let n = parse_number(value)
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    format!(
-                        "bad value {value:?} for max_sessions: expected a whole number \
-                         of at least 1 (leave the option out for no limit)"
-                    )
-                })?;
-            options.limits.max_sessions = Some(n);
-        }
-        "read_limit" | "write_limit" => {
-            let bytes = parse_bytes(value).ok_or_else(|| {
-                format!(
-                    "bad value {value:?} for {key}: expected bytes per second, \
-                     e.g. 65536, 64k or 2M (0: unlimited)"
-                )
-            })?;
-            if key == "read_limit" {
-                options.limits.read_limit = bytes;
-            } else {
-                options.limits.write_limit = bytes;
-            }
-        }
-        "allow_from" => options.limits.allow_from.push(value.parse()?),
-        "umask" => {
-            let mask = u32::from_str_radix(value, 8)
-                .ok()
-                .filter(|m| *m <= 0o777 && !value.is_empty() && value.len() <= 4)
-                .ok_or_else(|| {
-                    format!("bad value {value:?} for umask: expected octal, e.g. 022")
-                })?;
-            options.limits.umask = Some(mask);
-        }
-        "msg_login" | "msg_quit" => {
-            if value.is_empty() {
-                return Err(format!("{key} must not be empty"));
-            }
-            let slot = if key == "msg_login" {
-                &mut options.msg_login
-            } else {
-                &mut options.msg_quit
-            };
-            *slot = Some(value.to_owned());
-        }
-        _ => {
-            return Err(format!(
-                "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
-                 allow_from, umask, msg_login, msg_quit)"
-            ))
-        }
-    }
-    Ok(())
-}
+mod options;
+use options::parse_options;
 
 /// A plain decimal number (no sign, no spaces).
-fn parse_number(text: &str) -> Option<u64> {
+pub(super) fn parse_number(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -27,6 +27,7 @@ mod jail;
 pub(crate) mod listing;
 mod osfs;
 pub mod path;
+pub mod policy;
 pub mod probe;
 mod roots;
 

@@ -115,6 +115,8 @@ pub fn parse_answer(out: &[u8], name: &str) -> Result<Verdict, String> {
         // The program sees the client's address and decides itself.
         allow_from: Vec::new(),
         umask: None,
+        hide: Vec::new(),
+        deny: Vec::new(),
     };
     let text = |t: &Option<String>, default: &str| {
         t.as_deref()

@@ -270,6 +270,8 @@ fn hashed_accounts_and_limits() {
         write_limit: 0,
         allow_from: Vec::new(),
         umask: None,
+        hide: Vec::new(),
+        deny: Vec::new(),
     };
     auth.set_limits("bob", limits.clone()).unwrap();
     assert_eq!(

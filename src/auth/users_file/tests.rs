@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::auth::tests::{TempDir, SECRET_BCRYPT, SECRET_SHA256, SECRET_SHA512};
-use crate::auth::{Authorizer, Perm, Perms};
+use crate::auth::{Authorizer, Perm, Perms, UserLimits};
 use std::net::{IpAddr, Ipv4Addr};
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -62,6 +62,8 @@ fn complete_file() {
         write_limit: 2 * 1024 * 1024,
         allow_from: Vec::new(),
         umask: None,
+        hide: Vec::new(),
+        deny: Vec::new(),
     };
     assert_eq!(alice.limits, limits);
     assert_eq!(alice.msg_login, "Login successful.");
@@ -288,4 +290,16 @@ fn allow_from_takes_networks_of_both_families_after_one_key() {
         1,
         "not a network",
     );
+}
+
+#[test]
+fn hide_and_deny_take_globs_separated_by_bars() {
+    let dir = tree();
+    let text = "alice:{6}:elr:{H}/alice:hide=.*|*.tmp,deny=*.exe,umask=027\n";
+    let auth = parse_in(&dir, text).unwrap();
+    let alice = auth.authenticate("alice", "secret", PEER).unwrap();
+    assert_eq!(alice.limits.hide, [".*", "*.tmp"]);
+    assert_eq!(alice.limits.deny, ["*.exe"]);
+    assert_eq!(alice.limits.umask, Some(0o027));
+    assert_error(&dir, "bob:{6}:elr:{H}/pub:umask=999\n", 1, "umask");
 }

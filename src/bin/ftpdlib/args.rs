@@ -196,6 +196,13 @@ pub struct Args {
     /// without, octal; a user's umask= option overrides it. The daemon's own umask is cleared.
     #[arg(long, value_name = "OCTAL", default_value = "022", value_parser = umask)]
     pub umask: u32,
+    /// Names (shell globs such as '*.tmp' or '.*') that look missing to every command and
+    /// are left out of listings; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub hide: Vec<String>,
+    /// Names (shell globs) that every operation refuses with 550; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub deny: Vec<String>,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]

@@ -143,6 +143,21 @@ fn push(
                 other.type_str()
             )))
         }
+        // A repeatable flag (--hide, --deny) takes an array: one flag per item.
+        (false, DeValue::Array(items)) if is_repeatable(arg) => {
+            let mut tokens = Vec::new();
+            for item in items.iter() {
+                let text = scalar(item.get_ref()).ok_or_else(|| {
+                    at(format!(
+                        "wrong type: expected strings, found {}",
+                        item.get_ref().type_str()
+                    ))
+                })?;
+                check_value(arg, &text).map_err(at)?;
+                tokens.push(format!("--{long}={text}"));
+            }
+            tokens
+        }
         (false, v) => {
             let text = scalar(v).ok_or_else(|| {
                 at(format!(
@@ -156,6 +171,11 @@ fn push(
     };
     out.push(Entry { id, tokens, line });
     Ok(())
+}
+
+/// A flag that may be given several times (its values are collected).
+fn is_repeatable(arg: &clap::Arg) -> bool {
+    matches!(arg.get_action(), clap::ArgAction::Append)
 }
 
 /// A string, integer or float as the text a flag would get.

@@ -171,6 +171,8 @@ fn apply_flags(cfg: &mut Config, args: &Args) {
     cfg.hash_max_size = args.hash_max_size;
     cfg.min_free = args.min_free;
     cfg.umask = args.umask;
+    cfg.hide.clone_from(&args.hide);
+    cfg.deny.clone_from(&args.deny);
     // --umask (or a user's umask=) is the one mask: the process's own would apply on top.
     rustix::process::umask(rustix::fs::Mode::empty());
     cfg.max_cons = args.max_cons;

@@ -83,11 +83,16 @@ impl ControlConn {
             delete_incomplete: self.cfg.delete_incomplete_uploads,
             umask: user.limits.umask.unwrap_or(self.cfg.umask),
         };
+        let names = crate::fs::policy::Names {
+            hide: [&self.cfg.hide[..], &user.limits.hide[..]].concat(),
+            deny: [&self.cfg.deny[..], &user.limits.deny[..]].concat(),
+        };
         let opened = match &self.cfg.filesystem {
             Some(factory) => factory.open(user),
             None => OsFs::new(&user.home)
                 .map(|fs| Box::new(fs.with_uploads(policy)) as Box<dyn Filesystem>),
-        };
+        }
+        .map(|fs| names.apply(fs));
         opened.map_err(|e| {
             log::error!(
                 "{} home directory {} unusable: {e}",
