@@ -146,6 +146,10 @@ pub struct Config {
     /// Names (shell globs) that every operation refuses (`--deny`); a user's `deny=` adds to
     /// them. Default: none.
     pub deny: Vec<String>,
+    /// Per-network PASV addresses (`--nat-map CIDR=ADDR`): a client whose address is in the
+    /// network is told this address in `227` replies; the first match wins, and clients in no
+    /// network get [`Config::masquerade_address`]. Default: none.
+    pub nat_map: Vec<(crate::net::Cidr, IpAddr)>,
 }
 
 /// The free space uploads leave on the disk (`--min-free`).
@@ -269,6 +273,7 @@ impl Config {
             umask: 0o022,
             hide: Vec::new(),
             deny: Vec::new(),
+            nat_map: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! `--hide` and `--deny` (and a user's `hide=`/`deny=`): hidden names look missing to every
-//! command and are left out of listings; denied names are refused by every operation.
+//! command and are left out of listings; denied names are refused by every operation. And
+//! `--nat-map`, the other per-network setting.
 
 mod common;
 mod xfer;
@@ -80,4 +81,29 @@ fn denied_names_are_refused_by_every_operation() {
     assert_eq!(std::fs::read(srv.root().join("tool.exe")).unwrap(), b"MZ");
     assert!(!srv.root().join("other.exe").exists());
     assert_eq!(xfer::download(&mut c, "RETR public.txt"), b"public");
+}
+
+/// `--nat-map`: a client in a mapped network is told that network's address in PASV replies;
+/// others get `-n` (tested here, next to the other per-network policies).
+#[test]
+fn nat_map_gives_each_network_its_pasv_address() {
+    let mapped = TestServer::start(|cfg| {
+        cfg.masquerade_address = Some("203.0.113.5".parse().unwrap());
+        cfg.nat_map = vec![
+            ("10.0.0.0/8".parse().unwrap(), "10.1.1.1".parse().unwrap()),
+            ("127.0.0.0/8".parse().unwrap(), "192.0.2.7".parse().unwrap()),
+        ];
+    });
+    let mut c = mapped.login();
+    let r = c.expect("PASV", 227);
+    assert!(r.text.contains("(192,0,2,7,"), "{r:?}");
+    c.expect("EPSV", 229);
+
+    let unmapped = TestServer::start(|cfg| {
+        cfg.masquerade_address = Some("203.0.113.5".parse().unwrap());
+        cfg.nat_map = vec![("10.0.0.0/8".parse().unwrap(), "10.1.1.1".parse().unwrap())];
+    });
+    let mut c = unmapped.login();
+    let r = c.expect("PASV", 227);
+    assert!(r.text.contains("(203,0,113,5,"), "{r:?}");
 }

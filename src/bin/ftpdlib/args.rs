@@ -203,6 +203,11 @@ pub struct Args {
     /// Names (shell globs) that every operation refuses with 550; repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub deny: Vec<String>,
+    /// Clients in the network CIDR are told ADDR in PASV replies (e.g. the LAN address for
+    /// 192.168.0.0/16, while -n gives the public one to everyone else); repeatable, first
+    /// match wins.
+    #[arg(long, value_name = "CIDR=ADDR", value_parser = nat_map)]
+    pub nat_map: Vec<(ftpdlib::net::Cidr, std::net::IpAddr)>,
     /// Expect HAProxy's PROXY protocol (v1/v2) header on control connections (behind a load
     /// balancer); connections without one are closed.
     #[arg(long)]
@@ -241,6 +246,18 @@ pub enum Command {
 pub fn size(s: &str) -> Result<u64, String> {
     ftpdlib::fs::parse_size(s)
         .ok_or_else(|| format!("{s:?} is not a size (bytes, or a number with K, M, G or T)"))
+}
+
+/// Parses `CIDR=ADDR` for --nat-map.
+pub fn nat_map(s: &str) -> Result<(ftpdlib::net::Cidr, std::net::IpAddr), String> {
+    let (net, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not CIDR=ADDR (e.g. 192.168.0.0/16=192.168.1.10)"))?;
+    let addr: std::net::IpAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("{addr:?} in {s:?} is not an IP address"))?;
+    Ok((net.parse()?, addr))
 }
 
 /// Parses an octal umask such as `022` or `0077`.

@@ -99,6 +99,15 @@ pub fn run(args: &Args) -> Result<usize, String> {
             port & 0xff
         ),
     }
+    for (net, addr) in &cfg.nat_map {
+        match canonical_ip(*addr) {
+            IpAddr::V4(v4) => println!(
+                "clients in {net} will see: 227 Entering passive mode ({}).",
+                pasv_tuple(v4, port)
+            ),
+            IpAddr::V6(_) => println!("clients in {net} will see: 425 for PASV (use EPSV)"),
+        }
+    }
     println!("clients will see: 229 Entering extended passive mode (|||{port}|).");
     if let Some(nat) = cfg.masquerade_address {
         if is_private(nat) {

@@ -173,6 +173,7 @@ fn apply_flags(cfg: &mut Config, args: &Args) {
     cfg.umask = args.umask;
     cfg.hide.clone_from(&args.hide);
     cfg.deny.clone_from(&args.deny);
+    cfg.nat_map.clone_from(&args.nat_map);
     // --umask (or a user's umask=) is the one mask: the process's own would apply on top.
     rustix::process::umask(rustix::fs::Mode::empty());
     cfg.max_cons = args.max_cons;

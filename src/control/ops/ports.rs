@@ -64,7 +64,15 @@ impl ControlConn {
                 Some(_) => {}
             }
         }
-        let shown = match (extended, self.cfg.masquerade_address, ip) {
+        let peer = self.peer.ip();
+        let masquerade = self
+            .cfg
+            .nat_map
+            .iter()
+            .find(|(net, _)| net.contains(peer))
+            .map(|(_, addr)| *addr)
+            .or(self.cfg.masquerade_address);
+        let shown = match (extended, masquerade, ip) {
             (true, _, _) => None,
             (false, Some(IpAddr::V4(m)), _) => Some(m),
             (false, _, IpAddr::V4(v4)) => Some(v4),
