@@ -79,7 +79,27 @@ pub fn run(args: &Args) -> Result<usize, String> {
     } else {
         println!("passive ports: any free port (set -r FROM-TO to open a range in a firewall/NAT)");
     }
-    let port = example.unwrap_or(0);
+    print_passive_replies(&cfg, ip, example.unwrap_or(0));
+    if let Some(nat) = cfg.masquerade_address {
+        if is_private(nat) {
+            warnings += 1;
+            println!(
+                "warning: -n {nat} is a private address: clients outside that network cannot \
+                 reach it (use the public address of the NAT)"
+            );
+        }
+        if cfg.passive_ports.is_none() {
+            warnings += 1;
+            println!(
+                "warning: -n is set without -r: forward a fixed passive range through the NAT"
+            );
+        }
+    }
+    Ok(warnings)
+}
+
+/// The PASV and EPSV replies clients will see, per network with `--nat-map`.
+fn print_passive_replies(cfg: &ftpdlib::Config, ip: IpAddr, port: u16) {
     let shown = cfg.masquerade_address.or_else(|| match ip {
         IpAddr::V4(v4) if !v4.is_unspecified() => Some(IpAddr::V4(v4)),
         IpAddr::V6(v6) if !v6.is_unspecified() => Some(IpAddr::V6(v6)),
@@ -109,22 +129,6 @@ pub fn run(args: &Args) -> Result<usize, String> {
         }
     }
     println!("clients will see: 229 Entering extended passive mode (|||{port}|).");
-    if let Some(nat) = cfg.masquerade_address {
-        if is_private(nat) {
-            warnings += 1;
-            println!(
-                "warning: -n {nat} is a private address: clients outside that network cannot \
-                 reach it (use the public address of the NAT)"
-            );
-        }
-        if cfg.passive_ports.is_none() {
-            warnings += 1;
-            println!(
-                "warning: -n is set without -r: forward a fixed passive range through the NAT"
-            );
-        }
-    }
-    Ok(warnings)
 }
 
 #[cfg(test)]

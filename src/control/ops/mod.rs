@@ -59,6 +59,38 @@ impl ControlConn {
                 "Command not implemented, superfluous at this site.",
             ),
             Verb::Host => self.ftp_host(),
+            Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
+            Verb::Site => Reply::new(
+                ReplyCode::SyntaxErrorArgs,
+                "Syntax error: command needs an argument.",
+            ),
+            Verb::Help => info::help(arg),
+            Verb::Feat => self.ftp_feat(),
+            Verb::Opts => self.ftp_opts(arg),
+            Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
+            Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
+            Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
+            Verb::Type => self.ftp_type(arg),
+            Verb::Stru => info::stru(arg),
+            Verb::Mode => info::mode(arg),
+            Verb::Auth => self.ftp_auth(arg),
+            Verb::Pbsz => self.ftp_pbsz(arg),
+            Verb::Prot => self.ftp_prot(arg),
+            Verb::Ccc => self.ftp_ccc(),
+            _ => return self.dispatch_disk(verb, arg, rnfr, cx),
+        };
+        Some(reply)
+    }
+
+    /// The commands that touch the disk or the data channel (the rest of `dispatch`).
+    fn dispatch_disk(
+        &mut self,
+        verb: Verb,
+        arg: &str,
+        rnfr: Option<VirtualPath>,
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
+        let reply = match verb {
             Verb::Rang => self.ftp_rang(arg),
             Verb::Avbl => return self.ftp_avbl(arg, cx),
             Verb::Hash | Verb::Xcrc | Verb::Xmd5 | Verb::Xsha1 | Verb::Xsha256 | Verb::Xsha512 => {
@@ -77,21 +109,7 @@ impl ControlConn {
             Verb::Mdtm => return self.ftp_mdtm(arg, cx),
             Verb::Mfmt => return self.ftp_mfmt(arg, cx),
             Verb::SiteChmod => return self.ftp_site_chmod(arg, cx),
-            Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
-            Verb::Site => Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Syntax error: command needs an argument.",
-            ),
-            Verb::Help => info::help(arg),
-            Verb::Feat => self.ftp_feat(),
-            Verb::Opts => self.ftp_opts(arg),
-            Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
-            Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
             Verb::Stat => return self.ftp_stat(arg, cx),
-            Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
-            Verb::Type => self.ftp_type(arg),
-            Verb::Stru => info::stru(arg),
-            Verb::Mode => info::mode(arg),
             Verb::Pasv => self.ftp_pasv(false, arg, cx),
             Verb::Epsv => self.ftp_pasv(true, arg, cx),
             Verb::Port => return self.ftp_port(false, arg, cx),
@@ -106,10 +124,7 @@ impl ControlConn {
             Verb::Nlst => return self.ftp_list(listing::ListKind::Nlst, arg, cx),
             Verb::Mlsd => return self.ftp_list(listing::ListKind::Mlsd, arg, cx),
             Verb::Mlst => return self.ftp_mlst(arg, cx),
-            Verb::Auth => self.ftp_auth(arg),
-            Verb::Pbsz => self.ftp_pbsz(arg),
-            Verb::Prot => self.ftp_prot(arg),
-            Verb::Ccc => self.ftp_ccc(),
+            _ => Reply::new(ReplyCode::NotImplemented, "Command not implemented."),
         };
         Some(reply)
     }

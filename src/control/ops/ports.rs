@@ -28,6 +28,18 @@ impl ControlConn {
         self.data.local_ip
     }
 
+    /// The address PASV announces to this client instead of the control connection's:
+    /// its network's `--nat-map` address, else `-n`.
+    fn pasv_address(&self) -> Option<IpAddr> {
+        let peer = self.peer.ip();
+        self.cfg
+            .nat_map
+            .iter()
+            .find(|(net, _)| net.contains(peer))
+            .map(|(_, addr)| *addr)
+            .or(self.cfg.masquerade_address)
+    }
+
     /// PASV (`extended == false`) and EPSV.
     pub(super) fn ftp_pasv(&mut self, extended: bool, arg: &str, cx: &mut Cx<'_>) -> Reply {
         if self.data.epsv_all && !extended {
@@ -64,15 +76,7 @@ impl ControlConn {
                 Some(_) => {}
             }
         }
-        let peer = self.peer.ip();
-        let masquerade = self
-            .cfg
-            .nat_map
-            .iter()
-            .find(|(net, _)| net.contains(peer))
-            .map(|(_, addr)| *addr)
-            .or(self.cfg.masquerade_address);
-        let shown = match (extended, masquerade, ip) {
+        let shown = match (extended, self.pasv_address(), ip) {
             (true, _, _) => None,
             (false, Some(IpAddr::V4(m)), _) => Some(m),
             (false, _, IpAddr::V4(v4)) => Some(v4),
