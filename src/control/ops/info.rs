@@ -338,24 +338,18 @@ type Octets = (u64, u64);
 /// `path [start [end]]` of the legacy commands, as ProFTPD reads them: numbers at the end are
 /// the range, `end` exclusive. The range, inclusive, is `(start, u64::MAX)` without an end.
 fn legacy_args(arg: &str) -> Result<(&str, Option<Octets>), Reply> {
-    let bad = || Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid byte range.");
-    let number = |s: &str| s.parse::<u64>().ok();
     let words: Vec<&str> = arg.rsplitn(3, ' ').collect();
-    match words.as_slice() {
-        [end, start, name] if number(start).is_some() && number(end).is_some() => {
-            let (start, end) = (number(start).unwrap_or(0), number(end).unwrap_or(0));
-            if end <= start {
-                return Err(bad());
-            }
-            Ok((name, Some((start, end - 1))))
-        }
-        [start, rest @ ..] if number(start).is_some() && !rest.is_empty() => {
-            let name_end = arg.len() - start.len() - 1;
-            Ok((
-                &arg[..name_end],
-                Some((number(start).unwrap_or(0), u64::MAX)),
-            ))
-        }
+    let number = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
+    match (number(0), number(1), words.len()) {
+        (Some(end), Some(start), 3) if end > start => Ok((words[2], Some((start, end - 1)))),
+        (Some(_), Some(_), 3) => Err(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            "Invalid byte range.",
+        )),
+        (Some(start), _, 2..) => Ok((
+            &arg[..arg.len() - words[0].len() - 1],
+            Some((start, u64::MAX)),
+        )),
         _ => Ok((arg, None)),
     }
 }
