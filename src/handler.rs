@@ -16,6 +16,7 @@ use crate::data::connect::PassiveAcceptor;
 use crate::data::DataConn;
 use crate::ioloop::{Context, Flow, Handler};
 use crate::listener::Listener;
+use crate::metrics::http::{HttpConn, StatusListener};
 use crate::msg::{Ftp, HandlerSet, Msg, TimerKind};
 
 /// Every kind of handler of the FTP server.
@@ -29,6 +30,10 @@ pub(crate) enum FtpHandler {
     Passive(PassiveAcceptor),
     /// A data connection (active or passive).
     Data(Box<DataConn>),
+    /// Accepts connections to the HTTP status endpoint (`/metrics`, `/health`, `/ready`).
+    Status(StatusListener),
+    /// One HTTP request to the status endpoint.
+    Http(Box<HttpConn>),
 }
 
 macro_rules! delegate {
@@ -38,6 +43,8 @@ macro_rules! delegate {
             FtpHandler::Control($h) => $e,
             FtpHandler::Passive($h) => $e,
             FtpHandler::Data($h) => $e,
+            FtpHandler::Status($h) => $e,
+            FtpHandler::Http($h) => $e,
         }
     };
 }
@@ -105,5 +112,17 @@ impl From<PassiveAcceptor> for FtpHandler {
 impl From<DataConn> for FtpHandler {
     fn from(d: DataConn) -> Self {
         FtpHandler::Data(Box::new(d))
+    }
+}
+
+impl From<StatusListener> for FtpHandler {
+    fn from(l: StatusListener) -> Self {
+        FtpHandler::Status(l)
+    }
+}
+
+impl From<Box<HttpConn>> for FtpHandler {
+    fn from(c: Box<HttpConn>) -> Self {
+        FtpHandler::Http(c)
     }
 }

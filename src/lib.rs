@@ -25,8 +25,9 @@
 //!                  socket → [rustls] → FileSink → file, then commit | abort          (STOR, APPE)
 //! ```
 //!
-//! `Listener`, `ControlConn`, `PassiveAcceptor` and `DataConn` are the four kinds of handler in
-//! the dispatcher's slab. They never hold references to one another: they know each other's
+//! `Listener`, `ControlConn`, `PassiveAcceptor` and `DataConn` are the four kinds of FTP
+//! handler in the dispatcher's slab (with, when asked for, the HTTP status endpoint's two: see
+//! [`metrics`]). They never hold references to one another: they know each other's
 //! [`ConnId`](ioloop::ConnId) and exchange `Msg`s (the private `msg` module), which the dispatcher delivers
 //! after the current callback returns.
 //!
@@ -53,6 +54,7 @@
 //! | [`ConfigBuilder`], [`SiteCommand`], [`SiteRequest`] | re-exported from the private `builder` module: a builder for `Config`, custom `SITE` commands |
 //! | [`hooks`] | [`Hooks`]: pyftpdlib's `on_*` callbacks for embedders |
 //! | [`events`] | machine-readable session events: `EventSink`, JSON lines, wu-ftpd `xferlog` |
+//! | [`metrics`] | the Prometheus counters (`Metrics`), health and readiness, and the HTTP status endpoint |
 //! | [`log`] | logging conventions: the `ip:port-[user]` prefix, PASS masking |
 //! | [`net`] | socket set-up with socket2: dual-stack listeners, IPv4-mapped addresses |
 //! | [`error`] | [`Error`]: what stops a server from starting; errors while serving become replies |
@@ -109,6 +111,7 @@ pub mod ioloop;
 pub(crate) mod line;
 mod listener;
 pub mod log;
+pub mod metrics;
 mod msg;
 pub mod net;
 pub(crate) mod proxy;

@@ -48,6 +48,7 @@ impl Listener {
         shared: Arc<Shared>,
         implicit_tls: bool,
     ) -> Listener {
+        shared.metrics.status.listener_opened();
         Listener {
             sock,
             live,
@@ -85,6 +86,7 @@ impl Listener {
                     // so retry on a timer instead of spinning.
                     log::error!("accept failed: {e}; retrying in 100 ms");
                     self.paused = true;
+                    self.shared.metrics.status.accept_paused(true);
                     cx.after(Duration::from_millis(100), TimerKind::AcceptRetry);
                     return Flow::Continue;
                 }
@@ -104,6 +106,7 @@ impl Listener {
     pub(crate) fn timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
         if kind == TimerKind::AcceptRetry {
             self.paused = false;
+            self.shared.metrics.status.accept_paused(false);
             return self.readable(cx);
         }
         Flow::Continue
@@ -116,7 +119,13 @@ impl Listener {
         }
     }
 
-    pub(crate) fn closed(&mut self, _cx: &mut Cx<'_>) {}
+    pub(crate) fn closed(&mut self, _cx: &mut Cx<'_>) {
+        let status = &self.shared.metrics.status;
+        status.listener_closed();
+        if self.paused {
+            status.accept_paused(false);
+        }
+    }
 
     pub(crate) fn state(&self) -> &'static str {
         if self.paused {
@@ -132,6 +141,7 @@ impl Listener {
         if !cx.has_room() {
             // No token left for a handler: answer on the spot (best effort) and drop.
             log::warn!("{peer}: refused: token range full reason=too-many-connections");
+            self.shared.metrics.refused("too-many-connections");
             let _ = std::io::Write::write(&mut stream, b"421 Too many connections.\r\n");
             return;
         }

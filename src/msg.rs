@@ -101,6 +101,8 @@ pub(crate) enum TimerKind {
     DataDeadline,
     /// A throttled transfer may move bytes again.
     Throttle,
+    /// A status-endpoint HTTP connection ran out of time for its request and response.
+    HttpTimeout,
 }
 
 /// Ties the knot between the handlers and their enum: `handler.rs` implements it for [`Ftp`],

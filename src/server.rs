@@ -44,6 +44,7 @@ use crate::error::Error;
 use crate::handler::FtpHandler;
 use crate::ioloop::{ConnId, Dispatcher, Hosted, TokenRange};
 use crate::listener::Listener;
+use crate::metrics::http::StatusListener;
 use crate::msg::Msg;
 use crate::state::Shared;
 
@@ -113,6 +114,7 @@ impl Server {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let mut dispatcher = Dispatcher::new(tokens);
+        dispatcher.set_meters(shared.metrics.loop_meters());
         dispatcher.start_pool(registry, cfg.blocking_threads)?;
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
@@ -152,6 +154,31 @@ impl Server {
         );
         self.dispatcher.insert(registry, FtpHandler::Listener(l))?;
         Ok(addr)
+    }
+
+    /// Adds the HTTP status endpoint on `listener`: `/metrics` (Prometheus), `/health` and
+    /// `/ready`, served by this server's loop (see [`crate::metrics`]). With several servers
+    /// sharing one `Shared` (workers), one endpoint reports for all of them. Returns its
+    /// address.
+    pub fn add_metrics_listener(
+        &mut self,
+        listener: std::net::TcpListener,
+        registry: &Registry,
+    ) -> Result<SocketAddr, Error> {
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let l = StatusListener::new(
+            mio::net::TcpListener::from_std(listener),
+            Arc::clone(&self.shared),
+            Arc::clone(&self.live),
+        );
+        self.dispatcher.insert(registry, l.into())?;
+        Ok(addr)
+    }
+
+    /// The server-wide state, whose [`Shared::metrics`] an embedder may serve itself.
+    pub fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
     }
 
     /// Binds `addr` (SO_REUSEADDR, large backlog; `::` is dual-stack) and builds a server on it.
@@ -208,6 +235,7 @@ impl Server {
     /// sessions with a running transfer get `421` when it ends. Keep running the loop until
     /// [`Server::is_idle`] (or your grace period ends, then call [`Server::shutdown`]).
     pub fn drain(&mut self, registry: &Registry) {
+        self.shared.metrics.status.drain();
         let now = Instant::now();
         for id in self.dispatcher.ids() {
             self.dispatcher.send(registry, now, id, Msg::Drain);
@@ -215,9 +243,15 @@ impl Server {
         self.listener = None;
     }
 
-    /// True when no connection (and no listener) is left.
+    /// True when no FTP connection (and no FTP listener) is left. The status endpoint does
+    /// not count: it stays up while the server drains, to answer `/ready` with 503.
     pub fn is_idle(&self) -> bool {
-        self.dispatcher.is_empty()
+        self.dispatcher.ids().into_iter().all(|id| {
+            matches!(
+                self.dispatcher.get(id),
+                Some(FtpHandler::Status(_) | FtpHandler::Http(_)) | None
+            )
+        })
     }
 
     /// Stops accepting, says `421` to every session, and deregisters everything.

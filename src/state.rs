@@ -105,9 +105,21 @@ pub struct Shared {
     bans: Mutex<Bans>,
     /// Digests computed for HASH and XCRC/XMD5/XSHA*, by file version.
     pub(crate) hashes: crate::checksum::HashCache,
+    /// The counters of every connection of the server (all workers), for Prometheus.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 impl Shared {
+    /// The server's metrics: [`crate::metrics::Metrics::encode`] gives the exposition.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Control connections open now (counted against `max_cons`), all workers together.
+    pub fn sessions(&self) -> usize {
+        self.connections()
+    }
+
     /// A new connection number (1, 2, ...), for logs and events.
     pub(crate) fn next_conn_id(&self) -> u64 {
         self.next_id

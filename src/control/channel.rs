@@ -201,6 +201,7 @@ impl ControlConn {
                 job,
                 user_bucket,
                 progress,
+                meter: Some(self.shared.metrics.data_bytes(upload)),
             })),
         );
     }
@@ -245,6 +246,7 @@ impl ControlConn {
     }
 
     fn on_secured(&mut self, id: ConnId, cx: &mut Cx<'_>) {
+        self.shared.metrics.tls_handshake("data", true);
         if self.data.chan == Channel::Securing(id) {
             self.on_up(id, cx);
         }
@@ -261,6 +263,7 @@ impl ControlConn {
     /// PROT P: the data connection failed its handshake or reuse check. A waiting transfer
     /// gets the refusal; nothing of it was opened yet.
     fn on_refused(&mut self, id: ConnId, reply: Reply, _cx: &mut Cx<'_>) {
+        self.shared.metrics.tls_handshake("data", false);
         if self.data.chan != Channel::Securing(id) {
             return;
         }
@@ -316,9 +319,8 @@ impl ControlConn {
                 cx.now.saturating_duration_since(t.started),
             ),
         };
-        let completed = matches!(outcome, Outcome::Complete);
         if !t.path.is_empty() {
-            self.report_transfer(&t, completed, bytes, elapsed);
+            self.report_transfer(&t, &outcome, bytes, elapsed);
         }
         match outcome {
             Outcome::Complete => {
@@ -354,8 +356,11 @@ impl ControlConn {
         }
     }
 
-    /// The log line, the `Transfer` event and the hook of a finished file transfer.
-    fn report_transfer(&mut self, t: &Transfer, completed: bool, bytes: u64, elapsed: Duration) {
+    /// The log line, the metrics, the `Transfer` event and the hook of a finished file transfer.
+    fn report_transfer(&mut self, t: &Transfer, outcome: &Outcome, bytes: u64, elapsed: Duration) {
+        let completed = matches!(outcome, Outcome::Complete);
+        let upload = t.verb.direction() == Direction::Upload;
+        self.shared.metrics.transfer(upload, outcome.label());
         log::info!(
             "{} {} {} completed={} bytes={} seconds={:.3}",
             self.tag(),

@@ -221,22 +221,14 @@ impl ControlConn {
         // PASS and offloaded commands answer later, from the blocking pool: their event goes
         // out with that answer (`finish_deferred`).
         let deferred = matches!(self.phase, Phase::Authenticating | Phase::Offloaded);
-        if deferred && !self.cfg.events.is_empty() {
+        if deferred {
             self.deferred_cmd = Some(crate::log::mask_password(&line));
-        }
-        if !self.cfg.events.is_empty() && !deferred {
-            let masked = crate::log::mask_password(&line);
+        } else {
             // A command whose reply came out already (e.g. 125 before a transfer) or later.
             let code = code.or(self
                 .last_code
                 .filter(|_| self.replies_sent > replies_before));
-            self.emit(&crate::events::Event::Command {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                command: &masked,
-                code,
-            });
+            self.count_command(&line, code);
         }
         if let Some(reply) = reply {
             self.respond(reply);
@@ -342,6 +334,22 @@ impl ControlConn {
     }
 
     /// Reports an event to every configured sink.
+    /// Counts a command in the metrics and reports its event, with its reply's code.
+    pub(super) fn count_command(&self, line: &str, code: Option<u16>) {
+        let verb = super::table::metric_label(line);
+        self.shared.metrics.command(verb, code);
+        if !self.cfg.events.is_empty() {
+            let masked = crate::log::mask_password(line);
+            self.emit(&crate::events::Event::Command {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                command: &masked,
+                code,
+            });
+        }
+    }
+
     pub(super) fn emit(&self, event: &crate::events::Event<'_>) {
         for sink in &self.cfg.events {
             sink.event(event);

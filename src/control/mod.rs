@@ -318,13 +318,18 @@ impl ControlConn {
                     Flow::Continue
                 }
             }
-            TimerKind::AcceptRetry | TimerKind::DataDeadline | TimerKind::Throttle => {
-                Flow::Continue
-            }
+            TimerKind::AcceptRetry
+            | TimerKind::DataDeadline
+            | TimerKind::Throttle
+            | TimerKind::HttpTimeout => Flow::Continue,
         }
     }
 
     pub(crate) fn closed(&mut self, cx: &mut Cx<'_>) {
+        if self.sock.is_tls() && !self.sec.logged {
+            // Closed before the handshake finished: it failed, or the client gave up.
+            self.shared.metrics.tls_handshake("control", false);
+        }
         self.close_channel(cx);
         self.end_user_session();
         if self.counted {
@@ -364,11 +369,13 @@ impl ControlConn {
                     why.text(),
                     why.code()
                 );
+                self.shared.metrics.refused(why.code());
                 self.respond(Reply::new(ReplyCode::NotAvailable, why.text()));
                 self.phase = Phase::Closing;
             }
             None => {
                 self.connected = true;
+                self.shared.metrics.session_opened();
                 log::info!("{} connected", self.tag());
                 self.cfg.hooks.on_connect(self.peer);
                 self.emit(&crate::events::Event::Connect {

@@ -32,7 +32,7 @@ pub(super) struct SecState {
     /// PROT P is in force.
     pub prot_private: bool,
     /// The handshake result was logged.
-    logged: bool,
+    pub(super) logged: bool,
 }
 
 impl SecState {
@@ -110,6 +110,7 @@ impl ControlConn {
             return;
         }
         self.sec.logged = true;
+        self.shared.metrics.tls_handshake("control", true);
         if let Some(d) = self.sock.describe() {
             log::info!("{} control connection secured: {d}", self.tag());
         }

@@ -339,6 +339,17 @@ pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.name == name)
 }
 
+/// The command's name for metrics: the table's name of the line's verb (an alias counts as
+/// its command), or `other` for a verb the table does not know, so that a client cannot
+/// create new series.
+pub fn metric_label(line: &str) -> &'static str {
+    let word = line.split(' ').next().unwrap_or("");
+    if word.len() > 4 || !word.is_ascii() {
+        return "other";
+    }
+    lookup(&word.to_ascii_uppercase()).map_or("other", |c| c.name)
+}
+
 /// Names of the top-level commands (not `SITE x`), aliases included, in sorted order.
 pub fn help_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = COMMANDS

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
+use prometheus_client::metrics::gauge::Gauge;
 
 use super::DataConn;
 use crate::config::Config;
@@ -120,6 +121,14 @@ pub struct PassiveAcceptor {
     deadline: Deadline,
     /// PROT P: wrap the accepted connection in TLS.
     tls: Option<DataTls>,
+    /// The server's gauge of passive listeners: raised while this one exists.
+    listening: Gauge,
+}
+
+impl Drop for PassiveAcceptor {
+    fn drop(&mut self) {
+        self.listening.dec();
+    }
 }
 
 impl PassiveAcceptor {
@@ -131,7 +140,9 @@ impl PassiveAcceptor {
         cfg: Arc<Config>,
         progress: Arc<AtomicU64>,
         tls: Option<DataTls>,
+        listening: Gauge,
     ) -> PassiveAcceptor {
+        listening.inc();
         PassiveAcceptor {
             sock: TcpListener::from_std(sock),
             owner,
@@ -140,6 +151,7 @@ impl PassiveAcceptor {
             progress,
             deadline: Deadline::default(),
             tls,
+            listening,
         }
     }
 

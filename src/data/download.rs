@@ -132,6 +132,9 @@ impl DataConn {
     pub(super) fn moved(&mut self, n: usize, cx: &mut Cx<'_>) {
         self.bytes += n as u64;
         self.progress.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(m) = &self.meter {
+            m.inc_by(n as u64);
+        }
         if let Some(b) = self.bucket.as_mut() {
             b.consume(n);
         }

@@ -17,6 +17,8 @@ pub struct Start {
     pub user_bucket: Option<crate::state::SharedBucket>,
     /// Where to report progress (file transfers only).
     pub progress: Option<Progress>,
+    /// The metrics counter of data bytes in this job's direction.
+    pub meter: Option<prometheus_client::metrics::counter::Counter>,
 }
 
 /// Reports a file transfer's progress to [`crate::hooks::Hooks::on_progress`], at most once a second.
@@ -84,6 +86,17 @@ pub enum Outcome {
     Aborted,
     /// Failed; the reply says why (426 client gone or stalled, 451/452/552 local errors).
     Failed(Reply),
+}
+
+impl Outcome {
+    /// The `result` label of the transfer metrics: `ok`, `aborted` or `failed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Complete => "ok",
+            Outcome::Aborted => "aborted",
+            Outcome::Failed(_) => "failed",
+        }
+    }
 }
 
 /// The report a data connection sends its owner when it closes after a job.

@@ -86,6 +86,8 @@ pub struct DataConn {
     user_bucket: Option<(crate::state::SharedBucket, TokenBucket)>,
     /// Progress reports for hooks.
     progress_hook: Option<Progress>,
+    /// The server's counter of data bytes in this job's direction (metrics).
+    meter: Option<prometheus_client::metrics::counter::Counter>,
     /// Sleeping on the throttle timer.
     paused: bool,
     /// Set when the job ended; reported by `closed`.
@@ -160,6 +162,7 @@ impl DataConn {
             bucket: None,
             user_bucket: None,
             progress_hook: None,
+            meter: None,
             paused: false,
             outcome: None,
         }
@@ -226,6 +229,7 @@ impl DataConn {
                     (shared, share)
                 });
                 self.progress_hook = start.progress;
+                self.meter = start.meter;
                 self.start(start.job, cx)
             }
             Msg::Start => {

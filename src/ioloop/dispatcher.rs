@@ -35,10 +35,13 @@ use slab::Slab;
 use super::core::{Core, CLOSED, READ, RESUME, WRITE};
 use super::pool::Pool;
 use super::{ConnId, Context, Flow, Handler, Timers, TokenRange};
+use crate::metrics::LoopMeters;
 
 /// A slab of handlers plus their timers, messages and yield queue.
 pub struct Dispatcher<H: Handler> {
     core: Core<H>,
+    /// Where turn times and pool figures are counted, if anywhere.
+    meters: Option<LoopMeters>,
 }
 
 impl<H: Handler> std::fmt::Debug for Dispatcher<H> {
@@ -68,7 +71,14 @@ impl<H: Handler> Dispatcher<H> {
                 next_gen: 0,
                 pool: None,
             },
+            meters: None,
         }
+    }
+
+    /// Counts this loop's turn times (and its pool's queue and job times) in `meters`. Call
+    /// before [`Dispatcher::start_pool`].
+    pub fn set_meters(&mut self, meters: LoopMeters) {
+        self.meters = Some(meters);
     }
 
     /// Starts a blocking-work pool of `threads` workers ([`Context::offload`]); its waker
@@ -84,7 +94,8 @@ impl<H: Handler> Dispatcher<H> {
             ));
         }
         let token = Token(self.core.range.base + self.core.range.len - 1);
-        self.core.pool = Some(Pool::new(threads, registry, token)?);
+        let meters = self.meters.clone();
+        self.core.pool = Some(Pool::new(threads, registry, token, meters)?);
         Ok(())
     }
 
@@ -215,6 +226,10 @@ impl<H: Handler> Dispatcher<H> {
             let slab = &self.core.slab;
             timers.compact(|id| slab.get(id.key).is_some_and(|s| s.gen == id.gen));
             self.core.timers = timers;
+        }
+        if let Some(m) = &self.meters {
+            // `now` is when the poll returned: the turn ends here.
+            m.turn.observe(now.elapsed().as_secs_f64());
         }
     }
 

@@ -35,6 +35,7 @@ use std::thread::JoinHandle;
 use mio::{Interest, Registry, Token};
 
 use super::ConnId;
+use crate::metrics::LoopMeters;
 
 /// A unit of blocking work: runs on a worker, returns the message for its owner.
 pub type Job<M> = Box<dyn FnOnce() -> M + Send + 'static>;
@@ -59,6 +60,8 @@ struct Inner<M> {
     done: Mutex<Vec<(ConnId, M)>>,
     /// The workers' end of the wake-up socket pair.
     waker: UnixStream,
+    /// Queue depth and job times, if counted.
+    meters: Option<LoopMeters>,
 }
 
 /// A lock that survives a panicking job: the data (a queue) stays consistent either way.
@@ -87,7 +90,12 @@ impl<M: Send + 'static> std::fmt::Debug for Pool<M> {
 
 impl<M: Send + 'static> Pool<M> {
     /// Starts `threads` workers whose results wake `registry`'s poll with `token`.
-    pub fn new(threads: usize, registry: &Registry, token: Token) -> io::Result<Pool<M>> {
+    pub fn new(
+        threads: usize,
+        registry: &Registry,
+        token: Token,
+        meters: Option<LoopMeters>,
+    ) -> io::Result<Pool<M>> {
         let (loop_end, worker_end) = UnixStream::pair()?;
         loop_end.set_nonblocking(true)?;
         worker_end.set_nonblocking(true)?;
@@ -101,6 +109,7 @@ impl<M: Send + 'static> Pool<M> {
             ready: Condvar::new(),
             done: Mutex::new(Vec::new()),
             waker: worker_end,
+            meters,
         });
         let mut workers = Vec::with_capacity(threads);
         for i in 0..threads {
@@ -144,6 +153,9 @@ impl<M: Send + 'static> Pool<M> {
         lock(&self.inner.queue)
             .jobs
             .push_back(Task { owner, job, lost });
+        if let Some(m) = &self.inner.meters {
+            m.pool_queued.inc();
+        }
         self.inner.ready.notify_one();
     }
 
@@ -169,6 +181,10 @@ impl<M: Send + 'static> Drop for Pool<M> {
         {
             let mut q = lock(&self.inner.queue);
             q.closing = true;
+            if let Some(m) = &self.inner.meters {
+                m.pool_queued
+                    .dec_by(i64::try_from(q.jobs.len()).unwrap_or(0));
+            }
             q.jobs.clear();
         }
         self.inner.ready.notify_all();
@@ -201,12 +217,19 @@ fn work<M: Send + 'static>(inner: &Inner<M>) {
                 q = inner.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
             }
         };
+        let started = std::time::Instant::now();
+        if let Some(m) = &inner.meters {
+            m.pool_queued.dec();
+        }
         // A panicking job must not take the worker (and the owner's answer) with it.
         let msg =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| {
                 log::error!("a blocking job panicked");
                 lost
             });
+        if let Some(m) = &inner.meters {
+            m.pool_job.observe(started.elapsed().as_secs_f64());
+        }
         let first = {
             let mut done = lock(&inner.done);
             done.push((owner, msg));

@@ -212,6 +212,10 @@ pub struct Args {
     /// balancer); connections without one are closed.
     #[arg(long)]
     pub proxy_protocol: bool,
+    /// Serve Prometheus metrics (/metrics) and health checks (/health, /ready) over HTTP on
+    /// this address (e.g. 127.0.0.1:9121), from the FTP server's own event loop.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Check the configuration (directory, accounts, TLS, every listener and passive port),
     /// print the PASV/EPSV replies clients will see, and exit 0 (ok) or 2 (error).
     #[arg(long)]

@@ -22,14 +22,9 @@ fn is_private(ip: IpAddr) -> bool {
     }
 }
 
-/// Runs the check, printing a report; `Ok(warnings)` or the first error.
-pub fn run(args: &Args) -> Result<usize, String> {
-    let mut warnings = 0;
-    if let Some(file) = &args.config {
-        println!("ok: configuration file {} reads", file.display());
-    }
-    let (cfg, _accounts) = crate::setup::build_config(args)?;
-    println!("ok: configuration, directory, accounts and TLS settings load");
+/// Binds every listener the daemon would open (control, implicit FTPS, status endpoint);
+/// the control address and socket (held while the passive ports are tried).
+fn check_listeners(args: &Args) -> Result<(SocketAddr, std::net::TcpListener), String> {
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
@@ -43,6 +38,26 @@ pub fn run(args: &Args) -> Result<usize, String> {
         let a = l.local_addr().map_err(|e| e.to_string())?;
         println!("ok: implicit FTPS listens on {}", display_addr(a));
     }
+    if let Some(maddr) = args.metrics_listen {
+        let l = listen(maddr).map_err(|e| format!("cannot listen on {maddr}: {e}"))?;
+        let a = l.local_addr().map_err(|e| e.to_string())?;
+        println!(
+            "ok: metrics and health checks on http://{}/metrics",
+            display_addr(a)
+        );
+    }
+    Ok((addr, control))
+}
+
+/// Runs the check, printing a report; `Ok(warnings)` or the first error.
+pub fn run(args: &Args) -> Result<usize, String> {
+    let mut warnings = 0;
+    if let Some(file) = &args.config {
+        println!("ok: configuration file {} reads", file.display());
+    }
+    let (cfg, _accounts) = crate::setup::build_config(args)?;
+    println!("ok: configuration, directory, accounts and TLS settings load");
+    let (addr, control) = check_listeners(args)?;
     let ip = addr.ip();
     let (free, total, example) = match &cfg.passive_ports {
         Some(range) => {

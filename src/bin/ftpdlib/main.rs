@@ -86,6 +86,8 @@ struct Pool {
     workers: Vec<Worker>,
     local: SocketAddr,
     implicit: Option<SocketAddr>,
+    /// The HTTP status endpoint (`--metrics-listen`).
+    metrics: Option<SocketAddr>,
 }
 
 /// One event loop and server per worker, all sharing `live` and `shared`.
@@ -126,10 +128,25 @@ fn start_workers(args: &Args, live: &Arc<LiveConfig>, workers: usize) -> Result<
         }
         pool.push(Worker { ioloop, server });
     }
+    // One status endpoint for all workers: they share the counters.
+    let metrics = match (args.metrics_listen, pool.first_mut()) {
+        (Some(addr), Some(w)) => {
+            let l =
+                ftpdlib::net::listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let registry = w.ioloop.registry();
+            Some(
+                w.server
+                    .add_metrics_listener(l, registry)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        _ => None,
+    };
     Ok(Pool {
         workers: pool,
         local,
         implicit,
+        metrics,
     })
 }
 
@@ -156,6 +173,9 @@ fn log_startup(args: &Args, pool: &Pool) {
     );
     if let Some(a) = pool.implicit {
         log::log!(startup, "implicit FTPS listening on {}", display_addr(a));
+    }
+    if let Some(a) = pool.metrics {
+        log::log!(startup, "metrics on http://{}/metrics", display_addr(a));
     }
 }
 

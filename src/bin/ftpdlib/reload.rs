@@ -59,6 +59,7 @@ fn pin_restart_only(running: &Args, new: &mut Args) -> Vec<&'static str> {
         interface => "interface",
         port => "port",
         tls_implicit_port => "tls-implicit-port",
+        metrics_listen => "metrics-listen",
         workers => "workers",
         blocking_threads => "blocking-threads",
         run_as => "run-as",

@@ -104,10 +104,12 @@ impl ControlConn {
         })
     }
 
-    /// A wrong password: hooks, event, the ban count, and the delayed 530 (`AuthDelay`).
-    fn login_failed(&mut self, name: &str, e: &AuthError, cx: &mut Cx<'_>) {
+    /// A wrong password (or a login refused for `reason`, a log reason code): hooks, event,
+    /// metrics, the ban count, and the delayed 530 (`AuthDelay`).
+    fn login_failed(&mut self, name: &str, e: &AuthError, reason: &'static str, cx: &mut Cx<'_>) {
         let ip = canonical_ip(self.peer.ip());
         log::debug!("{} authentication failed: {e}", self.tag());
+        self.shared.metrics.login_failed(reason);
         self.cfg.hooks.on_login_failed(&self.info());
         self.emit(&crate::events::Event::LoginFailed {
             conn: self.conn_id,
@@ -115,6 +117,7 @@ impl ControlConn {
             user: name,
         });
         if self.shared.record_failure(ip, &self.cfg.bans, cx.now) {
+            self.shared.metrics.banned();
             log::warn!(
                 "{} {ip} banned for {:.0} s after repeated failed logins reason=banned",
                 self.tag(),
@@ -134,12 +137,12 @@ impl ControlConn {
                     self.tag(),
                     canonical_ip(self.peer.ip())
                 );
-                self.login_failed(&name, &AuthError::BadCredentials, cx);
+                self.login_failed(&name, &AuthError::BadCredentials, "address-not-allowed", cx);
                 return None;
             }
             Ok(user) => user,
             Err(e) => {
-                self.login_failed(&name, &e, cx);
+                self.login_failed(&name, &e, "auth-failed", cx);
                 return None;
             }
         };
@@ -155,6 +158,7 @@ impl ControlConn {
                 "{} USER '{name}' refused: too many sessions reason=user-session-limit",
                 self.tag()
             );
+            self.shared.metrics.login_failed("user-session-limit");
             self.session.username = None;
             self.close_when_done();
             return Some(Reply::new(
@@ -173,6 +177,7 @@ impl ControlConn {
         self.session.cwd = VirtualPath::root();
         self.session.failed_logins = 0;
         log::info!("{} USER '{name}' logged in.", self.tag());
+        self.shared.metrics.login_ok();
         self.cfg.hooks.on_login(&self.info());
         self.emit(&crate::events::Event::Login {
             conn: self.conn_id,

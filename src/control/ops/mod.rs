@@ -239,13 +239,13 @@ impl ControlConn {
     /// its command event, which `on_line` held back.
     pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
         if let Some(command) = self.deferred_cmd.take() {
-            self.emit(&crate::events::Event::Command {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                command: &command,
-                code: reply.as_ref().map(|r| r.code().as_u16()),
-            });
+            // A wrong password is answered 530 after the delay (`auth_failed_reply`).
+            let code = match &reply {
+                Some(r) => Some(r.code().as_u16()),
+                None if self.phase == Phase::AuthDelay => Some(530),
+                None => None,
+            };
+            self.count_command(&command, code);
         }
         if let Some(reply) = reply {
             self.respond(reply);

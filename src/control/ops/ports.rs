@@ -92,6 +92,7 @@ impl ControlConn {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                 log::warn!("{} no free port in the passive range: {e}", self.tag());
+                self.shared.metrics.passive_exhausted();
                 return Reply::new(
                     ReplyCode::CantOpenData,
                     "Can't open passive connection: every passive port is busy.",
@@ -109,6 +110,7 @@ impl ControlConn {
             Arc::clone(&self.cfg),
             Arc::clone(&self.data.progress),
             self.data_tls(),
+            self.shared.metrics.passive_listeners(),
         );
         let id = match cx.spawn(acceptor.into()) {
             Ok(id) => id,
