@@ -119,43 +119,11 @@ impl ControlConn {
             return self.read_proxy_header(cx);
         }
         for _ in 0..COMMAND_BUDGET {
-            if let Err(e) = self.flush() {
-                log::debug!("{} write error: {e}", self.tag());
-                return Flow::Close;
+            if let Some(flow) = self.exchange() {
+                return flow;
             }
-            if self.phase == Phase::TlsUpgrade && self.all_sent() {
-                if let Err(e) = self.start_tls() {
-                    log::warn!("{} cannot start TLS: {e}", self.tag());
-                    return Flow::Close;
-                }
-            }
-            if self.phase == Phase::Closing {
-                return if self.all_sent() {
-                    self.sock.send_close_notify();
-                    let _ = self.sock.flush_tls();
-                    let _ = self.sock.shutdown(Shutdown::Write);
-                    Flow::Close
-                } else {
-                    Flow::Continue
-                };
-            }
-            if let Err(e) = self.fill() {
-                log::debug!("{} read error: {e}", self.tag());
-                return Flow::Close;
-            }
-            self.log_tls_once();
             if self.phase != Phase::Ready {
-                // A client that left during the password delay or the TLS switch is gone; one
-                // waiting for a transfer still gets its replies.
-                let gone = matches!(
-                    self.phase,
-                    Phase::Authenticating | Phase::Offloaded | Phase::AuthDelay | Phase::TlsUpgrade
-                );
-                return if self.peer_eof && gone {
-                    Flow::Close
-                } else {
-                    Flow::Continue
-                };
+                return self.while_waiting();
             }
             if self.out.len() >= OUT_CAP {
                 // Backpressure: the writable event will call us again.
@@ -171,28 +139,81 @@ impl ControlConn {
                     self.on_line(&bytes, cx);
                 }
                 None => {
-                    if self.peer_eof {
-                        // Half-closed client: send every queued reply, then close.
-                        self.phase = Phase::Closing;
-                        continue;
+                    if let Some(flow) = self.out_of_lines() {
+                        return flow;
                     }
-                    if let Err(e) = self.flush() {
-                        log::debug!("{} write error: {e}", self.tag());
-                        return Flow::Close;
-                    }
-                    if self.phase == Phase::Closing && self.all_sent() {
-                        return Flow::Close;
-                    }
-                    return if self.read_pending {
-                        Flow::Yield
-                    } else {
-                        Flow::Continue
-                    };
                 }
             }
         }
         let _ = self.flush();
         Flow::Yield
+    }
+
+    /// One round of socket I/O: send queued replies, switch to TLS once `234` is out, finish
+    /// a closing session, read what the client sent. `Some(flow)` ends the pump.
+    fn exchange(&mut self) -> Option<Flow> {
+        if let Err(e) = self.flush() {
+            log::debug!("{} write error: {e}", self.tag());
+            return Some(Flow::Close);
+        }
+        if self.phase == Phase::TlsUpgrade && self.all_sent() {
+            if let Err(e) = self.start_tls() {
+                log::warn!("{} cannot start TLS: {e}", self.tag());
+                return Some(Flow::Close);
+            }
+        }
+        if self.phase == Phase::Closing {
+            return Some(if self.all_sent() {
+                self.sock.send_close_notify();
+                let _ = self.sock.flush_tls();
+                let _ = self.sock.shutdown(Shutdown::Write);
+                Flow::Close
+            } else {
+                Flow::Continue
+            });
+        }
+        if let Err(e) = self.fill() {
+            log::debug!("{} read error: {e}", self.tag());
+            return Some(Flow::Close);
+        }
+        self.log_tls_once();
+        None
+    }
+
+    /// While a command waits (a password check, an offloaded call, the delayed 530, the TLS
+    /// switch, a transfer), lines stay queued. A client that left during the password delay
+    /// or the TLS switch is gone; one waiting for a transfer still gets its replies.
+    fn while_waiting(&self) -> Flow {
+        let gone = matches!(
+            self.phase,
+            Phase::Authenticating | Phase::Offloaded | Phase::AuthDelay | Phase::TlsUpgrade
+        );
+        if self.peer_eof && gone {
+            Flow::Close
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// No complete line is buffered: flush and wait for more, or, for a client that
+    /// half-closed, start closing (`None`: go round again to send every queued reply).
+    fn out_of_lines(&mut self) -> Option<Flow> {
+        if self.peer_eof {
+            self.phase = Phase::Closing;
+            return None;
+        }
+        if let Err(e) = self.flush() {
+            log::debug!("{} write error: {e}", self.tag());
+            return Some(Flow::Close);
+        }
+        if self.phase == Phase::Closing && self.all_sent() {
+            return Some(Flow::Close);
+        }
+        Some(if self.read_pending {
+            Flow::Yield
+        } else {
+            Flow::Continue
+        })
     }
 
     /// Writes queued replies, then any TLS records.

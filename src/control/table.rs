@@ -4,71 +4,89 @@
 //! it takes, which permission letter guards it, its HELP text and its FEAT line (RFC 2389). The
 //! parser, the pre-dispatch gate, HELP and FEAT all read this table, and the control connection
 //! reads which way a transfer goes (`direction`) from it; nothing keeps a side list. A verb's
-//! name is spelled once, in [`Verb::name`].
+//! name is spelled once, in the `verbs!` list that declares [`Verb`].
 
 use crate::auth::Perm;
 
-/// Every command the server knows. `X*` verbs are RFC 775 aliases (RFC 1123 asks for them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum Verb {
-    Abor,
-    Acct,
-    Allo,
-    Appe,
-    Auth,
-    Avbl,
-    Ccc,
-    Cdup,
-    Cwd,
-    Dele,
-    Eprt,
-    Epsv,
-    Feat,
-    Hash,
-    Help,
-    Host,
-    List,
-    Mdtm,
-    Mfmt,
-    Mkd,
-    Mlsd,
-    Mlst,
-    Mode,
-    Nlst,
-    Noop,
-    Opts,
-    Pass,
-    Pasv,
-    Pbsz,
-    Port,
-    Prot,
-    Pwd,
-    Quit,
-    Rang,
-    Rein,
-    Rest,
-    Retr,
-    Rmd,
-    Rnfr,
-    Rnto,
-    Site,
-    SiteChmod,
-    SiteHelp,
-    Size,
-    Smnt,
-    Stat,
-    Stor,
-    Stou,
-    Stru,
-    Syst,
-    Type,
-    User,
-    Xcrc,
-    Xmd5,
-    Xsha1,
-    Xsha256,
-    Xsha512,
+/// Declares [`Verb`] and its wire names side by side, so that a name is spelled once.
+macro_rules! verbs {
+    ($($verb:ident = $name:literal,)*) => {
+        /// Every command the server knows. `X*` verbs are RFC 775 aliases (RFC 1123 asks for them).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)]
+        pub enum Verb {
+            $($verb,)*
+        }
+
+        impl Verb {
+            /// The verb as sent on the wire (`SITE CHMOD` for site commands).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Verb::$verb => $name,)*
+                }
+            }
+        }
+    };
+}
+
+verbs! {
+    Abor = "ABOR",
+    Acct = "ACCT",
+    Allo = "ALLO",
+    Appe = "APPE",
+    Auth = "AUTH",
+    Avbl = "AVBL",
+    Ccc = "CCC",
+    Cdup = "CDUP",
+    Cwd = "CWD",
+    Dele = "DELE",
+    Eprt = "EPRT",
+    Epsv = "EPSV",
+    Feat = "FEAT",
+    Help = "HELP",
+    Hash = "HASH",
+    Host = "HOST",
+    List = "LIST",
+    Mdtm = "MDTM",
+    Mfmt = "MFMT",
+    Mkd = "MKD",
+    Mlsd = "MLSD",
+    Mlst = "MLST",
+    Mode = "MODE",
+    Nlst = "NLST",
+    Noop = "NOOP",
+    Opts = "OPTS",
+    Pass = "PASS",
+    Pasv = "PASV",
+    Pbsz = "PBSZ",
+    Port = "PORT",
+    Prot = "PROT",
+    Pwd = "PWD",
+    Quit = "QUIT",
+    Rang = "RANG",
+    Rein = "REIN",
+    Rest = "REST",
+    Retr = "RETR",
+    Rmd = "RMD",
+    Rnfr = "RNFR",
+    Rnto = "RNTO",
+    Site = "SITE",
+    SiteChmod = "SITE CHMOD",
+    SiteHelp = "SITE HELP",
+    Size = "SIZE",
+    Smnt = "SMNT",
+    Stat = "STAT",
+    Stor = "STOR",
+    Stou = "STOU",
+    Stru = "STRU",
+    Syst = "SYST",
+    Type = "TYPE",
+    User = "USER",
+    Xcrc = "XCRC",
+    Xmd5 = "XMD5",
+    Xsha1 = "XSHA1",
+    Xsha256 = "XSHA256",
+    Xsha512 = "XSHA512",
 }
 
 /// What argument a command accepts.
@@ -83,70 +101,6 @@ pub enum Arg {
 }
 
 impl Verb {
-    /// The verb as sent on the wire (`SITE CHMOD` for site commands): the one place a verb's
-    /// name is spelled.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Verb::Abor => "ABOR",
-            Verb::Acct => "ACCT",
-            Verb::Allo => "ALLO",
-            Verb::Appe => "APPE",
-            Verb::Auth => "AUTH",
-            Verb::Avbl => "AVBL",
-            Verb::Ccc => "CCC",
-            Verb::Cdup => "CDUP",
-            Verb::Cwd => "CWD",
-            Verb::Dele => "DELE",
-            Verb::Eprt => "EPRT",
-            Verb::Epsv => "EPSV",
-            Verb::Feat => "FEAT",
-            Verb::Help => "HELP",
-            Verb::Hash => "HASH",
-            Verb::Host => "HOST",
-            Verb::List => "LIST",
-            Verb::Mdtm => "MDTM",
-            Verb::Mfmt => "MFMT",
-            Verb::Mkd => "MKD",
-            Verb::Mlsd => "MLSD",
-            Verb::Mlst => "MLST",
-            Verb::Mode => "MODE",
-            Verb::Nlst => "NLST",
-            Verb::Noop => "NOOP",
-            Verb::Opts => "OPTS",
-            Verb::Pass => "PASS",
-            Verb::Pasv => "PASV",
-            Verb::Pbsz => "PBSZ",
-            Verb::Port => "PORT",
-            Verb::Prot => "PROT",
-            Verb::Pwd => "PWD",
-            Verb::Quit => "QUIT",
-            Verb::Rang => "RANG",
-            Verb::Rein => "REIN",
-            Verb::Rest => "REST",
-            Verb::Retr => "RETR",
-            Verb::Rmd => "RMD",
-            Verb::Rnfr => "RNFR",
-            Verb::Rnto => "RNTO",
-            Verb::Site => "SITE",
-            Verb::SiteChmod => "SITE CHMOD",
-            Verb::SiteHelp => "SITE HELP",
-            Verb::Size => "SIZE",
-            Verb::Smnt => "SMNT",
-            Verb::Stat => "STAT",
-            Verb::Stor => "STOR",
-            Verb::Stou => "STOU",
-            Verb::Stru => "STRU",
-            Verb::Syst => "SYST",
-            Verb::Type => "TYPE",
-            Verb::User => "USER",
-            Verb::Xcrc => "XCRC",
-            Verb::Xmd5 => "XMD5",
-            Verb::Xsha1 => "XSHA1",
-            Verb::Xsha256 => "XSHA256",
-            Verb::Xsha512 => "XSHA512",
-        }
-    }
-
     /// Which way this command moves bytes over a data connection.
     pub fn direction(self) -> Direction {
         COMMANDS
@@ -344,7 +298,7 @@ pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
 /// create new series.
 pub fn metric_label(line: &str) -> &'static str {
     let word = line.split(' ').next().unwrap_or("");
-    if word.len() > 4 || !word.is_ascii() {
+    if word.len() > 8 || !word.is_ascii() {
         return "other";
     }
     lookup(&word.to_ascii_uppercase()).map_or("other", |c| c.name)

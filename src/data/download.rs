@@ -235,71 +235,88 @@ impl DataConn {
         Flow::Close
     }
 
+    /// Moves a download within one slice of the turn: `sendfile` from the file, or buffered
+    /// writes of a producer (listings, ASCII, TLS).
     fn send(&mut self, cx: &mut Cx<'_>) -> Flow {
         let mut slice = Slice::start();
         while slice.next() {
-            if matches!(self.state, State::Sendfile { .. }) {
-                let throttled = self.bucket.is_some() || self.user_bucket.is_some();
-                let want = if throttled { CHUNK } else { SENDFILE_CHUNK };
-                let allow = self.allowance(cx, want);
-                if allow == 0 {
-                    return Flow::Continue;
-                }
-                let State::Sendfile {
-                    file,
-                    offset,
-                    first,
-                } = &mut self.state
-                else {
-                    return Flow::Continue;
-                };
-                let was_first = *first;
-                let result = match file.as_file() {
-                    Some(f) => zerocopy::send(self.sock.tcp(), f, offset, allow),
-                    None => Err(io::ErrorKind::Unsupported.into()),
-                };
-                if matches!(result, Ok(n) if n > 0) {
-                    *first = false;
-                }
-                let start = *offset;
-                match result {
-                    Ok(0) => return self.complete(),
-                    Ok(n) => self.moved(n, cx),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if was_first => {
-                        log::debug!("sendfile unavailable ({e}); using buffered writes");
-                        if let Err(e) = self.fall_back_to_buffered(start) {
-                            return self.fail(local_error(&e));
-                        }
-                    }
-                    Err(e) => return self.fail(client_gone(&e)),
-                }
-                continue;
-            }
-            if self.pos == self.buf.len() {
-                if let Some(flow) = self.refill(cx) {
-                    return flow;
-                }
-            }
-            let allow = self.allowance(cx, self.buf.len() - self.pos);
-            if allow == 0 {
-                return Flow::Continue;
-            }
-            match self.sock.write(&self.buf[self.pos..self.pos + allow]) {
-                Ok(0) => {
-                    return self.fail(client_gone(&io::ErrorKind::WriteZero.into()));
-                }
-                Ok(n) => {
-                    self.pos += n;
-                    self.moved(n, cx);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(client_gone(&e)),
+            let step = if matches!(self.state, State::Sendfile { .. }) {
+                self.send_file(cx)
+            } else {
+                self.send_buffered(cx)
+            };
+            if let Some(flow) = step {
+                return flow;
             }
         }
         Flow::Yield
+    }
+
+    /// One `sendfile` call (within the throttle's allowance); falls back to buffered writes if
+    /// the first call fails. `Some` ends the callback.
+    fn send_file(&mut self, cx: &mut Cx<'_>) -> Option<Flow> {
+        let throttled = self.bucket.is_some() || self.user_bucket.is_some();
+        let want = if throttled { CHUNK } else { SENDFILE_CHUNK };
+        let allow = self.allowance(cx, want);
+        if allow == 0 {
+            return Some(Flow::Continue);
+        }
+        let State::Sendfile {
+            file,
+            offset,
+            first,
+        } = &mut self.state
+        else {
+            return Some(Flow::Continue);
+        };
+        let was_first = *first;
+        let result = match file.as_file() {
+            Some(f) => zerocopy::send(self.sock.tcp(), f, offset, allow),
+            None => Err(io::ErrorKind::Unsupported.into()),
+        };
+        if matches!(result, Ok(n) if n > 0) {
+            *first = false;
+        }
+        let start = *offset;
+        match result {
+            Ok(0) => return Some(self.complete()),
+            Ok(n) => self.moved(n, cx),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(Flow::Continue),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if was_first => {
+                log::debug!("sendfile unavailable ({e}); using buffered writes");
+                if let Err(e) = self.fall_back_to_buffered(start) {
+                    return Some(self.fail(local_error(&e)));
+                }
+            }
+            Err(e) => return Some(self.fail(client_gone(&e))),
+        }
+        None
+    }
+
+    /// One write of the buffer (refilled from the producer when empty), within the
+    /// throttle's allowance. `Some` ends the callback.
+    fn send_buffered(&mut self, cx: &mut Cx<'_>) -> Option<Flow> {
+        if self.pos == self.buf.len() {
+            if let Some(flow) = self.refill(cx) {
+                return Some(flow);
+            }
+        }
+        let allow = self.allowance(cx, self.buf.len() - self.pos);
+        if allow == 0 {
+            return Some(Flow::Continue);
+        }
+        match self.sock.write(&self.buf[self.pos..self.pos + allow]) {
+            Ok(0) => return Some(self.fail(client_gone(&io::ErrorKind::WriteZero.into()))),
+            Ok(n) => {
+                self.pos += n;
+                self.moved(n, cx);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(Flow::Continue),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(self.fail(client_gone(&e))),
+        }
+        None
     }
 
     /// The buffer is empty: fills it from the producer, or takes the next batch made on the

@@ -41,7 +41,15 @@ fn client_words_never_become_label_values() {
         "an alias counts as its command"
     );
     assert_eq!(metric_label("site chmod 644 x"), "SITE");
-    for line in ["FOO", "", "RETRIEVE x", "ÄÖÜ x", "\u{7f}\u{7f}"] {
+    assert_eq!(metric_label("XSHA256 big.iso"), "XSHA256");
+    for line in [
+        "FOO",
+        "",
+        "RETRIEVE x",
+        "RETRIEVEALL x",
+        "ÄÖÜ x",
+        "\u{7f}\u{7f}",
+    ] {
         assert_eq!(metric_label(line), "other", "{line:?}");
     }
 }

@@ -222,7 +222,16 @@ impl Stream {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
-            self.flush_tls()?;
+            if let Err(e) = self.flush_tls() {
+                // The peer may have sent its last records (an upload's end, its close_notify)
+                // and closed at once, so that our answer (a session ticket) meets a reset:
+                // what it sent still counts. The error is for the next call, when nothing is
+                // left to read.
+                return match self.tls.as_mut().map(|c| c.reader().read(buf)) {
+                    Some(Ok(n)) => Ok(n),
+                    _ => Err(e),
+                };
+            }
         }
         // Many records without plaintext (e.g. a long handshake): come back later.
         Err(io::ErrorKind::WouldBlock.into())

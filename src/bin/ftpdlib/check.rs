@@ -59,24 +59,7 @@ pub fn run(args: &Args) -> Result<usize, String> {
     println!("ok: configuration, directory, accounts and TLS settings load");
     let (addr, control) = check_listeners(args)?;
     let ip = addr.ip();
-    let (free, total, example) = match &cfg.passive_ports {
-        Some(range) => {
-            let mut free = 0usize;
-            let mut example = None;
-            for port in range.clone() {
-                if listen(SocketAddr::new(ip, port)).is_ok() {
-                    free += 1;
-                    example.get_or_insert(port);
-                }
-            }
-            (free, range.len(), example)
-        }
-        None => {
-            let l = listen(SocketAddr::new(ip, 0)).map_err(|e| e.to_string())?;
-            let p = l.local_addr().map_err(|e| e.to_string())?.port();
-            (usize::MAX, usize::MAX, Some(p))
-        }
-    };
+    let (free, total, example) = probe_passive(&cfg, ip)?;
     drop(control);
     if total != usize::MAX {
         println!("passive ports: {free} of {total} free in the range");
@@ -111,6 +94,29 @@ pub fn run(args: &Args) -> Result<usize, String> {
         }
     }
     Ok(warnings)
+}
+
+/// Binds every port of the passive range (or one free port): how many are free, of how many
+/// (`usize::MAX` for "any port"), and one of them for the example replies.
+fn probe_passive(cfg: &ftpdlib::Config, ip: IpAddr) -> Result<(usize, usize, Option<u16>), String> {
+    Ok(match &cfg.passive_ports {
+        Some(range) => {
+            let mut free = 0usize;
+            let mut example = None;
+            for port in range.clone() {
+                if listen(SocketAddr::new(ip, port)).is_ok() {
+                    free += 1;
+                    example.get_or_insert(port);
+                }
+            }
+            (free, range.len(), example)
+        }
+        None => {
+            let l = listen(SocketAddr::new(ip, 0)).map_err(|e| e.to_string())?;
+            let p = l.local_addr().map_err(|e| e.to_string())?.port();
+            (usize::MAX, usize::MAX, Some(p))
+        }
+    })
 }
 
 /// The PASV and EPSV replies clients will see, per network with `--nat-map`.
