@@ -30,6 +30,7 @@ pub fn run(args: &Args) -> Result<usize, String> {
     }
     let (cfg, _accounts) = crate::setup::build_config(args)?;
     println!("ok: configuration, directory, accounts and TLS settings load");
+    print_client_certs(&cfg);
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
@@ -96,6 +97,22 @@ pub fn run(args: &Args) -> Result<usize, String> {
         }
     }
     Ok(warnings)
+}
+
+/// The TLS client certificate mode, when FTPS is on.
+fn print_client_certs(cfg: &ftpdlib::Config) {
+    let Some(tls) = &cfg.tls else { return };
+    match tls.client_auth() {
+        Some(auth) => println!(
+            "TLS client certificates: {} (issued by the CA in {})",
+            match auth.mode {
+                ftpdlib::tls::ClientCertMode::Request => "requested, not required",
+                ftpdlib::tls::ClientCertMode::Require => "required at the TLS handshake",
+            },
+            auth.ca.display()
+        ),
+        None => println!("TLS client certificates: not asked for (no --tls-client-ca)"),
+    }
 }
 
 /// The PASV and EPSV replies clients will see, per network with `--nat-map`.
