@@ -29,8 +29,7 @@ pub fn run(args: &Args) -> Result<usize, String> {
         println!("ok: configuration file {} reads", file.display());
     }
     let (cfg, _accounts) = crate::setup::build_config(args)?;
-    println!("ok: configuration, directory, accounts and TLS settings load");
-    print_client_certs(&cfg);
+    print_loaded(&cfg);
     let addr = match args.interface {
         Some(ip) => SocketAddr::new(ip, args.port),
         None => default_listen_addr(args.port),
@@ -99,8 +98,9 @@ pub fn run(args: &Args) -> Result<usize, String> {
     Ok(warnings)
 }
 
-/// The TLS client certificate mode, when FTPS is on.
-fn print_client_certs(cfg: &ftpdlib::Config) {
+/// The configuration loaded; with FTPS, whether clients are asked for certificates.
+fn print_loaded(cfg: &ftpdlib::Config) {
+    println!("ok: configuration, directory, accounts and TLS settings load");
     let Some(tls) = &cfg.tls else { return };
     match tls.client_auth() {
         Some(auth) => println!(
