@@ -18,8 +18,8 @@ use common::require_tool;
 use rustls::ClientConfig;
 use tlsutil::client_pki::Pki;
 use tlsutil::{
-    assert_success, client_config, client_config_with_cert, data_path, run_client, tls_connect,
-    FtpsCtrl, FtpsDaemon, Mode,
+    assert_success, client_config, client_config_with_cert, client_config_with_cert_for, data_path,
+    run_client, tls_connect, FtpsCtrl, FtpsDaemon, Mode,
 };
 
 /// `$6$` hash of [`PASSWORD`] (as in `tests/acct`).
@@ -138,10 +138,16 @@ fn require_mode_refuses_clients_without_a_certificate_of_the_ca_at_the_handshake
         "self-signed"
     );
     assert!(!refused_at_handshake(implicit, Some(&s.alice)), "the CA's");
-    // A client with a certificate logs in as a password-only user, data connections included.
+    // A client with a certificate logs in as a password-only user, data connections included,
+    // with TLS 1.3 and with TLS 1.2.
     let (mut c, config) = connect(&s, Some(&s.alice));
     assert_eq!(login(&mut c, "plain", PASSWORD), 230);
     list_and_retrieve(&mut c, &config);
+    let (cert, key) = &s.alice;
+    let tls12 = client_config_with_cert_for(cert, key, &[&rustls::version::TLS12]);
+    let mut c = FtpsCtrl::connect_tls(s.d.addr(), &tls12);
+    assert_eq!(login(&mut c, "alice", PASSWORD), 230);
+    list_and_retrieve(&mut c, &tls12);
 }
 
 #[test]

@@ -118,12 +118,25 @@ fn build(versions: &[&'static SupportedProtocolVersion]) -> ClientConfig {
 
 /// Like [`client_config`], presenting the client certificate `cert` (PEM) with its `key`.
 pub fn client_config_with_cert(cert: &Path, key: &Path) -> Arc<ClientConfig> {
+    client_config_with_cert_for(
+        cert,
+        key,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    )
+}
+
+/// [`client_config_with_cert`] speaking only the given TLS versions.
+pub fn client_config_with_cert_for(
+    cert: &Path,
+    key: &Path,
+    versions: &[&'static SupportedProtocolVersion],
+) -> Arc<ClientConfig> {
     let chain = CertificateDer::pem_file_iter(cert)
         .expect("client certificate")
         .collect::<Result<Vec<_>, _>>()
         .expect("client certificate");
     let key = PrivateKeyDer::from_pem_file(key).expect("client key");
-    let config = pinned(&[&rustls::version::TLS13, &rustls::version::TLS12])
+    let config = pinned(versions)
         .with_client_auth_cert(chain, key)
         .expect("client certificate and key");
     Arc::new(config)
