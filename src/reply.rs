@@ -49,6 +49,9 @@ pub enum ReplyCode {
     ExtendedPassiveMode = 229,
     /// User logged in, proceed.
     LoggedIn = 230,
+    /// User logged in, authorized by security data exchange (RFC 2228: a TLS client
+    /// certificate, without a password).
+    LoggedInSecure = 232,
     /// Security data exchange complete (AUTH, RFC 2228).
     AuthOk = 234,
     /// Requested file action okay, completed.

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{AuthError, Authorizer, MemoryAuthorizer, Perms, User};
+use super::{AuthError, Authorizer, ClientCert, MemoryAuthorizer, Perms, User};
 use crate::fs::path::VirtualPath;
 use child::Outcome;
 use protocol::{Request, Verdict};
@@ -123,12 +123,16 @@ impl ExternalAuthorizer {
         })
     }
 
-    fn digest(&self, user: &str, pass: &str) -> [u8; 32] {
+    /// What a cached answer is keyed on besides user and address: the password and the client
+    /// certificate (the program may have decided on either).
+    fn digest(&self, user: &str, pass: &str, cert: Option<&ClientCert>) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(self.salt);
         h.update(user.as_bytes());
         h.update([0]);
         h.update(pass.as_bytes());
+        h.update([0]);
+        h.update(cert.map_or([0; 32], |c| c.sha256));
         h.finalize().into()
     }
 
@@ -183,7 +187,13 @@ impl ExternalAuthorizer {
     }
 
     /// Runs the program for one login and interprets its answer.
-    fn ask(&self, user: &str, pass: &str, ip: IpAddr) -> Result<User, AuthError> {
+    fn ask(
+        &self,
+        user: &str,
+        pass: &str,
+        ip: IpAddr,
+        cert: Option<&ClientCert>,
+    ) -> Result<User, AuthError> {
         let deadline = Instant::now() + self.options.timeout;
         if !self.acquire(deadline) {
             return Err(failed(
@@ -197,6 +207,8 @@ impl ExternalAuthorizer {
             user,
             password: pass,
             client: ip,
+            cn: cert.and_then(|c| c.cn.as_deref()),
+            fingerprint: cert.map(ClientCert::fingerprint),
         };
         let mut input = serde_json::to_vec(&request).unwrap_or_default();
         input.push(b'\n');
@@ -212,7 +224,7 @@ impl ExternalAuthorizer {
             }
             Outcome::Exited(_, out, _) => {
                 match protocol::parse_answer(&out, user) {
-                    Ok(Verdict::Accept(u)) => Ok(u),
+                    Ok(Verdict::Accept(u)) => Ok(*u),
                     Ok(Verdict::Refuse(message)) => {
                         let why = message.unwrap_or_else(|| "refused".into());
                         log::info!("auth-command: USER '{user}' from {ip}: {why} reason=auth-command-denied");
@@ -233,16 +245,33 @@ fn failed(user: &str, ip: IpAddr, code: &str, why: &str) -> AuthError {
 
 impl Authorizer for ExternalAuthorizer {
     fn authenticate(&self, user: &str, pass: &str, peer: IpAddr) -> Result<User, AuthError> {
+        self.authenticate_with_cert(user, pass, peer, None)
+    }
+
+    fn authenticate_with_cert(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: IpAddr,
+        cert: Option<&ClientCert>,
+    ) -> Result<User, AuthError> {
         if let Some(fallback) = self.fallback.as_ref().filter(|f| f.has_user(user)) {
             return fallback.authenticate(user, pass, peer);
         }
-        let digest = self.digest(user, pass);
+        let digest = self.digest(user, pass, cert);
         if let Some(hit) = self.cached(user, peer, &digest) {
             return Ok(hit);
         }
-        let found = self.ask(user, pass, peer)?;
+        let found = self.ask(user, pass, peer, cert)?;
         self.remember(&found, peer, digest);
         Ok(found)
+    }
+
+    /// Only the fallback accounts can be bound to a certificate; the program decides with the
+    /// password (it is told the certificate).
+    fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, peer: IpAddr) -> Option<User> {
+        let fallback = self.fallback.as_ref().filter(|f| f.has_user(user))?;
+        fallback.authenticate_cert_only(user, cert, peer)
     }
 
     fn perms_for(&self, user: &User, path: &VirtualPath) -> Perms {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::users_file::{load_users_file, UsersFileError};
-use super::{AuthError, Authorizer, MemoryAuthorizer, Perms, User};
+use super::{AuthError, Authorizer, ClientCert, MemoryAuthorizer, Perms, User};
 use crate::fs::path::VirtualPath;
 
 /// An [`Authorizer`] whose accounts come from a users file, plus optional fallback
@@ -123,6 +123,13 @@ impl Authorizer for FileAuthorizer {
             // Unknown names go to the file too, whose decoy hash makes them as slow as
             // real accounts.
             None => self.accounts().authenticate(user, pass, peer),
+        }
+    }
+
+    fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, peer: IpAddr) -> Option<User> {
+        match self.fallback_for(user) {
+            Some(fallback) => fallback.authenticate_cert_only(user, cert, peer),
+            None => self.accounts().authenticate_cert_only(user, cert, peer),
         }
     }
 

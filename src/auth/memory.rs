@@ -31,7 +31,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AuthError, Authorizer, PasswordHash, Perm, Perms, User, UserLimits};
+use super::{AuthError, Authorizer, ClientCert, PasswordHash, Perm, Perms, User, UserLimits};
 use crate::fs::path::{RootedPath, VirtualPath};
 
 /// The names that log in as the anonymous user.
@@ -363,6 +363,10 @@ impl Authorizer for MemoryAuthorizer {
                 Err(AuthError::BadCredentials)
             }
         }
+    }
+
+    fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, _: IpAddr) -> Option<User> {
+        super::cert::cert_only_user(self.user(user), cert)
     }
 
     fn has_perm(&self, user: &User, perm: Perm, path: &VirtualPath) -> bool {

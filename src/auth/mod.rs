@@ -20,6 +20,8 @@
 //!   server runs, plus fallback accounts configured in code (e.g. anonymous);
 //! * [`ExternalAuthorizer`] (in [`external`]): a program decides each login (the daemon's
 //!   `--auth-command`), with a timeout, a concurrency cap and an optional cache;
+//! * [`cert`]: TLS client certificates as credentials (a user's `cert_cn=`/`cert_sha256=`
+//!   binding, and `cert_only=yes` logins without a password);
 //! * [`hash`]: the accepted password hash formats (`$6$`, `$5$`, `$2b$`) and
 //!   [`hash::hash_sha512`] to make one.
 //!
@@ -27,12 +29,14 @@
 //! (both cases are [`AuthError::BadCredentials`]), and the answer depends only on the
 //! virtual path, so it is the same whatever symlinks exist on disk.
 
+pub mod cert;
 pub mod external;
 pub mod file;
 pub mod hash;
 pub mod memory;
 pub mod users_file;
 
+pub use cert::{CertBinding, ClientCert};
 pub use external::{ExternalAuthorizer, ExternalOptions};
 pub use file::FileAuthorizer;
 pub use hash::PasswordHash;
@@ -227,6 +231,9 @@ pub struct UserLimits {
     pub hide: Vec<String>,
     /// Names refused to this user, on top of the server's `--deny`.
     pub deny: Vec<String>,
+    /// The TLS client certificate this user must present (`cert_cn=`, `cert_sha256=`); `None`:
+    /// password only.
+    pub cert: Option<CertBinding>,
 }
 
 /// Why authentication or authorizer configuration failed.
@@ -262,6 +269,28 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
     /// Checks a USER/PASS pair from `peer`. Any failure should be
     /// [`AuthError::BadCredentials`], so that clients cannot probe for user names.
     fn authenticate(&self, user: &str, pass: &str, peer: IpAddr) -> Result<User, AuthError>;
+
+    /// [`authenticate`](Authorizer::authenticate), told the client certificate verified on the
+    /// control connection, if any (for `--auth-command`). The default ignores it: the control
+    /// connection checks the returned user's [`UserLimits::cert`] binding itself.
+    fn authenticate_with_cert(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: IpAddr,
+        cert: Option<&ClientCert>,
+    ) -> Result<User, AuthError> {
+        let _ = cert;
+        self.authenticate(user, pass, peer)
+    }
+
+    /// `USER` from a client with a verified certificate: the user, if `cert` alone logs it in
+    /// (its binding has [`CertBinding::only`] and matches). Runs on the event loop, so it must
+    /// not block. Default: never.
+    fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, peer: IpAddr) -> Option<User> {
+        let _ = (user, cert, peer);
+        None
+    }
 
     /// True if `user` may do `perm` at `path`. Defaults to checking
     /// [`perms_for`](Authorizer::perms_for).

@@ -23,7 +23,12 @@
 //!   refused to, this user, on top of `--hide`/`--deny`); `umask=OCTAL` (new files `0666 & !umask`, directories `0777 & !umask`);
 //!   `allow_from=NET[,NET...]` (the networks the user may log in from, such as
 //!   `10.0.0.0/8,2001:db8::/32`; a login from elsewhere fails like a wrong password, with
-//!   `reason=address-not-allowed` in the log); `msg_login=TEXT` (the 230 reply) and
+//!   `reason=address-not-allowed` in the log); `cert_cn=NAME` and/or `cert_sha256=HEX` (the
+//!   TLS client certificate the user must also present, by subject common name or by the
+//!   SHA-256 fingerprint of its DER form, colons allowed; a missing or other certificate fails
+//!   like a wrong password, `reason=cert-missing` or `reason=cert-mismatch`) and
+//!   `cert_only=yes` (that certificate alone logs the user in: `USER` is answered `232`);
+//!   `msg_login=TEXT` (the 230 reply) and
 //!   `msg_quit=TEXT` (the 221 reply). TEXT cannot contain `,`.
 //!
 //! Blank lines and lines starting with `#` are ignored; leading and trailing white space

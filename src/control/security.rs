@@ -7,12 +7,17 @@
 //! had arrived under TLS (the STARTTLS command-injection class, CVE-2011-0411). `PBSZ 0` then
 //! `PROT P` make every later data connection a TLS server session that must resume this
 //! control connection's session (see [`crate::tls`]). CCC (back to plaintext) is refused.
+//!
+//! With `--tls-client-ca` the handshake may carry a client certificate, verified by rustls;
+//! [`ControlConn::client_cert`] hands it to the login (`ops/access.rs`). Plain sessions have
+//! none.
 
 use std::sync::Arc;
 
 use rustls::ServerConfig;
 
 use super::{ControlConn, Phase};
+use crate::auth::ClientCert;
 use crate::config::Config;
 use crate::reply::{Reply, ReplyCode};
 use crate::tls::DataTls;
@@ -112,8 +117,22 @@ impl ControlConn {
         self.sec.logged = true;
         self.shared.metrics.tls_handshake("control", true);
         if let Some(d) = self.sock.describe() {
-            log::info!("{} control connection secured: {d}", self.tag());
+            let client = match self.client_cert() {
+                Some(c) => format!(
+                    "; client certificate CN {:?} sha256 {}",
+                    c.cn.as_deref().unwrap_or(""),
+                    c.fingerprint()
+                ),
+                None => String::new(),
+            };
+            log::info!("{} control connection secured: {d}{client}", self.tag());
         }
+    }
+
+    /// The verified client certificate of this control connection, if TLS is on and the client
+    /// presented one.
+    pub(super) fn client_cert(&self) -> Option<ClientCert> {
+        self.sock.peer_certificate().map(ClientCert::from_der)
     }
 
     /// PBSZ (RFC 2228 §5.3.3): only `0` makes sense with TLS; other sizes are answered PBSZ=0.

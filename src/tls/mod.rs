@@ -24,6 +24,14 @@
 //! it is resumed, so the second transfer would fail. [`SharedSessionStore`] keeps sessions
 //! (bounded, oldest evicted).
 //!
+//! **Client certificates** (`--tls-client-ca`, [`ClientAuth`]): rustls' `WebPkiClientVerifier`
+//! checks them against the given CA, in `request` mode (a client without one is let in) or
+//! `require` mode (the handshake fails without one). Data connections share the control
+//! connection's configuration, verifier included: a resumed data session carries the control
+//! session's certificate, and a full data handshake asks for it again, which clients that sent
+//! one on the control connection answer the same way. Which user a certificate belongs to is
+//! decided at login (`crate::auth::cert`).
+//!
 //! **No 0-RTT**, TLS 1.2 and 1.3 only, ring as the crypto provider (no C toolchain beyond a C
 //! compiler needed).
 
@@ -37,8 +45,8 @@ use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::StoresServerSessions;
-use rustls::ServerConfig;
+use rustls::server::{StoresServerSessions, WebPkiClientVerifier};
+use rustls::{RootCertStore, ServerConfig};
 
 use crate::error::Error;
 
@@ -85,33 +93,90 @@ impl StoresServerSessions for SharedSessionStore {
     }
 }
 
+/// Whether the server asks clients for a certificate, or insists on one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientCertMode {
+    /// Ask; a client without a certificate is let in (a certificate-bound user then fails to
+    /// log in). The default when only the CA is given.
+    Request,
+    /// The handshake fails without a valid certificate.
+    Require,
+}
+
+/// TLS client certificates: the CA that issues them, and the mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAuth {
+    /// PEM file of the CA certificate(s) client certificates must chain to.
+    pub ca: PathBuf,
+    /// Request or require.
+    pub mode: ClientCertMode,
+}
+
 /// Loads a PEM certificate chain and private key (PKCS#8, RSA or EC) into a server config.
 pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Error> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| Error::Tls(format!("certificate file {}: {e}", cert.display())))?
+    load_server_config_with(cert, key, None)
+}
+
+/// Reads the certificates of a PEM file; `what` names the file in errors.
+fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| Error::Tls(format!("{what} {}: {e}", path.display())))?
         .collect::<Result<_, _>>()
-        .map_err(|e| Error::Tls(format!("certificate file {}: {e}", cert.display())))?;
-    if chain.is_empty() {
+        .map_err(|e| Error::Tls(format!("{what} {}: {e}", path.display())))?;
+    if certs.is_empty() {
         return Err(Error::Tls(format!(
-            "certificate file {}: no certificate found",
-            cert.display()
+            "{what} {}: no certificate found",
+            path.display()
         )));
     }
+    Ok(certs)
+}
+
+/// The verifier of client certificates issued by `auth.ca`.
+fn client_verifier(
+    auth: &ClientAuth,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, Error> {
+    let bad = |e: &dyn std::fmt::Display| {
+        Error::Tls(format!("client CA file {}: {e}", auth.ca.display()))
+    };
+    let mut roots = RootCertStore::empty();
+    for cert in read_certs(&auth.ca, "client CA file")? {
+        roots.add(cert).map_err(|e| bad(&e))?;
+    }
+    let builder =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider));
+    let builder = match auth.mode {
+        ClientCertMode::Request => builder.allow_unauthenticated(),
+        ClientCertMode::Require => builder,
+    };
+    builder.build().map_err(|e| bad(&e))
+}
+
+/// [`load_server_config`], asking clients for certificates when `clients` is given.
+pub fn load_server_config_with(
+    cert: &Path,
+    key: &Path,
+    clients: Option<&ClientAuth>,
+) -> Result<Arc<ServerConfig>, Error> {
+    let chain = read_certs(cert, "certificate file")?;
     let key_der = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| Error::Tls(format!("key file {}: {e}", key.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Tls(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key_der)
-        .map_err(|e| {
-            Error::Tls(format!(
-                "certificate {} and key {} do not form a usable pair: {e}",
-                cert.display(),
-                key.display()
-            ))
-        })?;
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = match clients {
+        Some(auth) => builder.with_client_cert_verifier(client_verifier(auth, &provider)?),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key_der).map_err(|e| {
+        Error::Tls(format!(
+            "certificate {} and key {} do not form a usable pair: {e}",
+            cert.display(),
+            key.display()
+        ))
+    })?;
     config.session_storage = Arc::new(SharedSessionStore::default());
     config.ticketer = rustls::crypto::ring::Ticketer::new()
         .map_err(|e| Error::Tls(format!("session ticket keys: {e}")))?;
@@ -170,6 +235,8 @@ impl DataTls {
 pub struct TlsSettings {
     cert: PathBuf,
     key: PathBuf,
+    /// Client certificates, if the server asks for them.
+    client_auth: Option<ClientAuth>,
     /// The control connections' configuration and the matching one for data connections.
     current: Mutex<(Arc<ServerConfig>, Arc<ServerConfig>)>,
     /// Refuse USER/PASS before AUTH TLS.
@@ -188,11 +255,26 @@ impl TlsSettings {
         Ok(TlsSettings {
             cert,
             key,
+            client_auth: None,
             current: Mutex::new((Arc::clone(&config), data_config(&config))),
             control_required: false,
             data_required: false,
             require_session_reuse: true,
         })
+    }
+
+    /// Asks clients for certificates issued by `auth.ca` (reloaded with the rest on SIGHUP);
+    /// an unreadable or invalid CA file is an error naming it.
+    pub fn with_client_auth(mut self, auth: ClientAuth) -> Result<TlsSettings, Error> {
+        let config = load_server_config_with(&self.cert, &self.key, Some(&auth))?;
+        self.current = Mutex::new((Arc::clone(&config), data_config(&config)));
+        self.client_auth = Some(auth);
+        Ok(self)
+    }
+
+    /// The client certificate settings, if the server asks for certificates.
+    pub fn client_auth(&self) -> Option<&ClientAuth> {
+        self.client_auth.as_ref()
     }
 
     /// The configuration new connections use.
@@ -209,10 +291,10 @@ impl TlsSettings {
             .map(|c| (Arc::clone(&c.0), Arc::clone(&c.1)))
     }
 
-    /// Rereads the certificate and key (SIGHUP). New connections get the new pair; existing
+    /// Rereads the certificate and key, and the client CA (SIGHUP). New connections get the new pair; existing
     /// ones keep theirs. A bad new pair is reported and the old one kept.
     pub fn reload(&self) -> Result<(), Error> {
-        let fresh = load_server_config(&self.cert, &self.key)?;
+        let fresh = load_server_config_with(&self.cert, &self.key, self.client_auth.as_ref())?;
         if let Ok(mut cur) = self.current.lock() {
             *cur = (Arc::clone(&fresh), data_config(&fresh));
         }

@@ -175,6 +175,13 @@ impl Stream {
         Some((resumed, c.received_resumption_data().map(<[u8]>::to_vec)))
     }
 
+    /// The DER certificate the client presented and the server's verifier accepted (only with
+    /// `--tls-client-ca`), once the handshake is done.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        let c = self.tls.as_ref().filter(|c| !c.is_handshaking())?;
+        c.peer_certificates()?.first().map(|cert| cert.as_ref())
+    }
+
     /// "TLSv1_3 TLS13_AES_256_GCM_SHA384" for logs, once the handshake is done.
     pub fn describe(&self) -> Option<String> {
         let c = self.tls.as_ref()?;

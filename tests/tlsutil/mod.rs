@@ -8,6 +8,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod client_pki;
 mod daemon;
 mod data;
 mod server;
@@ -21,7 +22,8 @@ pub use data::{active_listener, passive_addr, port_arg, Mode};
 pub use server::{settings, FtpsServer};
 #[allow(unused_imports)]
 pub use verify::{
-    client_config, client_config_tls12, data_path, no_resumption, read_cert, EC_CERT, RSA_CERT,
+    client_config, client_config_tls12, client_config_with_cert, client_config_with_cert_for,
+    data_path, no_resumption, read_cert, EC_CERT, RSA_CERT,
 };
 
 use std::io::{self, Read, Write};

@@ -5,14 +5,14 @@
 //! verifier here pins them instead: it accepts a server certificate only if its DER is one of
 //! the test certificates, and still checks the handshake signatures against it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
 
 /// The RSA test certificate.
@@ -97,7 +97,9 @@ impl ServerCertVerifier for Pinned {
     }
 }
 
-fn build(versions: &[&'static SupportedProtocolVersion]) -> ClientConfig {
+fn pinned(
+    versions: &[&'static SupportedProtocolVersion],
+) -> rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Pinned {
         certs: vec![read_cert(RSA_CERT), read_cert(EC_CERT)],
@@ -108,7 +110,36 @@ fn build(versions: &[&'static SupportedProtocolVersion]) -> ClientConfig {
         .expect("protocol versions")
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth()
+}
+
+fn build(versions: &[&'static SupportedProtocolVersion]) -> ClientConfig {
+    pinned(versions).with_no_client_auth()
+}
+
+/// Like [`client_config`], presenting the client certificate `cert` (PEM) with its `key`.
+pub fn client_config_with_cert(cert: &Path, key: &Path) -> Arc<ClientConfig> {
+    client_config_with_cert_for(
+        cert,
+        key,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    )
+}
+
+/// [`client_config_with_cert`] speaking only the given TLS versions.
+pub fn client_config_with_cert_for(
+    cert: &Path,
+    key: &Path,
+    versions: &[&'static SupportedProtocolVersion],
+) -> Arc<ClientConfig> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .expect("client certificate")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("client certificate");
+    let key = PrivateKeyDer::from_pem_file(key).expect("client key");
+    let config = pinned(versions)
+        .with_client_auth_cert(chain, key)
+        .expect("client certificate and key");
+    Arc::new(config)
 }
 
 /// TLS 1.2 and 1.3, with rustls' default client session cache: sharing one `Arc` between the

@@ -1,9 +1,10 @@
 //! The JSON of `--auth-command`: one request object on the command's standard input, one
 //! answer object on its standard output (see docs/accounts.md for the full description).
 //!
-//! Request: `{"user": "...", "password": "...", "client": "192.0.2.1"}`. Keys may be added in
-//! later versions (TLS client certificate `cn` and `fingerprint` once the server asks clients
-//! for certificates), so a command must ignore keys it does not know.
+//! Request: `{"user": "...", "password": "...", "client": "192.0.2.1"}`, plus `cn` (the subject
+//! common name) and `fingerprint` (SHA-256 of the DER certificate, 64 lower-case hex digits)
+//! when the client presented a TLS certificate that `--tls-client-ca` verified. Keys may be
+//! added in later versions, so a command must ignore keys it does not know.
 //!
 //! Answer: `{"ok": false, "message": "why"}` refuses the login (the message goes to the log,
 //! never to the client, so it may name the reason). `{"ok": true, "home": "/srv/ftp/alice",
@@ -29,6 +30,12 @@ pub struct Request<'a> {
     pub password: &'a str,
     /// The client's address (IPv4-mapped IPv6 addresses as IPv4).
     pub client: IpAddr,
+    /// The common name of the client's verified TLS certificate, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cn: Option<&'a str>,
+    /// The SHA-256 fingerprint (lower-case hex) of the client's verified TLS certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// A byte rate: a number, or a text with a `k`/`M` suffix as in the users file.
@@ -77,7 +84,7 @@ pub struct Answer {
 #[derive(Debug)]
 pub enum Verdict {
     /// Logged in as this user.
-    Accept(User),
+    Accept(Box<User>),
     /// Refused, with the command's message if it gave one.
     Refuse(Option<String>),
 }
@@ -117,13 +124,14 @@ pub fn parse_answer(out: &[u8], name: &str) -> Result<Verdict, String> {
         umask: None,
         hide: Vec::new(),
         deny: Vec::new(),
+        cert: None,
     };
     let text = |t: &Option<String>, default: &str| {
         t.as_deref()
             .filter(|t| !t.is_empty())
             .map_or_else(|| default.to_owned(), |t| t.replace(['\r', '\n'], " "))
     };
-    Ok(Verdict::Accept(User {
+    Ok(Verdict::Accept(Box::new(User {
         name: name.to_owned(),
         home,
         perms,
@@ -131,5 +139,5 @@ pub fn parse_answer(out: &[u8], name: &str) -> Result<Verdict, String> {
         msg_login: text(&answer.msg_login, "Login successful."),
         msg_quit: text(&answer.msg_quit, "Goodbye."),
         limits,
-    }))
+    })))
 }

@@ -192,3 +192,42 @@ fn no_more_than_the_cap_run_at_once() {
     assert_eq!(counts.len(), 6);
     assert!(counts.iter().all(|&n| (1..=2).contains(&n)), "{counts:?}");
 }
+
+#[test]
+fn the_request_carries_the_client_certificate_and_the_cache_keys_on_it() {
+    let dir = scratch("cert");
+    let body = format!(
+        "cat >> {d}/requests.json\n\
+         echo '{{\"ok\": true, \"home\": \"{d}\", \"perms\": \"elr\"}}'",
+        d = dir.display()
+    );
+    let options = ExternalOptions {
+        cache: Duration::from_secs(60),
+        ..ExternalOptions::default()
+    };
+    let auth = authorizer(&script(&dir, &body), options);
+    let cert = crate::auth::ClientCert {
+        cn: Some("alice".into()),
+        sha256: [0xab; 32],
+    };
+    auth.authenticate_with_cert("alice", "pw", IP, Some(&cert))
+        .unwrap();
+    // Cached for the same certificate; another certificate (or none) asks again.
+    auth.authenticate_with_cert("alice", "pw", IP, Some(&cert))
+        .unwrap();
+    auth.authenticate("alice", "pw", IP).unwrap();
+    let text = std::fs::read_to_string(dir.join("requests.json")).unwrap();
+    let requests: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let fingerprint = "ab".repeat(32);
+    assert_eq!(
+        requests,
+        [
+            serde_json::json!({"user": "alice", "password": "pw", "client": "192.0.2.7",
+                "cn": "alice", "fingerprint": fingerprint}),
+            serde_json::json!({"user": "alice", "password": "pw", "client": "192.0.2.7"}),
+        ]
+    );
+}

@@ -272,6 +272,7 @@ fn hashed_accounts_and_limits() {
         umask: None,
         hide: Vec::new(),
         deny: Vec::new(),
+        cert: None,
     };
     auth.set_limits("bob", limits.clone()).unwrap();
     assert_eq!(

@@ -1,9 +1,10 @@
-//! The options field of an account line (`key=value,key=value`): limits, messages, and
-//! what the user may reach.
+//! The options field of an account line (`key=value,key=value`): limits, messages, what the
+//! user may reach, and the TLS client certificate bound to the user.
 
 use std::collections::HashSet;
 
 use super::{parse_bytes, parse_number};
+use crate::auth::cert::{parse_sha256, CertBinding};
 use crate::auth::UserLimits;
 
 /// The settings of an account line's 5th field.
@@ -37,6 +38,14 @@ pub(super) fn parse_options(text: &str) -> Result<Options, String> {
         }
         apply_option(&mut options, key, value)?;
     }
+    // `cert_only` alone binds nothing: an error with `yes`, no binding with `no`.
+    if let Some(cert) = options.limits.cert.take() {
+        if cert.cn.is_some() || cert.sha256.is_some() {
+            options.limits.cert = Some(cert);
+        } else if cert.only {
+            return Err("cert_only=yes needs cert_cn= or cert_sha256= (which certificate?)".into());
+        }
+    }
     Ok(options)
 }
 
@@ -69,6 +78,7 @@ fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), Str
             }
         }
         "allow_from" | "hide" | "deny" | "umask" => apply_access(options, key, value)?,
+        "cert_cn" | "cert_sha256" | "cert_only" => apply_cert(options, key, value)?,
         "msg_login" | "msg_quit" => {
             if value.is_empty() {
                 return Err(format!("{key} must not be empty"));
@@ -83,7 +93,8 @@ fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), Str
         _ => {
             return Err(format!(
                 "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
-                 allow_from, umask, hide, deny, msg_login, msg_quit)"
+                 allow_from, umask, hide, deny, cert_cn, cert_sha256, cert_only, msg_login, \
+                 msg_quit)"
             ))
         }
     }
@@ -117,6 +128,36 @@ fn apply_access(options: &mut Options, key: &str, value: &str) -> Result<(), Str
             options.limits.umask = Some(mask);
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// The certificate options: `cert_cn=NAME`, `cert_sha256=HEX`, `cert_only=yes|no`.
+fn apply_cert(options: &mut Options, key: &str, value: &str) -> Result<(), String> {
+    let cert = options.limits.cert.get_or_insert_with(CertBinding::default);
+    match key {
+        "cert_cn" if !value.is_empty() => cert.cn = Some(value.to_owned()),
+        "cert_cn" => return Err("cert_cn must not be empty".into()),
+        "cert_sha256" => {
+            cert.sha256 = Some(parse_sha256(value).ok_or_else(|| {
+                format!(
+                    "bad value {value:?} for cert_sha256: expected the SHA-256 fingerprint, \
+                     64 hex digits (colons allowed), as `openssl x509 -noout -fingerprint \
+                     -sha256` prints it"
+                )
+            })?)
+        }
+        _ => {
+            cert.only = match value {
+                "yes" | "true" => true,
+                "no" | "false" => false,
+                _ => {
+                    return Err(format!(
+                        "bad value {value:?} for cert_only: expected yes or no"
+                    ))
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -64,6 +64,7 @@ fn complete_file() {
         umask: None,
         hide: Vec::new(),
         deny: Vec::new(),
+        cert: None,
     };
     assert_eq!(alice.limits, limits);
     assert_eq!(alice.msg_login, "Login successful.");
@@ -302,4 +303,75 @@ fn hide_and_deny_take_globs_separated_by_bars() {
     assert_eq!(alice.limits.deny, ["*.exe"]);
     assert_eq!(alice.limits.umask, Some(0o027));
     assert_error(&dir, "bob:{6}:elr:{H}/pub:umask=999\n", 1, "umask");
+}
+
+#[test]
+fn certificate_options_bind_a_user_to_a_certificate() {
+    use crate::auth::{CertBinding, ClientCert};
+    let dir = tree();
+    let sha = "ab:CD:".repeat(15) + "abcd";
+    let text = format!(
+        "alice:{{6}}:elr:{{H}}/alice:cert_cn=alice,cert_only=yes\n\
+         bob:{{6}}:elr:{{H}}/pub:cert_sha256={sha},cert_only=no\n\
+         carol:{{6}}:elr:{{H}}/pub:cert_only=no\n"
+    );
+    let auth = parse_in(&dir, &text).unwrap();
+    let alice = auth.user("alice").unwrap();
+    let want = CertBinding {
+        cn: Some("alice".into()),
+        sha256: None,
+        only: true,
+    };
+    assert_eq!(alice.limits.cert.as_ref(), Some(&want));
+    let bob = auth.user("bob").unwrap().limits.cert.clone().unwrap();
+    assert_eq!(
+        bob.sha256.map(|s| s[..3].to_vec()),
+        Some(vec![0xab, 0xcd, 0xab])
+    );
+    assert!(!bob.only);
+    assert_eq!(auth.user("carol").unwrap().limits.cert, None, "no binding");
+
+    let cert = |cn: &str| ClientCert {
+        cn: Some(cn.into()),
+        sha256: [0; 32],
+    };
+    let only = |name: &str, c: &ClientCert| auth.authenticate_cert_only(name, c, PEER);
+    assert_eq!(
+        only("alice", &cert("alice")).map(|u| u.name),
+        Some("alice".into())
+    );
+    assert!(only("alice", &cert("mallory")).is_none());
+    assert!(only("bob", &cert("bob")).is_none(), "cert_only=no");
+    assert!(only("nobody", &cert("nobody")).is_none());
+}
+
+#[test]
+fn certificate_option_errors_name_the_line() {
+    let dir = tree();
+    let ok = "alice:{6}:elr:{H}/alice\n";
+    assert_error(
+        &dir,
+        &format!("{ok}bob:{{6}}:elr:{{H}}/pub:cert_only=yes\n"),
+        2,
+        "cert_only=yes needs",
+    );
+    assert_error(
+        &dir,
+        "bob:{6}:elr:{H}/pub:cert_only=maybe\n",
+        1,
+        "cert_only",
+    );
+    assert_error(
+        &dir,
+        "bob:{6}:elr:{H}/pub:cert_sha256=abcd\n",
+        1,
+        "cert_sha256",
+    );
+    assert_error(&dir, "bob:{6}:elr:{H}/pub:cert_cn=\n", 1, "cert_cn");
+    assert_error(
+        &dir,
+        "bob:{6}:elr:{H}/pub:cert_cn=a,cert_cn=b\n",
+        1,
+        "twice",
+    );
 }

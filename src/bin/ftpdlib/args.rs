@@ -114,6 +114,14 @@ pub struct Args {
     /// Do not require data connections to resume the control connection's TLS session.
     #[arg(long)]
     pub no_tls_session_reuse: bool,
+    /// Ask FTPS clients for a certificate issued by this CA (PEM); users bind one with
+    /// cert_cn=/cert_sha256= in the users file.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// With --tls-client-ca: request (clients without a certificate are let in; the default)
+    /// or require (the TLS handshake fails without one).
+    #[arg(long, value_name = "MODE", value_parser = ["request", "require"])]
+    pub tls_client_cert: Option<String>,
     /// Accounts file: `name:password-hash:perms:home[:options]` per line (see README).
     #[arg(long, value_name = "FILE")]
     pub users_file: Option<PathBuf>,

@@ -56,7 +56,7 @@ pub fn run(args: &Args) -> Result<usize, String> {
         println!("ok: configuration file {} reads", file.display());
     }
     let (cfg, _accounts) = crate::setup::build_config(args)?;
-    println!("ok: configuration, directory, accounts and TLS settings load");
+    print_loaded(&cfg);
     let (addr, control) = check_listeners(args)?;
     let ip = addr.ip();
     let (free, total, example) = probe_passive(&cfg, ip)?;
@@ -117,6 +117,23 @@ fn probe_passive(cfg: &ftpdlib::Config, ip: IpAddr) -> Result<(usize, usize, Opt
             (usize::MAX, usize::MAX, Some(p))
         }
     })
+}
+
+/// The configuration loaded; with FTPS, whether clients are asked for certificates.
+fn print_loaded(cfg: &ftpdlib::Config) {
+    println!("ok: configuration, directory, accounts and TLS settings load");
+    let Some(tls) = &cfg.tls else { return };
+    match tls.client_auth() {
+        Some(auth) => println!(
+            "TLS client certificates: {} (issued by the CA in {})",
+            match auth.mode {
+                ftpdlib::tls::ClientCertMode::Request => "requested, not required",
+                ftpdlib::tls::ClientCertMode::Require => "required at the TLS handshake",
+            },
+            auth.ca.display()
+        ),
+        None => println!("TLS client certificates: not asked for (no --tls-client-ca)"),
+    }
 }
 
 /// The PASV and EPSV replies clients will see, per network with `--nat-map`.

@@ -83,6 +83,7 @@ fn same_tls(a: &Args, b: &Args) -> bool {
         a.tls_control_required,
         a.tls_data_required,
         a.no_tls_session_reuse,
+        (&a.tls_client_ca, &a.tls_client_cert),
     ) == (
         b.tls,
         &b.certfile,
@@ -90,6 +91,7 @@ fn same_tls(a: &Args, b: &Args) -> bool {
         b.tls_control_required,
         b.tls_data_required,
         b.no_tls_session_reuse,
+        (&b.tls_client_ca, &b.tls_client_cert),
     )
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ftpdlib::auth::hash::hash_sha512;
 use ftpdlib::auth::{ExternalAuthorizer, ExternalOptions, FileAuthorizer};
 use ftpdlib::state::BanPolicy;
-use ftpdlib::tls::TlsSettings;
+use ftpdlib::tls::{ClientAuth, ClientCertMode, TlsSettings};
 use ftpdlib::{Authorizer, Config, MemoryAuthorizer, Perms};
 
 use crate::args::{optional, Args};
@@ -274,9 +274,18 @@ pub fn tls_settings(args: &Args) -> Result<Option<Arc<TlsSettings>>, String> {
         || args.tls_implicit_port.is_some()
         || args.tls_control_required
         || args.tls_data_required;
+    if args.tls_client_cert.is_some() && args.tls_client_ca.is_none() {
+        return Err(
+            "--tls-client-cert needs --tls-client-ca (the CA that issues the client \
+                    certificates)"
+                .into(),
+        );
+    }
     if !wants_tls {
-        if args.certfile.is_some() || args.keyfile.is_some() {
-            return Err("--certfile/--keyfile need --tls (or --tls-implicit-port)".into());
+        if args.certfile.is_some() || args.keyfile.is_some() || args.tls_client_ca.is_some() {
+            return Err(
+                "--certfile/--keyfile/--tls-client-ca need --tls (or --tls-implicit-port)".into(),
+            );
         }
         return Ok(None);
     }
@@ -284,6 +293,17 @@ pub fn tls_settings(args: &Args) -> Result<Option<Arc<TlsSettings>>, String> {
         return Err("FTPS needs both --certfile and --keyfile".into());
     };
     let mut settings = TlsSettings::load(cert, key).map_err(|e| e.to_string())?;
+    if let Some(ca) = &args.tls_client_ca {
+        let mode = match args.tls_client_cert.as_deref() {
+            Some("require") => ClientCertMode::Require,
+            _ => ClientCertMode::Request,
+        };
+        let auth = ClientAuth {
+            ca: ca.clone(),
+            mode,
+        };
+        settings = settings.with_client_auth(auth).map_err(|e| e.to_string())?;
+    }
     settings.control_required = args.tls_control_required;
     settings.data_required = args.tls_data_required;
     settings.require_session_reuse = !args.no_tls_session_reuse;

@@ -11,6 +11,12 @@
 //! never runs on the loop: PASS hands the check to the blocking-work pool (`Context::offload`)
 //! and the connection waits in `Phase::Authenticating`, its next commands buffered, until the
 //! pool's answer (`Msg::LoginChecked`) completes the login. Other sessions are served meanwhile.
+//!
+//! A user bound to a TLS client certificate (`UserLimits::cert`) also needs that certificate on
+//! the control connection: without it the right password is refused like a wrong one
+//! (`reason=cert-missing` or `reason=cert-mismatch` in the log). With `cert_only` the
+//! certificate replaces the password: `USER` is answered `232` at once (RFC 2228), a lookup
+//! that does not block, so it stays on the loop.
 
 use std::sync::Arc;
 
@@ -24,19 +30,45 @@ use crate::reply::{Reply, ReplyCode};
 
 impl ControlConn {
     pub(super) fn ftp_user(&mut self, arg: &str) -> Reply {
-        let reply = if self.session.logged_in() {
+        let flushed = self.session.logged_in();
+        if flushed {
             log::info!("{} previous account information flushed", self.tag());
             self.end_user_session();
             self.session.flush_account();
+        }
+        self.session.username = Some(arg.to_owned());
+        if let Some(user) = self.cert_only_user(arg) {
+            return self.complete_login(user, ReplyCode::LoggedInSecure);
+        }
+        if flushed {
             Reply::new(
                 ReplyCode::NeedPassword,
                 "Previous account information was flushed, send password.",
             )
         } else {
             Reply::new(ReplyCode::NeedPassword, "Username ok, send password.")
-        };
-        self.session.username = Some(arg.to_owned());
-        reply
+        }
+    }
+
+    /// The user `name`, if the control connection's verified client certificate alone logs it
+    /// in (RFC 2228's `232`): a `cert_only` binding that matches, from an allowed address.
+    fn cert_only_user(&self, name: &str) -> Option<User> {
+        let cert = self.client_cert()?;
+        let ip = canonical_ip(self.peer.ip());
+        let user = self
+            .cfg
+            .authorizer
+            .authenticate_cert_only(name, &cert, ip)?;
+        if !allowed_from(&user, ip) {
+            // Fall back to the password, whose check logs the refusal.
+            return None;
+        }
+        log::info!(
+            "{} USER '{name}' authorized by client certificate (sha256 {}).",
+            self.tag(),
+            cert.fingerprint()
+        );
+        Some(user)
     }
 
     pub(super) fn ftp_pass(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
@@ -52,9 +84,13 @@ impl ControlConn {
         let ip = canonical_ip(self.peer.ip());
         let auth = Arc::clone(&self.cfg.authorizer);
         let pass = arg.to_owned();
+        let cert = self.client_cert();
         self.phase = Phase::Authenticating;
         cx.offload(
-            move || Msg::LoginChecked(Box::new(auth.authenticate(&name, &pass, ip))),
+            move || {
+                let user = auth.authenticate_with_cert(&name, &pass, ip, cert.as_ref());
+                Msg::LoginChecked(Box::new(user))
+            },
             Msg::LoginChecked(Box::new(Err(AuthError::BadCredentials))),
         );
         None
@@ -130,25 +166,54 @@ impl ControlConn {
 
     fn finish_login(&mut self, result: Result<User, AuthError>, cx: &mut Cx<'_>) -> Option<Reply> {
         let name = self.session.username.clone().unwrap_or_default();
-        let user = match result {
-            Ok(user) if !allowed_from(&user, self.peer.ip()) => {
-                log::warn!(
-                    "{} USER '{name}' refused from {} reason=address-not-allowed",
-                    self.tag(),
-                    canonical_ip(self.peer.ip())
-                );
-                self.login_failed(&name, &AuthError::BadCredentials, "address-not-allowed", cx);
-                return None;
-            }
-            Ok(user) => user,
+        match result {
+            Ok(user) => match self.login_refusal(&user) {
+                None => Some(self.complete_login(user, ReplyCode::LoggedIn)),
+                Some((reason, why)) => {
+                    log::warn!(
+                        "{} USER '{name}' refused: {why} reason={reason}",
+                        self.tag()
+                    );
+                    self.login_failed(&name, &AuthError::BadCredentials, reason, cx);
+                    None
+                }
+            },
             Err(e) => {
                 self.login_failed(&name, &e, "auth-failed", cx);
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// Why a user whose password was right may still not log in here (its `reason=` code
+    /// and a text): a foreign address, or a missing or wrong client certificate.
+    fn login_refusal(&self, user: &User) -> Option<(&'static str, String)> {
+        let ip = canonical_ip(self.peer.ip());
+        if !allowed_from(user, self.peer.ip()) {
+            return Some(("address-not-allowed", format!("from {ip}")));
+        }
+        let binding = user.limits.cert.as_ref()?;
+        match self.client_cert() {
+            None => Some(("cert-missing", "no client certificate".to_owned())),
+            Some(cert) if !binding.matches(&cert) => Some((
+                "cert-mismatch",
+                format!(
+                    "client certificate {} (CN {:?}) is not the user's",
+                    cert.fingerprint(),
+                    cert.cn.as_deref().unwrap_or("")
+                ),
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// Logs `user` in (its password or certificate accepted): opens its filesystem, counts the
+    /// session, and answers `code` (`230`, or `232` for a certificate login).
+    fn complete_login(&mut self, user: User, code: ReplyCode) -> Reply {
+        let name = self.session.username.clone().unwrap_or_default();
         let fs = match self.open_user_fs(&user) {
             Ok(fs) => fs,
-            Err(reply) => return Some(reply),
+            Err(reply) => return reply,
         };
         if !self
             .shared
@@ -161,10 +226,7 @@ impl ControlConn {
             self.shared.metrics.login_failed("user-session-limit");
             self.session.username = None;
             self.close_when_done();
-            return Some(Reply::new(
-                ReplyCode::NotAvailable,
-                "Too many sessions for this user.",
-            ));
+            return Reply::new(ReplyCode::NotAvailable, "Too many sessions for this user.");
         }
         self.user_session = Some(user.name.clone());
         let msg = if user.msg_login.is_empty() {
@@ -184,7 +246,7 @@ impl ControlConn {
             peer: self.peer,
             user: &name,
         });
-        Some(Reply::new(ReplyCode::LoggedIn, msg))
+        Reply::new(code, msg)
     }
 
     /// Sends the delayed 530 for the wrong password given earlier; closes after too many.
