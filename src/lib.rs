@@ -54,6 +54,7 @@
 //! | [`hooks`] | [`Hooks`]: pyftpdlib's `on_*` callbacks for embedders |
 //! | [`events`] | machine-readable session events: `EventSink`, JSON lines, wu-ftpd `xferlog` |
 //! | [`log`] | logging conventions: the `ip:port-[user]` prefix, PASS masking |
+//! | [`nat`] | the PASV address behind NAT: a fixed IP, or a host name kept resolved off the loop |
 //! | [`net`] | socket set-up with socket2: dual-stack listeners, IPv4-mapped addresses |
 //! | [`error`] | [`Error`]: what stops a server from starting; errors while serving become replies |
 //!
@@ -110,6 +111,7 @@ pub(crate) mod line;
 mod listener;
 pub mod log;
 mod msg;
+pub mod nat;
 pub mod net;
 pub(crate) mod proxy;
 pub mod reply;
