@@ -245,13 +245,11 @@ fn spawn_refresher(inner: Arc<Inner>, every: Duration) -> io::Result<Sender<()>>
     let (stop, stopped) = mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("ftpdlib-nat".into())
-        .spawn(move || loop {
-            match stopped.recv_timeout(every) {
-                Err(RecvTimeoutError::Disconnected) => return,
-                Ok(()) | Err(RecvTimeoutError::Timeout) => {
-                    // Failures are logged by refresh and keep the last address.
-                    let _ = inner.refresh();
-                }
+        .spawn(move || {
+            // Nothing is ever sent: the wait ends by timing out, or when the channel closes.
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                // A failure is logged by refresh, and the last address stays.
+                let _ = inner.refresh();
             }
         })?;
     Ok(stop)
