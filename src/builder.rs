@@ -92,6 +92,8 @@ impl ConfigBuilder {
         use_localtime: bool;
         /// See [`Config::masquerade_address`].
         masquerade_address: Option<IpAddr>;
+        /// See [`Config::nat_address`].
+        nat_address: Option<crate::nat::NatAddress>;
         /// See [`Config::passive_ports`].
         passive_ports: Option<RangeInclusive<u16>>;
         /// See [`Config::permit_foreign_addresses`].

@@ -83,7 +83,11 @@ pub struct Config {
     /// argument is always read as GMT. Default: false.
     pub use_localtime: bool,
     /// Address advertised in PASV replies instead of the local one (NAT). Default: none.
+    /// [`Config::nat_address`] replaces it when set.
     pub masquerade_address: Option<IpAddr>,
+    /// The PASV address as a fixed IP or a host name kept resolved (`-n NAME`); when set, it
+    /// is used instead of `masquerade_address`. Default: none.
+    pub nat_address: Option<crate::nat::NatAddress>,
     /// Passive ports to pick from at random (RFC 2577: no predictable ports). Default: any.
     pub passive_ports: Option<RangeInclusive<u16>>,
     /// Allow data connections from/to another IP than the control peer (FXP; RFC 2577 says
@@ -148,7 +152,7 @@ pub struct Config {
     pub deny: Vec<String>,
     /// Per-network PASV addresses (`--nat-map CIDR=ADDR`): a client whose address is in the
     /// network is told this address in `227` replies; the first match wins, and clients in no
-    /// network get [`Config::masquerade_address`]. Default: none.
+    /// network get [`Config::nat_ip`]. Default: none.
     pub nat_map: Vec<(crate::net::Cidr, IpAddr)>,
 }
 
@@ -249,6 +253,7 @@ impl Config {
             max_cons_per_ip: 0,
             use_localtime: false,
             masquerade_address: None,
+            nat_address: None,
             passive_ports: None,
             permit_foreign_addresses: false,
             permit_privileged_ports: false,
@@ -275,6 +280,15 @@ impl Config {
             deny: Vec::new(),
             nat_map: Vec::new(),
         }
+    }
+
+    /// The address PASV announces to clients in no `nat_map` network: `nat_address`'s
+    /// current one, else `masquerade_address`.
+    pub fn nat_ip(&self) -> Option<IpAddr> {
+        self.nat_address
+            .as_ref()
+            .map(crate::nat::NatAddress::current)
+            .or(self.masquerade_address)
     }
 
     /// Checks settings that cannot be expressed by types alone.

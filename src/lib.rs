@@ -56,6 +56,7 @@
 //! | [`events`] | machine-readable session events: `EventSink`, JSON lines, wu-ftpd `xferlog` |
 //! | [`metrics`] | the Prometheus counters (`Metrics`), health and readiness, and the HTTP status endpoint |
 //! | [`log`] | logging conventions: the `ip:port-[user]` prefix, PASS masking |
+//! | [`nat`] | the PASV address behind NAT: a fixed IP, or a host name kept resolved off the loop |
 //! | [`net`] | socket set-up with socket2: dual-stack listeners, IPv4-mapped addresses |
 //! | [`error`] | [`Error`]: what stops a server from starting; errors while serving become replies |
 //!
@@ -113,6 +114,7 @@ mod listener;
 pub mod log;
 pub mod metrics;
 mod msg;
+pub mod nat;
 pub mod net;
 pub(crate) mod proxy;
 pub mod reply;

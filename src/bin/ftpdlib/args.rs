@@ -30,9 +30,14 @@ pub struct Args {
     /// Root directory shared. Default: the current directory.
     #[arg(short = 'd', long = "directory", value_name = "PATH")]
     pub directory: Option<PathBuf>,
-    /// Address advertised in PASV replies (masquerade, for NAT).
-    #[arg(short = 'n', long = "nat-address", value_name = "ADDR")]
-    pub nat_address: Option<IpAddr>,
+    /// Address advertised in PASV replies (masquerade, for NAT): an IP address, or a host
+    /// name (dynamic DNS) resolved at start and every --nat-refresh seconds.
+    #[arg(short = 'n', long = "nat-address", value_name = "ADDR|HOST")]
+    pub nat_address: Option<ftpdlib::nat::NatHost>,
+    /// How often a -n host name is looked up again, in seconds (0 = never); a failed lookup
+    /// keeps the last address.
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
+    pub nat_refresh: Duration,
     /// Passive port range, e.g. 60000-60100.
     #[arg(short = 'r', long = "range", value_name = "FROM-TO", value_parser = parse_port_range)]
     pub range: Option<std::ops::RangeInclusive<u16>>,

@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use ftpdlib::nat::NatHost;
 use ftpdlib::net::pasv_tuple;
 use ftpdlib::net::{canonical_ip, default_listen_addr, display_addr, listen};
 
@@ -77,23 +78,39 @@ pub fn run(args: &Args) -> Result<usize, String> {
     } else {
         println!("passive ports: any free port (set -r FROM-TO to open a range in a firewall/NAT)");
     }
+    warnings += check_nat(&cfg);
     print_passive_replies(&cfg, ip, example.unwrap_or(0));
-    if let Some(nat) = cfg.masquerade_address {
-        if is_private(nat) {
-            warnings += 1;
-            println!(
-                "warning: -n {nat} is a private address: clients outside that network cannot \
-                 reach it (use the public address of the NAT)"
-            );
-        }
-        if cfg.passive_ports.is_none() {
-            warnings += 1;
-            println!(
-                "warning: -n is set without -r: forward a fixed passive range through the NAT"
-            );
+    Ok(warnings)
+}
+
+/// What `-n` resolves to, and its warnings (a private address, no fixed passive range).
+fn check_nat(cfg: &ftpdlib::Config) -> usize {
+    let Some(nat) = cfg.nat_ip() else {
+        return 0;
+    };
+    let mut warnings = 0;
+    if let Some(host) = &cfg.nat_address {
+        if let NatHost::Name(name) = host.host() {
+            let refresh = host
+                .refresh_period()
+                .map_or("never looked up again".into(), |d| {
+                    format!("looked up again every {} s", d.as_secs_f64())
+                });
+            println!("ok: -n {name} resolves to {nat} ({refresh})");
         }
     }
-    Ok(warnings)
+    if is_private(nat) {
+        warnings += 1;
+        println!(
+            "warning: -n {nat} is a private address: clients outside that network cannot \
+             reach it (use the public address of the NAT)"
+        );
+    }
+    if cfg.passive_ports.is_none() {
+        warnings += 1;
+        println!("warning: -n is set without -r: forward a fixed passive range through the NAT");
+    }
+    warnings
 }
 
 /// Binds every port of the passive range (or one free port): how many are free, of how many
@@ -138,7 +155,7 @@ fn print_loaded(cfg: &ftpdlib::Config) {
 
 /// The PASV and EPSV replies clients will see, per network with `--nat-map`.
 fn print_passive_replies(cfg: &ftpdlib::Config, ip: IpAddr, port: u16) {
-    let shown = cfg.masquerade_address.or_else(|| match ip {
+    let shown = cfg.nat_ip().or_else(|| match ip {
         IpAddr::V4(v4) if !v4.is_unspecified() => Some(IpAddr::V4(v4)),
         IpAddr::V6(v6) if !v6.is_unspecified() => Some(IpAddr::V6(v6)),
         _ => None,

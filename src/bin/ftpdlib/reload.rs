@@ -5,7 +5,7 @@
 //! [`replace`](LiveConfig::replace)s it, so every session accepted afterwards gets all of it and
 //! sessions already running keep the one they started with (section 10 of
 //! docs/ARCHITECTURE.md). Limits, timeouts, the banner, permissions, throttles, bans, the users
-//! file and the TLS certificate all change this way.
+//! file, the TLS certificate and `-n` (an address or a host name) all change this way.
 //!
 //! What lives in sockets, threads or the logger cannot change in place: the listening address
 //! and ports, the number of workers and of blocking threads, `--run-as`, the log settings and
@@ -163,6 +163,11 @@ impl Running {
                 .as_ref()
                 .filter(|_| same_accounts(&self.args, &new))
                 .map(reload_users),
+            // The -n name keeps its thread and last answer (no lookup on the signal path).
+            nat: old.nat_address.clone().filter(|_| {
+                (&self.args.nat_address, self.args.nat_refresh)
+                    == (&new.nat_address, new.nat_refresh)
+            }),
         };
         let built = setup::build_config_reusing(&new, reuse).and_then(|(cfg, accounts)| {
             self.live

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ftpdlib::auth::hash::hash_sha512;
 use ftpdlib::auth::{ExternalAuthorizer, ExternalOptions, FileAuthorizer};
+use ftpdlib::nat::{NatAddress, NatHost};
 use ftpdlib::state::BanPolicy;
 use ftpdlib::tls::{ClientAuth, ClientCertMode, TlsSettings};
 use ftpdlib::{Authorizer, Config, MemoryAuthorizer, Perms};
@@ -82,6 +83,17 @@ pub struct Reuse {
     pub tls: Option<Arc<TlsSettings>>,
     /// The users file authorizer, when the account flags did not change.
     pub users: Option<Arc<FileAuthorizer>>,
+    /// The `-n` host name and its refresh thread, when `-n` and `--nat-refresh` did not change.
+    pub nat: Option<NatAddress>,
+}
+
+/// The `-n` host name resolved now (or `reused`), refreshed every `--nat-refresh`.
+fn nat_address(args: &Args, name: &str, reused: Option<NatAddress>) -> Result<NatAddress, String> {
+    if let Some(nat) = reused {
+        return Ok(nat);
+    }
+    NatAddress::resolve(name, optional(args.nat_refresh))
+        .map_err(|e| format!("-n/--nat-address {name}: cannot resolve the host name: {e}"))
 }
 
 /// The configuration the flags describe, with the accounts' facts besides.
@@ -97,6 +109,11 @@ pub fn build_config_reusing(args: &Args, reuse: Reuse) -> Result<(Config, Accoun
     let may_write = args.write || users.is_some() || external;
     let mut cfg = Config::new(authorizer);
     apply_flags(&mut cfg, args);
+    match &args.nat_address {
+        Some(NatHost::Ip(ip)) => cfg.masquerade_address = Some(*ip),
+        Some(NatHost::Name(name)) => cfg.nat_address = Some(nat_address(args, name, reuse.nat)?),
+        None => {}
+    }
     cfg.tls = match reuse.tls {
         Some(tls) => Some(tls),
         None => tls_settings(args)?,
@@ -179,7 +196,6 @@ fn apply_flags(cfg: &mut Config, args: &Args) {
     cfg.max_cons = args.max_cons;
     cfg.max_cons_per_ip = args.max_cons_per_ip;
     cfg.use_localtime = args.use_localtime;
-    cfg.masquerade_address = args.nat_address;
     cfg.passive_ports = args.range.clone();
     cfg.permit_foreign_addresses = args.permit_foreign_addresses;
     cfg.permit_privileged_ports = args.permit_privileged_ports;

@@ -29,7 +29,7 @@ impl ControlConn {
     }
 
     /// The address PASV announces to this client instead of the control connection's:
-    /// its network's `--nat-map` address, else `-n`.
+    /// its network's `--nat-map` address, else `-n` (a name's latest lookup).
     fn pasv_address(&self) -> Option<IpAddr> {
         let peer = self.peer.ip();
         self.cfg
@@ -37,7 +37,7 @@ impl ControlConn {
             .iter()
             .find(|(net, _)| net.contains(peer))
             .map(|(_, addr)| *addr)
-            .or(self.cfg.masquerade_address)
+            .or_else(|| self.cfg.nat_ip())
     }
 
     /// PASV (`extended == false`) and EPSV.
