@@ -112,6 +112,7 @@ pub mod log;
 mod msg;
 pub mod net;
 pub(crate) mod proxy;
+pub(crate) mod quota;
 pub mod reply;
 pub mod server;
 mod site;

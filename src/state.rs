@@ -105,6 +105,8 @@ pub struct Shared {
     bans: Mutex<Bans>,
     /// Digests computed for HASH and XCRC/XMD5/XSHA*, by file version.
     pub(crate) hashes: crate::checksum::HashCache,
+    /// Per-user quota usage, by user name and home (`quota_bytes=`, `quota_files=`).
+    pub(crate) quotas: crate::quota::Quotas,
 }
 
 impl Shared {

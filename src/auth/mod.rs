@@ -227,6 +227,10 @@ pub struct UserLimits {
     pub hide: Vec<String>,
     /// Names refused to this user, on top of the server's `--deny`.
     pub deny: Vec<String>,
+    /// Bytes the user's regular files may hold together (`552` beyond); `None`: unlimited.
+    pub quota_bytes: Option<u64>,
+    /// Regular files the user's tree may hold (`552` for one more); `None`: unlimited.
+    pub quota_files: Option<u64>,
 }
 
 /// Why authentication or authorizer configuration failed.

@@ -272,6 +272,8 @@ fn hashed_accounts_and_limits() {
         umask: None,
         hide: Vec::new(),
         deny: Vec::new(),
+        quota_bytes: None,
+        quota_files: None,
     };
     auth.set_limits("bob", limits.clone()).unwrap();
     assert_eq!(

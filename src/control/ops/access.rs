@@ -11,6 +11,8 @@
 //! never runs on the loop: PASS hands the check to the blocking-work pool (`Context::offload`)
 //! and the connection waits in `Phase::Authenticating`, its next commands buffered, until the
 //! pool's answer (`Msg::LoginChecked`) completes the login. Other sessions are served meanwhile.
+//! The same pool job measures the usage of a user with a quota at the user's first login
+//! (`crate::quota`), so the `230` comes once the usage is known.
 
 use std::sync::Arc;
 
@@ -52,10 +54,16 @@ impl ControlConn {
         let ip = canonical_ip(self.peer.ip());
         let auth = Arc::clone(&self.cfg.authorizer);
         let pass = arg.to_owned();
+        let shared = Arc::clone(&self.shared);
         self.phase = Phase::Authenticating;
         cx.offload(
-            move || Msg::LoginChecked(Box::new(auth.authenticate(&name, &pass, ip))),
-            Msg::LoginChecked(Box::new(Err(AuthError::BadCredentials))),
+            move || {
+                let result = auth.authenticate(&name, &pass, ip);
+                // The first login of a user with a quota measures its usage, here on the pool.
+                let quota = result.as_ref().ok().and_then(|u| shared.quotas.attach(u));
+                Msg::LoginChecked(Box::new((result, quota)))
+            },
+            Msg::LoginChecked(Box::new((Err(AuthError::BadCredentials), None))),
         );
         None
     }
@@ -65,6 +73,7 @@ impl ControlConn {
     pub(in crate::control) fn on_login_checked(
         &mut self,
         result: Result<User, AuthError>,
+        quota: Option<Arc<crate::quota::Quota>>,
         cx: &mut Cx<'_>,
     ) -> Flow {
         if self.phase != Phase::Authenticating {
@@ -72,6 +81,9 @@ impl ControlConn {
         }
         self.phase = Phase::Ready;
         let reply = self.finish_login(result, cx);
+        if self.session.logged_in() {
+            self.session.quota = quota;
+        }
         self.finish_deferred(reply);
         self.pump(cx)
     }

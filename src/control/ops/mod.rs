@@ -60,6 +60,7 @@ impl ControlConn {
             ),
             Verb::Host => self.ftp_host(),
             Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
+            Verb::SiteQuota => crate::quota::site_quota(self.session.quota.as_deref()),
             Verb::Site => Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "Syntax error: command needs an argument.",
