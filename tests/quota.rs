@@ -3,8 +3,10 @@
 //! the upload runs, the partial file kept or removed per `--delete-incomplete-uploads`), the
 //! file quota (`552` before `150`), DELE and RNTO giving room back, two sessions of one user
 //! sharing the usage, SITE QUOTA and AVBL, and a user without quota unaffected. Python's
-//! ftplib and curl play the client in two of them.
+//! ftplib and curl play the client in two of them; the real daemon takes the options from a
+//! users file and from an `--auth-command` answer.
 
+mod acct;
 mod common;
 mod xfer;
 
@@ -19,6 +21,16 @@ use ftpdlib::UserLimits;
 /// A server whose "user" has the given quotas; `root` starts with a 300-byte `old.bin` and a
 /// 200-byte `sub/two.bin` (500 bytes, 2 files).
 fn server(bytes: Option<u64>, files: Option<u64>, delete_incomplete: bool) -> TestServer {
+    server_with(bytes, files, |cfg| {
+        cfg.delete_incomplete_uploads = delete_incomplete
+    })
+}
+
+fn server_with(
+    bytes: Option<u64>,
+    files: Option<u64>,
+    configure: impl FnOnce(&mut ftpdlib::Config),
+) -> TestServer {
     TestServer::start_with_root(|cfg, root| {
         populate(root);
         let mut auth = common::authorizer(root);
@@ -29,7 +41,7 @@ fn server(bytes: Option<u64>, files: Option<u64>, delete_incomplete: bool) -> Te
         };
         auth.set_limits("user", limits).unwrap();
         cfg.authorizer = Arc::new(auth);
-        cfg.delete_incomplete_uploads = delete_incomplete;
+        configure(cfg);
     })
 }
 
@@ -256,4 +268,94 @@ fn curl_upload_crossing_the_quota_fails() {
         std::fs::metadata(srv.root().join("up.bin")).unwrap().len(),
         50_000
     );
+}
+
+#[test]
+fn an_atomic_upload_crossing_the_quota_leaves_the_old_file_and_its_usage() {
+    let srv = server_with(Some(1000), None, |cfg| cfg.atomic_uploads = true);
+    let mut c = login(&srv);
+    stor(&mut c, "STOR old.bin", 5000, 552);
+    assert_eq!(
+        std::fs::read(srv.root().join("old.bin")).unwrap(),
+        vec![b'o'; 300]
+    );
+    assert_eq!(quota(&mut c)[0], "Bytes: 500 used, 1000 limit, 500 left");
+    // Within the quota (the old 300 bytes leave as the new ones come): committed.
+    stor(&mut c, "STOR old.bin", 800, 226);
+    assert_eq!(quota(&mut c)[0], "Bytes: 1000 used, 1000 limit, 0 left");
+}
+
+/// The daemon with `flags`, logged in as `user`/`pass`, TYPE I.
+fn daemon_login(root: &Path, flags: &[String], user: &str, pass: &str) -> (acct::Daemon, Ctrl) {
+    let mut flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    if acct::is_root() {
+        flags.push("--allow-root");
+    }
+    let (d, port) = acct::Daemon::start(root, &flags);
+    let (mut c, code) = acct::try_login(port, user, pass);
+    assert_eq!(code, 230);
+    c.expect("TYPE I", 200);
+    (d, c)
+}
+
+#[test]
+fn the_daemon_takes_quotas_from_the_users_file() {
+    let root = common::TempDir::new("quota-users");
+    populate(root.path());
+    let etc = common::TempDir::new("quota-etc");
+    let file = etc.path().join("users");
+    let line = format!(
+        "alice:{}:elrw:{}:quota_bytes=1K,quota_files=3",
+        acct::SHA512,
+        root.path().display()
+    );
+    acct::write_users(&file, &[line]);
+    let flags = ["--users-file".to_owned(), file.display().to_string()];
+    let (_d, mut c) = daemon_login(root.path(), &flags, "alice", acct::SHA512_PW);
+    assert_eq!(
+        quota(&mut c)[..2],
+        [
+            "Bytes: 500 used, 1024 limit, 524 left",
+            "Files: 2 used, 3 limit, 1 left"
+        ]
+    );
+    stor(&mut c, "STOR a.bin", 24, 226);
+    c.expect("STOR b.bin", 552);
+    stor(&mut c, "STOR old.bin", 2000, 552);
+    assert_eq!(
+        std::fs::metadata(root.path().join("old.bin"))
+            .unwrap()
+            .len(),
+        800
+    );
+}
+
+#[test]
+fn the_daemon_takes_quotas_from_the_auth_command() {
+    let root = common::TempDir::new("quota-ext");
+    populate(root.path());
+    let etc = common::TempDir::new("quota-ext-etc");
+    let program = etc.path().join("auth.sh");
+    let answer = format!(
+        "{{\"ok\": true, \"home\": \"{}\", \"perms\": \"elrw\", \"quota_bytes\": \"1K\", \"quota_files\": 9}}",
+        root.path().display()
+    );
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\ncat >/dev/null\necho '{answer}'\n"),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&program).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o700);
+    std::fs::set_permissions(&program, perms).unwrap();
+    let flags = ["--auth-command".to_owned(), program.display().to_string()];
+    let (_d, mut c) = daemon_login(root.path(), &flags, "carol", "any");
+    assert_eq!(
+        quota(&mut c)[..2],
+        [
+            "Bytes: 500 used, 1024 limit, 524 left",
+            "Files: 2 used, 9 limit, 7 left"
+        ]
+    );
+    assert_eq!(c.expect("AVBL", 213).text, "524");
 }
