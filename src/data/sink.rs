@@ -73,7 +73,8 @@ impl FileSink {
     }
 
     /// The file to `splice(2)` received bytes into, when they may skip this sink: binary
-    /// mode and an OS file that accepts it (see [`WriteFile::as_file`]).
+    /// mode, no quota to count them, and an OS file that accepts it (see
+    /// [`WriteFile::as_file`]).
     pub fn splice_file(&self) -> Option<&std::fs::File> {
         if self.ascii || self.pending_cr || self.quota.is_some() {
             return None;
