@@ -117,6 +117,7 @@ mod msg;
 pub mod nat;
 pub mod net;
 pub(crate) mod proxy;
+pub(crate) mod quota;
 pub mod reply;
 pub mod server;
 mod site;

@@ -14,10 +14,17 @@
 //! does not name the enum either: `cx.spawn(data_conn.into())` uses the `From` impls in
 //! `handler.rs`.
 
+use std::sync::Arc;
+
 use crate::auth::{AuthError, User};
 use crate::data::job::{Batch, Start, TransferResult};
 use crate::ioloop::{ConnId, Context, Handler};
+use crate::quota::Quota;
 use crate::reply::Reply;
+
+/// The pool's answer to PASS: the authorizer's verdict and, for a user with a quota, the
+/// user's measured quota entry.
+pub(crate) type LoginChecked = (Result<User, AuthError>, Option<Arc<Quota>>);
 
 /// Messages exchanged by the server's handlers (and sent by the host through `Server`).
 #[derive(Debug)]
@@ -64,8 +71,9 @@ pub(crate) enum Msg {
     },
     /// Start a transfer (control → data connection).
     DataStart(Box<Start>),
-    /// The blocking pool checked a USER/PASS pair (pool → control connection).
-    LoginChecked(Box<Result<User, AuthError>>),
+    /// The blocking pool checked a USER/PASS pair, and measured the user's quota usage if
+    /// the user has a quota (pool → control connection).
+    LoginChecked(Box<LoginChecked>),
     /// The blocking pool made one batch of a listing: the producer comes back with it
     /// (pool → data connection).
     Batch(Box<Batch>),

@@ -107,6 +107,8 @@ pub struct Shared {
     pub(crate) hashes: crate::checksum::HashCache,
     /// The counters of every connection of the server (all workers), for Prometheus.
     pub(crate) metrics: crate::metrics::Metrics,
+    /// Per-user quota usage, by user name and home (`quota_bytes=`, `quota_files=`).
+    pub(crate) quotas: crate::quota::Quotas,
 }
 
 impl Shared {

@@ -61,6 +61,7 @@ fn site(mode: &str, extra: &[&str]) -> Site {
     let users = format!(
         "alice:{HASH}:elr:{h}:cert_cn=alice\n\
          robot:{HASH}:elr:{h}:cert_cn=robot,cert_only=yes\n\
+         quotabot:{HASH}:elr:{h}:cert_cn=robot,cert_only=yes,quota_bytes=1000\n\
          pinned:{HASH}:elr:{h}:cert_sha256={fingerprint}\n\
          plain:{HASH}:elr:{h}\n"
     );
@@ -190,6 +191,23 @@ fn a_certificate_only_user_is_logged_in_by_user_with_232() {
     let (mut c, _) = connect(&s, Some(&s.alice));
     assert_eq!(login(&mut c, "robot", PASSWORD), 530);
     assert!(s.d.wait_log("reason=cert-mismatch", LIMIT).is_some());
+}
+
+#[test]
+fn a_certificate_only_user_with_a_quota_gets_232_once_its_usage_is_measured() {
+    if !require_tool("openssl") {
+        return;
+    }
+    let s = site("request", &[]);
+    let (mut c, _) = connect(&s, Some(&s.robot));
+    // The usage is measured on the blocking pool before the 232, as after PASS.
+    assert_eq!(c.cmd("USER quotabot").code, 232);
+    let r = c.expect("SITE QUOTA", 211);
+    assert_eq!(
+        r.lines()[1].trim(),
+        "Bytes: 21 used, 1000 limit, 979 left",
+        "{r:?}"
+    );
 }
 
 #[test]

@@ -234,6 +234,10 @@ pub struct UserLimits {
     /// The TLS client certificate this user must present (`cert_cn=`, `cert_sha256=`); `None`:
     /// password only.
     pub cert: Option<CertBinding>,
+    /// Bytes the user's regular files may hold together (`552` beyond); `None`: unlimited.
+    pub quota_bytes: Option<u64>,
+    /// Regular files the user's tree may hold (`552` for one more); `None`: unlimited.
+    pub quota_files: Option<u64>,
 }
 
 /// Why authentication or authorizer configuration failed.

@@ -21,6 +21,8 @@
 //!   sessions, with an optional suffix `k`/`K` (x1024) or `m`/`M` (x1048576), 0 meaning
 //!   unlimited; `hide=GLOB[|GLOB...]` and `deny=GLOB[|GLOB...]` (names hidden from, or
 //!   refused to, this user, on top of `--hide`/`--deny`); `umask=OCTAL` (new files `0666 & !umask`, directories `0777 & !umask`);
+//!   `quota_bytes=SIZE` (with `K`/`M`/`G`/`T`, e.g. `10G`, as [`crate::fs::parse_size`]) and
+//!   `quota_files=N` (what the user's home may hold, see docs/accounts.md);
 //!   `allow_from=NET[,NET...]` (the networks the user may log in from, such as
 //!   `10.0.0.0/8,2001:db8::/32`; a login from elsewhere fails like a wrong password, with
 //!   `reason=address-not-allowed` in the log); `cert_cn=NAME` and/or `cert_sha256=HEX` (the

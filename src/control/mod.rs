@@ -267,7 +267,10 @@ impl ControlConn {
                 let _ = self.sock.flush_tls();
                 Flow::Close
             }
-            Msg::LoginChecked(result) => self.on_login_checked(*result, cx),
+            Msg::LoginChecked(checked) => {
+                let (result, quota) = *checked;
+                self.on_login_checked(result, quota, cx)
+            }
             Msg::FsDone(result, took) => self.on_fs_done(Some(result), took, cx),
             Msg::FsLost => self.on_fs_done(None, std::time::Duration::ZERO, cx),
             Msg::DataConnected { .. }

@@ -36,6 +36,8 @@ pub struct Session {
     pub rest: u64,
     /// Source of a rename, set by RNFR and consumed by the next command.
     pub rnfr: Option<VirtualPath>,
+    /// The user's quota, shared with the user's other sessions (`None`: no quota).
+    pub quota: Option<std::sync::Arc<crate::quota::Quota>>,
     /// Failed PASS attempts on this connection.
     pub failed_logins: u32,
     /// MLSx facts selected with OPTS MLST.

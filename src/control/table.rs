@@ -73,6 +73,7 @@ verbs! {
     Site = "SITE",
     SiteChmod = "SITE CHMOD",
     SiteHelp = "SITE HELP",
+    SiteQuota = "SITE QUOTA",
     Size = "SIZE",
     Smnt = "SMNT",
     Stat = "STAT",
@@ -255,6 +256,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(Verb::Site).takes(Req).help("Syntax: SITE <SP> site-command (execute SITE command)."),
     cmd(Verb::SiteChmod).login().takes(Req).perm(Perm::Chmod).help("Syntax: SITE CHMOD <SP> mode path (change file mode)."),
     cmd(Verb::SiteHelp).takes(Opt).help("Syntax: SITE HELP [<SP> cmd] (show SITE command help)."),
+    cmd(Verb::SiteQuota).login().help("Syntax: SITE QUOTA (show quota usage and limits)."),
     cmd(Verb::Size).login().takes(Req).perm(Perm::L).feat("SIZE").help("Syntax: SIZE <SP> file-name (get file size)."),
     cmd(Verb::Smnt).login().takes(Req).help("Syntax: SMNT <SP> path-name (not implemented)."),
     cmd(Verb::Stat).takes(Opt).perm(Perm::L).help("Syntax: STAT [<SP> path name] (server stats [list files])."),
@@ -316,7 +318,7 @@ pub fn help_names() -> Vec<&'static str> {
     names
 }
 
-/// The SITE sub-commands (`CHMOD`, `HELP`).
+/// The SITE sub-commands (`CHMOD`, `HELP`, `QUOTA`).
 pub fn site_names() -> Vec<&'static str> {
     COMMANDS
         .iter()

@@ -8,9 +8,16 @@
 //! existing file, create an empty one, or leave an atomic upload's temporary file behind.
 //! What the command checked early (permission, the target's kind, REST against the size) is
 //! checked again by the open itself, since the disk may have changed meanwhile.
+//!
+//! For a user with a quota the open also starts the upload's [`Charge`]: a new file takes its
+//! place in the file quota there (strictly; the check before `150` may have raced with another
+//! session), and STOR's truncation leaves the usage.
+
+use std::sync::Arc;
 
 use crate::data::FileSink;
 use crate::fs::{Filesystem, VirtualPath, WriteMode};
+use crate::quota::{Charge, Quota};
 use crate::reply::{Reply, ReplyCode};
 
 use super::ops::fs_error;
@@ -24,16 +31,35 @@ pub(super) struct UploadPlan {
     pub mode: WriteMode,
     /// TYPE A: CRLF becomes LF on the way to the disk.
     pub ascii: bool,
+    /// The user's quota, and `(--atomic-uploads, --delete-incomplete-uploads)`: what a failed
+    /// upload leaves, for the quota's account.
+    pub quota: Option<(Arc<Quota>, (bool, bool))>,
 }
 
 impl UploadPlan {
     /// Opens the target and, for STOR, cuts it to where the upload starts. Called only once
     /// the data connection is up. A failure is the reply that ends the transfer.
     pub fn open(&self, fs: &dyn Filesystem) -> Result<FileSink, Reply> {
-        let file = fs
-            .open_write(&self.path, self.mode)
-            .map_err(|e| fs_error(&e))?;
-        let mut sink = FileSink::new(file, self.ascii);
+        let charge = match &self.quota {
+            Some((q, policy)) => Some(Charge::begin(
+                Arc::clone(q),
+                fs,
+                &self.path,
+                self.mode,
+                *policy,
+            )?),
+            None => None,
+        };
+        let file = match fs.open_write(&self.path, self.mode) {
+            Ok(file) => file,
+            Err(e) => {
+                if let Some(charge) = charge {
+                    charge.revert();
+                }
+                return Err(fs_error(&e));
+            }
+        };
+        let mut sink = FileSink::new(file, self.ascii).with_quota(charge);
         let keep = match self.mode {
             WriteMode::Truncate => Some(0),
             WriteMode::At(n) => Some(n),

@@ -5,10 +5,15 @@
 //! chunk, so a CR and its LF split across two reads are still one line end. The sink ends an
 //! upload explicitly: [`FileSink::finish`] commits the file, [`FileSink::abort`] lets it decide
 //! what remains.
+//!
+//! A user with a byte quota has a [`Charge`] on the sink: each chunk is counted before it is
+//! written, the bytes that fit are written and the rest fails the upload with
+//! `QuotaExceeded` (`552`). Such uploads never `splice`, so that every byte passes the count.
 
 use std::io::{self, Write};
 
 use crate::fs::WriteFile;
+use crate::quota::Charge;
 
 /// Writes an upload to its file, converting CRLF to LF in ASCII mode.
 #[derive(Debug)]
@@ -19,6 +24,8 @@ pub struct FileSink {
     /// A CR ended the previous chunk; decide when the next byte arrives.
     pending_cr: bool,
     scratch: Vec<u8>,
+    /// The user's quota account of this upload, if the user has a quota.
+    quota: Option<Charge>,
 }
 
 impl FileSink {
@@ -29,6 +36,28 @@ impl FileSink {
             ascii,
             pending_cr: false,
             scratch: Vec::new(),
+            quota: None,
+        }
+    }
+
+    /// Counts this upload's bytes against the user's quota.
+    pub(crate) fn with_quota(mut self, charge: Option<Charge>) -> FileSink {
+        self.quota = charge;
+        self
+    }
+
+    /// Writes `data`, or as much of it as the quota allows and then fails.
+    fn put(&mut self, data: &[u8]) -> io::Result<()> {
+        let refused = match &mut self.quota {
+            Some(charge) => charge.check(data.len()).err(),
+            None => None,
+        };
+        match refused {
+            None => self.file_mut()?.write_all(data),
+            Some((fits, e)) => {
+                self.file_mut()?.write_all(&data[..fits])?;
+                Err(e)
+            }
         }
     }
 
@@ -44,9 +73,10 @@ impl FileSink {
     }
 
     /// The file to `splice(2)` received bytes into, when they may skip this sink: binary
-    /// mode and an OS file that accepts it (see [`WriteFile::as_file`]).
+    /// mode, no quota to count them, and an OS file that accepts it (see
+    /// [`WriteFile::as_file`]).
     pub fn splice_file(&self) -> Option<&std::fs::File> {
-        if self.ascii || self.pending_cr {
+        if self.ascii || self.pending_cr || self.quota.is_some() {
             return None;
         }
         self.file.as_ref()?.as_file()
@@ -55,7 +85,7 @@ impl FileSink {
     /// Writes one received chunk.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
         if !self.ascii {
-            return self.file_mut()?.write_all(data);
+            return self.put(data);
         }
         self.scratch.clear();
         for &b in data {
@@ -72,7 +102,7 @@ impl FileSink {
             }
         }
         let scratch = std::mem::take(&mut self.scratch);
-        let r = self.file_mut()?.write_all(&scratch);
+        let r = self.put(&scratch);
         self.scratch = scratch;
         r
     }
@@ -82,19 +112,26 @@ impl FileSink {
     pub fn finish(&mut self) -> io::Result<()> {
         if self.pending_cr {
             self.pending_cr = false;
-            self.file_mut()?.write_all(b"\r")?;
+            self.put(b"\r")?;
         }
         self.file_mut()?.flush()?;
-        match self.file.take() {
+        let committed = match self.file.take() {
             Some(f) => f.commit(),
             None => Ok(()),
+        };
+        if let (Err(_), Some(charge)) = (&committed, self.quota.take()) {
+            charge.commit_failed();
         }
+        committed
     }
 
     /// The upload failed: let the file decide what remains (see [`WriteFile::abort`]).
     pub fn abort(&mut self) {
         if let Some(f) = self.file.take() {
             f.abort();
+            if let Some(charge) = self.quota.take() {
+                charge.aborted();
+            }
         }
     }
 }

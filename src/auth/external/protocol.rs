@@ -9,7 +9,8 @@
 //! Answer: `{"ok": false, "message": "why"}` refuses the login (the message goes to the log,
 //! never to the client, so it may name the reason). `{"ok": true, "home": "/srv/ftp/alice",
 //! "perms": "elr"}` accepts it, with optional `max_sessions`, `read_limit`, `write_limit`
-//! (a number of bytes per second, or a text like `"64k"`, `"2M"`), `msg_login`, `msg_quit` and
+//! (a number of bytes per second, or a text like `"64k"`, `"2M"`), `quota_bytes` (a number, or a
+//! size like `"10G"`), `quota_files`, `msg_login`, `msg_quit` and
 //! `message`: the per-user options of the users file. An unknown key is an error, so a typo in
 //! a script fails the login instead of silently granting the default.
 
@@ -57,6 +58,15 @@ impl Rate {
     }
 }
 
+/// `quota_bytes`: a number, or a size with K/M/G/T as in the users file.
+fn quota_size(size: &Rate) -> Result<u64, String> {
+    match size {
+        Rate::Number(n) => Ok(*n),
+        Rate::Text(t) => crate::fs::parse_size(t)
+            .ok_or_else(|| format!("bad quota_bytes {t:?}: expected a size, e.g. 500M or \"10G\"")),
+    }
+}
+
 /// The command's answer.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,12 +85,18 @@ pub struct Answer {
     #[serde(default)]
     write_limit: Option<Rate>,
     #[serde(default)]
+    quota_bytes: Option<Rate>,
+    #[serde(default)]
+    quota_files: Option<u64>,
+    #[serde(default)]
     msg_login: Option<String>,
     #[serde(default)]
     msg_quit: Option<String>,
 }
 
 /// What an answer means.
+// One per login, moved once: boxing the user would only change the public type.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Verdict {
     /// Logged in as this user.
@@ -125,6 +141,8 @@ pub fn parse_answer(out: &[u8], name: &str) -> Result<Verdict, String> {
         hide: Vec::new(),
         deny: Vec::new(),
         cert: None,
+        quota_bytes: answer.quota_bytes.as_ref().map(quota_size).transpose()?,
+        quota_files: answer.quota_files,
     };
     let text = |t: &Option<String>, default: &str| {
         t.as_deref()

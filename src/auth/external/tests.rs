@@ -231,3 +231,28 @@ fn the_request_carries_the_client_certificate_and_the_cache_keys_on_it() {
         ]
     );
 }
+
+#[test]
+fn quotas_come_as_numbers_or_sizes() {
+    let dir = scratch("quota");
+    let answer = |extra: &str| {
+        let text = format!(
+            "{{\"ok\": true, \"home\": \"{}\", \"perms\": \"elrw\"{extra}}}",
+            dir.display()
+        );
+        protocol::parse_answer(text.as_bytes(), "alice")
+    };
+    let limits = |extra: &str| match answer(extra) {
+        Ok(protocol::Verdict::Accept(user)) => (user.limits.quota_bytes, user.limits.quota_files),
+        other => panic!("{extra}: {other:?}"),
+    };
+    assert_eq!(limits(""), (None, None));
+    assert_eq!(limits(", \"quota_bytes\": 1000"), (Some(1000), None));
+    assert_eq!(
+        limits(", \"quota_bytes\": \"10G\", \"quota_files\": 5"),
+        (Some(10 << 30), Some(5))
+    );
+    let err = answer(", \"quota_bytes\": \"10X\"").unwrap_err();
+    assert!(err.contains("quota_bytes"), "{err}");
+    assert!(answer(", \"quota_files\": -1").is_err());
+}

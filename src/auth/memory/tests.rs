@@ -273,6 +273,8 @@ fn hashed_accounts_and_limits() {
         hide: Vec::new(),
         deny: Vec::new(),
         cert: None,
+        quota_bytes: None,
+        quota_files: None,
     };
     auth.set_limits("bob", limits.clone()).unwrap();
     assert_eq!(

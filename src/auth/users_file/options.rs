@@ -1,5 +1,5 @@
-//! The options field of an account line (`key=value,key=value`): limits, messages, what the
-//! user may reach, and the TLS client certificate bound to the user.
+//! The options field of an account line (`key=value,key=value`): limits, quotas, messages,
+//! what the user may reach, and the TLS client certificate bound to the user.
 
 use std::collections::HashSet;
 
@@ -79,6 +79,7 @@ fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), Str
         }
         "allow_from" | "hide" | "deny" | "umask" => apply_access(options, key, value)?,
         "cert_cn" | "cert_sha256" | "cert_only" => apply_cert(options, key, value)?,
+        "quota_bytes" | "quota_files" => apply_quota(options, key, value)?,
         "msg_login" | "msg_quit" => {
             if value.is_empty() {
                 return Err(format!("{key} must not be empty"));
@@ -93,10 +94,26 @@ fn apply_option(options: &mut Options, key: &str, value: &str) -> Result<(), Str
         _ => {
             return Err(format!(
                 "unknown option {key:?} (known: max_sessions, read_limit, write_limit, \
-                 allow_from, umask, hide, deny, cert_cn, cert_sha256, cert_only, msg_login, \
-                 msg_quit)"
+                 allow_from, umask, hide, deny, quota_bytes, quota_files, cert_cn, cert_sha256, \
+                 cert_only, msg_login, msg_quit)"
             ))
         }
+    }
+    Ok(())
+}
+
+/// `quota_bytes=SIZE` (K/M/G/T as for `--min-free`, e.g. 10G) and `quota_files=N`.
+fn apply_quota(options: &mut Options, key: &str, value: &str) -> Result<(), String> {
+    if key == "quota_bytes" {
+        let bytes = crate::fs::parse_size(value).ok_or_else(|| {
+            format!("bad value {value:?} for quota_bytes: expected a size, e.g. 500M or 10G")
+        })?;
+        options.limits.quota_bytes = Some(bytes);
+    } else {
+        let n = parse_number(value).ok_or_else(|| {
+            format!("bad value {value:?} for quota_files: expected a whole number")
+        })?;
+        options.limits.quota_files = Some(n);
     }
     Ok(())
 }

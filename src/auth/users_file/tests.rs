@@ -65,6 +65,8 @@ fn complete_file() {
         hide: Vec::new(),
         deny: Vec::new(),
         cert: None,
+        quota_bytes: None,
+        quota_files: None,
     };
     assert_eq!(alice.limits, limits);
     assert_eq!(alice.msg_login, "Login successful.");
@@ -120,6 +122,48 @@ fn byte_options() {
             (bytes, bytes)
         );
     }
+}
+
+#[test]
+fn quota_options() {
+    let dir = tree();
+    for (value, bytes) in [
+        ("0", 0),
+        ("500", 500),
+        ("3K", 3072),
+        ("10G", 10 << 30),
+        ("2T", 2 << 40),
+    ] {
+        let text = format!("a:{{6}}:elr:{{H}}:quota_bytes={value},quota_files=7");
+        let user = parse_in(&dir, &text).unwrap().user("a").cloned().unwrap();
+        assert_eq!(
+            (user.limits.quota_bytes, user.limits.quota_files),
+            (Some(bytes), Some(7))
+        );
+    }
+    let user = parse_in(&dir, "a:{6}:elr:{H}:max_sessions=1")
+        .unwrap()
+        .user("a")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (user.limits.quota_bytes, user.limits.quota_files),
+        (None, None)
+    );
+    assert_error(
+        &dir,
+        "a:{6}:elr:{H}:quota_bytes=10X",
+        1,
+        "bad value \"10X\" for quota_bytes",
+    );
+    assert_error(&dir, "a:{6}:elr:{H}:quota_bytes=", 1, "for quota_bytes");
+    assert_error(
+        &dir,
+        "a:{6}:elr:{H}:quota_files=1k",
+        1,
+        "bad value \"1k\" for quota_files",
+    );
+    assert_error(&dir, "a:{6}:elr:{H}:quota_files=-1", 1, "for quota_files");
 }
 
 #[test]

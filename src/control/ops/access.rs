@@ -17,6 +17,8 @@
 //! (`reason=cert-missing` or `reason=cert-mismatch` in the log). With `cert_only` the
 //! certificate replaces the password: `USER` is answered `232` at once (RFC 2228), a lookup
 //! that does not block, so it stays on the loop.
+//! The same pool job measures the usage of a user with a quota at the user's first login
+//! (`crate::quota`), so the `230` comes once the usage is known.
 
 use std::sync::Arc;
 
@@ -29,7 +31,9 @@ use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 
 impl ControlConn {
-    pub(super) fn ftp_user(&mut self, arg: &str) -> Reply {
+    /// USER: remembers the name (a `331` asks for the password), or logs a `cert_only` user
+    /// in on its client certificate (`232`; `None` while a quota's usage is measured first).
+    pub(super) fn ftp_user(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let flushed = self.session.logged_in();
         if flushed {
             log::info!("{} previous account information flushed", self.tag());
@@ -38,16 +42,29 @@ impl ControlConn {
         }
         self.session.username = Some(arg.to_owned());
         if let Some(user) = self.cert_only_user(arg) {
-            return self.complete_login(user, ReplyCode::LoggedInSecure);
+            if user.limits.quota_bytes.is_none() && user.limits.quota_files.is_none() {
+                return Some(self.complete_login(user, ReplyCode::LoggedInSecure));
+            }
+            // A quota's usage is measured on the pool first, as after PASS.
+            let shared = Arc::clone(&self.shared);
+            self.phase = Phase::Authenticating;
+            cx.offload(
+                move || {
+                    let quota = shared.quotas.attach(&user);
+                    Msg::LoginChecked(Box::new((Ok(user), quota)))
+                },
+                Msg::LoginChecked(Box::new((Err(AuthError::BadCredentials), None))),
+            );
+            return None;
         }
-        if flushed {
+        Some(if flushed {
             Reply::new(
                 ReplyCode::NeedPassword,
                 "Previous account information was flushed, send password.",
             )
         } else {
             Reply::new(ReplyCode::NeedPassword, "Username ok, send password.")
-        }
+        })
     }
 
     /// The user `name`, if the control connection's verified client certificate alone logs it
@@ -85,13 +102,16 @@ impl ControlConn {
         let auth = Arc::clone(&self.cfg.authorizer);
         let pass = arg.to_owned();
         let cert = self.client_cert();
+        let shared = Arc::clone(&self.shared);
         self.phase = Phase::Authenticating;
         cx.offload(
             move || {
-                let user = auth.authenticate_with_cert(&name, &pass, ip, cert.as_ref());
-                Msg::LoginChecked(Box::new(user))
+                let result = auth.authenticate_with_cert(&name, &pass, ip, cert.as_ref());
+                // The first login of a user with a quota measures its usage, here on the pool.
+                let quota = result.as_ref().ok().and_then(|u| shared.quotas.attach(u));
+                Msg::LoginChecked(Box::new((result, quota)))
             },
-            Msg::LoginChecked(Box::new(Err(AuthError::BadCredentials))),
+            Msg::LoginChecked(Box::new((Err(AuthError::BadCredentials), None))),
         );
         None
     }
@@ -101,6 +121,7 @@ impl ControlConn {
     pub(in crate::control) fn on_login_checked(
         &mut self,
         result: Result<User, AuthError>,
+        quota: Option<Arc<crate::quota::Quota>>,
         cx: &mut Cx<'_>,
     ) -> Flow {
         if self.phase != Phase::Authenticating {
@@ -108,6 +129,9 @@ impl ControlConn {
         }
         self.phase = Phase::Ready;
         let reply = self.finish_login(result, cx);
+        if self.session.logged_in() {
+            self.session.quota = quota;
+        }
         self.finish_deferred(reply);
         self.pump(cx)
     }
@@ -168,7 +192,17 @@ impl ControlConn {
         let name = self.session.username.clone().unwrap_or_default();
         match result {
             Ok(user) => match self.login_refusal(&user) {
-                None => Some(self.complete_login(user, ReplyCode::LoggedIn)),
+                None => {
+                    // A certificate-only user reaches this point only through USER (a matching
+                    // certificate logs it in there): RFC 2228's 232.
+                    let by_cert = user.limits.cert.as_ref().is_some_and(|b| b.only);
+                    let code = if by_cert {
+                        ReplyCode::LoggedInSecure
+                    } else {
+                        ReplyCode::LoggedIn
+                    };
+                    Some(self.complete_login(user, code))
+                }
                 Some((reason, why)) => {
                     log::warn!(
                         "{} USER '{name}' refused: {why} reason={reason}",

@@ -101,9 +101,10 @@ impl ControlConn {
     pub(super) fn ftp_dele(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let path = tri_some!(self.path_arg(arg));
         let gone = path.clone();
+        let quota = self.session.quota.clone();
         self.with_fs_reply(
             cx,
-            move |fs| fs.remove_file(&gone),
+            move |fs| crate::quota::remove_file(fs, quota.as_deref(), &gone),
             move |c, done| {
                 let reply = match done {
                     Ok(()) => {
@@ -162,9 +163,10 @@ impl ControlConn {
             return Some(self.log_change("RNTO", arg, reply));
         }
         let (src, dst) = (from.clone(), to.clone());
+        let quota = self.session.quota.clone();
         self.with_fs_reply(
             cx,
-            move |fs| fs.rename(&src, &dst),
+            move |fs| crate::quota::rename(fs, quota.as_deref(), &src, &dst),
             move |c, done| {
                 let reply = match done {
                     Ok(()) => {

@@ -306,14 +306,16 @@ impl ControlConn {
     }
 
     /// AVBL (draft-peterson-streamlined-ftp-command-extensions): `213 <bytes>` an upload to
-    /// `path` (default: the current directory) may still use on its filesystem.
+    /// `path` (default: the current directory) may still use on its filesystem, and within the
+    /// user's byte quota if there is one (the smaller of the two).
     pub(super) fn ftp_avbl(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let path = tri_some!(self.path_arg(if arg.is_empty() { "." } else { arg }));
+        let quota = self.session.quota.clone();
         self.with_fs_reply(
             cx,
-            move |fs| fs.space(&path),
+            move |fs| crate::quota::avbl(quota.as_deref(), fs.space(&path)),
             |_, space| match space {
-                Ok(space) => Reply::new(ReplyCode::FileStatus, space.available.to_string()),
+                Ok(bytes) => Reply::new(ReplyCode::FileStatus, bytes.to_string()),
                 Err(e) => super::fs_error(&e),
             },
         )

@@ -44,7 +44,7 @@ impl ControlConn {
         cx: &mut Cx<'_>,
     ) -> Option<Reply> {
         let reply = match verb {
-            Verb::User => self.ftp_user(arg),
+            Verb::User => return self.ftp_user(arg, cx),
             Verb::Pass => return self.ftp_pass(arg, cx),
             Verb::Quit if self.data.transfer.is_some() => {
                 // RFC 959: QUIT waits for the transfer in progress, then says 221.
@@ -60,6 +60,7 @@ impl ControlConn {
             ),
             Verb::Host => self.ftp_host(),
             Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
+            Verb::SiteQuota => crate::quota::site_quota(self.session.quota.as_deref()),
             Verb::Site => Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "Syntax error: command needs an argument.",

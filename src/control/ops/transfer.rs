@@ -117,6 +117,7 @@ impl ControlConn {
         };
         let target = path.clone();
         let min_free = self.cfg.min_free;
+        let quota = self.session.quota.clone();
         self.with_fs(
             cx,
             move |fs| -> Result<(), Reply> {
@@ -127,7 +128,8 @@ impl ControlConn {
                     }
                 }
                 fs.check_write(&target, mode).map_err(|e| fs_error(&e))?;
-                room(fs, &target.parent(), min_free)
+                room(fs, &target.parent(), min_free)?;
+                crate::quota::room_for_file(fs, quota.as_deref(), &target)
             },
             move |c, checked, cx| {
                 if let Err(reply) = checked {
@@ -143,6 +145,7 @@ impl ControlConn {
                         path,
                         mode,
                         ascii: c.session.ttype == TransferType::Ascii,
+                        quota: upload_quota(c),
                     }),
                     total: None,
                 };
@@ -174,11 +177,13 @@ impl ControlConn {
             .chain((1..100u32).map(|i| self.session.cwd.resolve(&format!("{base}.{i}"))))
             .collect();
         let min_free = self.cfg.min_free;
+        let quota = self.session.quota.clone();
         self.with_fs(
             cx,
             move |fs| {
                 let path = unique_name(fs, candidates)?;
                 room(fs, &path.parent(), min_free)?;
+                crate::quota::room_for_file(fs, quota.as_deref(), &path)?;
                 Ok(path)
             },
             move |c, found, cx| {
@@ -197,6 +202,7 @@ impl ControlConn {
                         path,
                         mode: WriteMode::CreateNew,
                         ascii: c.session.ttype == TransferType::Ascii,
+                        quota: upload_quota(c),
                     }),
                     total: None,
                 };
@@ -260,6 +266,13 @@ impl ControlConn {
             (None, Channel::None) => vec!["Data connection closed.".to_owned()],
         }
     }
+}
+
+/// The user's quota for an upload plan, with the upload options that decide what a failed
+/// upload leaves.
+fn upload_quota(c: &ControlConn) -> Option<(std::sync::Arc<crate::quota::Quota>, (bool, bool))> {
+    let policy = (c.cfg.atomic_uploads, c.cfg.delete_incomplete_uploads);
+    c.session.quota.clone().map(|q| (q, policy))
 }
 
 /// `554` for a REST offset past the end of the file.

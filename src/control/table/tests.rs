@@ -20,7 +20,7 @@ fn help_mentions_every_command_and_alias() {
     assert!(names.contains(&"XCWD"));
     assert!(names.contains(&"MFMT"));
     assert!(!names.iter().any(|n| n.contains(' ')));
-    assert_eq!(site_names(), vec!["CHMOD", "HELP"]);
+    assert_eq!(site_names(), vec!["CHMOD", "HELP", "QUOTA"]);
 }
 
 #[test]
