@@ -28,7 +28,7 @@ use super::{gate, parser, ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
 use crate::fs::VirtualPath;
 use crate::ioloop::Flow;
 use crate::line::Line;
-use crate::msg::Cx;
+use crate::msg::{Cx, TimerKind};
 use crate::reply::{Reply, ReplyCode};
 
 /// The read-side interest of a control connection: readable, and urgent data where mio can
@@ -214,6 +214,13 @@ impl ControlConn {
         } else {
             Flow::Continue
         })
+    }
+
+    /// Resets the idle timer (on every complete command, RFC 1123 §4.1.3.2).
+    pub(super) fn touch(&mut self, cx: &mut Cx<'_>) {
+        if let Some(t) = self.cfg.idle_timeout {
+            cx.set_deadline(&mut self.idle, t, TimerKind::Idle);
+        }
     }
 
     /// Writes queued replies, then any TLS records.

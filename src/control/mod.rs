@@ -391,11 +391,4 @@ impl ControlConn {
         }
         self.pump(cx)
     }
-
-    /// Resets the idle timer (on every complete command, RFC 1123 §4.1.3.2).
-    fn touch(&mut self, cx: &mut Cx<'_>) {
-        if let Some(t) = self.cfg.idle_timeout {
-            cx.set_deadline(&mut self.idle, t, TimerKind::Idle);
-        }
-    }
 }
