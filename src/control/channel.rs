@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::table::{Direction, Verb};
 use super::upload::UploadPlan;
-use super::{ControlConn, Phase};
+use super::{ControlConn, Phase, WaitFor};
 use crate::data::{Job, Outcome, Progress, Start, TransferResult};
 use crate::ioloop::{ConnId, Flow};
 use crate::msg::{Cx, Msg};
@@ -95,10 +95,6 @@ pub(super) struct DataSide {
     pub transfer: Option<Transfer>,
     /// Bytes moved by the current data connection (shared with it, for STAT).
     pub progress: Arc<AtomicU64>,
-    /// ABOR is waiting for the transfer to stop.
-    pub abort_pending: bool,
-    /// QUIT is waiting for the transfer to finish.
-    pub quit_pending: bool,
     /// PROT P: the data connection was refused (TLS) before any transfer asked for it; the
     /// next transfer command gets this reply instead of `425`.
     pub refusal: Option<Reply>,
@@ -231,7 +227,7 @@ impl ControlConn {
         let active = matches!(self.data.chan, Channel::Connecting(_));
         // PORT's 200 comes with the TCP connection: the client starts its TLS handshake
         // only after it has sent the transfer command.
-        if active && self.phase == Phase::Waiting {
+        if active && self.phase == Phase::Waiting(WaitFor::Connect) {
             self.phase = Phase::Ready;
             self.respond(Reply::new(
                 ReplyCode::Ok,
@@ -282,7 +278,7 @@ impl ControlConn {
         log::info!("{} data connection failed: {reason}", self.tag());
         let active = matches!(self.data.chan, Channel::Connecting(_));
         self.data.chan = Channel::None;
-        if active && self.phase == Phase::Waiting {
+        if active && self.phase == Phase::Waiting(WaitFor::Connect) {
             self.phase = Phase::Ready;
             self.respond(Reply::new(
                 ReplyCode::CantOpenData,
@@ -337,18 +333,21 @@ impl ControlConn {
             }
             Outcome::Failed(reply) => self.respond(reply),
         }
-        if self.data.abort_pending {
-            self.data.abort_pending = false;
+        let waited = match self.phase {
+            Phase::Waiting(what) => {
+                self.phase = Phase::Ready;
+                Some(what)
+            }
+            _ => None,
+        };
+        if waited == Some(WaitFor::Abort) {
             self.respond(Reply::new(
                 ReplyCode::TransferComplete,
                 "ABOR command successful.",
             ));
         }
         self.touch(cx);
-        if self.phase == Phase::Waiting {
-            self.phase = Phase::Ready;
-        }
-        if self.data.quit_pending {
+        if waited == Some(WaitFor::Quit) {
             let reply = self.ftp_quit();
             self.respond(reply);
         } else if self.draining {

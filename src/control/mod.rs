@@ -22,6 +22,7 @@ pub(crate) mod ops;
 pub mod parser;
 mod security;
 pub mod session;
+mod settings;
 pub mod table;
 mod upload;
 
@@ -64,14 +65,25 @@ enum Phase {
     Offloaded,
     /// A wrong password was given: commands wait until the delayed 530 is sent.
     AuthDelay,
-    /// Commands wait for the data side: PORT/EPRT connecting, ABOR or QUIT during a transfer.
-    Waiting,
+    /// Commands wait for the data side, for one reason.
+    Waiting(WaitFor),
     /// `234` to AUTH TLS is being sent; the TLS handshake starts once it is out.
     TlsUpgrade,
     /// `--proxy-protocol`: waiting for the load balancer's PROXY header.
     ProxyHeader,
     /// Sending the last replies, then closing.
     Closing,
+}
+
+/// What a [`Phase::Waiting`] connection waits for. Later commands stay queued meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitFor {
+    /// PORT/EPRT: the TCP connect to the client, whose outcome is the reply (200 or 425).
+    Connect,
+    /// ABOR during a transfer: its end (426), then `226 ABOR command successful.`.
+    Abort,
+    /// QUIT during a transfer (RFC 959): its end, then `221`.
+    Quit,
 }
 
 /// One client's control connection.
@@ -220,7 +232,9 @@ impl ControlConn {
             Phase::Authenticating => "control:authenticating",
             Phase::Offloaded => "control:filesystem",
             Phase::AuthDelay => "control:auth-delay",
-            Phase::Waiting => "control:waiting-for-data",
+            Phase::Waiting(WaitFor::Connect) => "control:waiting-for-connect",
+            Phase::Waiting(WaitFor::Abort) => "control:waiting-for-abort",
+            Phase::Waiting(WaitFor::Quit) => "control:waiting-for-quit",
             Phase::TlsUpgrade => "control:tls-upgrade",
             Phase::ProxyHeader => "control:proxy-header",
             Phase::Closing => "control:closing",

@@ -1,8 +1,7 @@
-//! Informational and parameter commands: RFC 959's HELP, STAT, TYPE, STRU, MODE (SYST, NOOP and
-//! ALLO are one-liners in the dispatcher), RFC 2389's FEAT and OPTS, and SITE HELP.
-//!
-//! HELP, SITE HELP and FEAT are derived from the command table, so a command can never be
-//! advertised without existing, or exist without being advertised.
+//! Informational commands that need more than the session's settings: STAT (the server's
+//! status, or a listing over the control connection), HASH/RANG's digests and the legacy
+//! XCRC/XMD5/XSHA*, AVBL, and custom SITE commands. (TYPE, MODE, STRU, FEAT, OPTS, HELP and
+//! the other settings commands are functions without I/O in `control/settings.rs`.)
 
 use super::super::session::TransferType;
 use super::super::table::Verb;
@@ -10,75 +9,10 @@ use super::super::{table, ControlConn};
 use super::listing;
 use super::tri_some;
 use crate::checksum::{compute, Algo, Refused, Request};
-use crate::config::Encoding;
-use crate::fs::listing::Facts;
 use crate::msg::Cx;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 use std::sync::Arc;
-
-/// Formats names eight to a line, as pyftpdlib's HELP does.
-fn columns(names: &[&str]) -> Vec<String> {
-    names
-        .chunks(8)
-        .map(|row| row.iter().map(|n| format!(" {n:<6}")).collect::<String>())
-        .collect()
-}
-
-/// HELP and `HELP <verb>`.
-pub(super) fn help(arg: &str) -> Reply {
-    if !arg.is_empty() {
-        let name = arg.trim().to_ascii_uppercase();
-        return match table::lookup(&name) {
-            Some(spec) => Reply::new(ReplyCode::Help, spec.help),
-            None => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized command."),
-        };
-    }
-    let mut lines = vec!["The following commands are recognized:".to_owned()];
-    lines.extend(columns(&table::help_names()));
-    lines.push("Help command successful.".to_owned());
-    Reply::multi(ReplyCode::Help, lines)
-}
-
-/// SITE HELP and `SITE HELP <sub-command>`, built-in and custom ones.
-pub(super) fn site_help(arg: &str, custom: &[crate::site::SiteCommand]) -> Reply {
-    if !arg.trim().is_empty() {
-        let sub = arg.trim().to_ascii_uppercase();
-        if let Some(spec) = table::lookup(&format!("SITE {sub}")) {
-            return Reply::new(ReplyCode::Help, spec.help);
-        }
-        return match custom.iter().find(|c| c.name == sub) {
-            Some(c) => Reply::new(ReplyCode::Help, &c.help),
-            None => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized SITE command."),
-        };
-    }
-    let mut names = table::site_names();
-    names.extend(custom.iter().map(|c| c.name.as_str()));
-    names.sort_unstable();
-    names.dedup();
-    let mut lines = vec!["The following SITE commands are recognized:".to_owned()];
-    lines.extend(columns(&names));
-    lines.push("Help SITE command successful.".to_owned());
-    Reply::multi(ReplyCode::Help, lines)
-}
-
-/// STRU (RFC 959 §4.1.2): only File structure.
-pub(super) fn stru(arg: &str) -> Reply {
-    match arg.trim().to_ascii_uppercase().as_str() {
-        "F" => Reply::new(ReplyCode::Ok, "File transfer structure set to: F."),
-        "P" | "R" => Reply::new(ReplyCode::NotImplementedParam, "Unimplemented STRU type."),
-        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized STRU type."),
-    }
-}
-
-/// MODE (RFC 959 §4.1.2): only Stream mode.
-pub(super) fn mode(arg: &str) -> Reply {
-    match arg.trim().to_ascii_uppercase().as_str() {
-        "S" => Reply::new(ReplyCode::Ok, "Transfer mode set to: S"),
-        "B" | "C" => Reply::new(ReplyCode::NotImplementedParam, "Unimplemented MODE type."),
-        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized MODE type."),
-    }
-}
 
 impl ControlConn {
     /// Runs a custom SITE command if `line` is one (built-in SITE commands win).
@@ -114,82 +48,6 @@ impl ControlConn {
         let reply = cmd.call(&req);
         log::info!("{} SITE {sub} -> {}", self.tag(), reply.code());
         Some(reply)
-    }
-
-    /// TYPE (RFC 959 §3.1.1): A (optionally `A N`), I, and `L 8` as a synonym of I (RFC 1123).
-    pub(super) fn ftp_type(&mut self, arg: &str) -> Reply {
-        let t: String = arg
-            .to_ascii_uppercase()
-            .chars()
-            .filter(|c| *c != ' ')
-            .collect();
-        match t.as_str() {
-            "A" | "AN" | "L7" => {
-                self.session.ttype = TransferType::Ascii;
-                Reply::new(ReplyCode::Ok, "Type set to: ASCII.")
-            }
-            "I" | "L8" => {
-                self.session.ttype = TransferType::Binary;
-                Reply::new(ReplyCode::Ok, "Type set to: Binary.")
-            }
-            _ => Reply::new(
-                ReplyCode::NotImplementedParam,
-                format!("Unsupported type \"{arg}\"."),
-            ),
-        }
-    }
-
-    /// FEAT (RFC 2389): one line per extension, from the table.
-    pub(super) fn ftp_feat(&mut self) -> Reply {
-        let mut lines = vec!["Features supported:".to_owned()];
-        lines.extend(table::feat_lines(
-            &self.session.facts.feat_line(),
-            &crate::checksum::Algo::feat_line(self.session.hash_algo),
-            self.cfg.tls.is_some(),
-            self.cfg.encoding == Encoding::Utf8,
-        ));
-        lines.push("End FEAT.".to_owned());
-        Reply::multi(ReplyCode::SystemStatus, lines)
-    }
-
-    /// OPTS (RFC 2389): `OPTS UTF8 ON` and `OPTS MLST fact;fact;` (RFC 3659 §7.9). Under
-    /// `--encoding latin-1` there is no UTF-8 mode to switch on: `OPTS UTF8` gets the `501`
-    /// of any unsupported option, as FEAT does not list `UTF8` then.
-    pub(super) fn ftp_opts(&mut self, arg: &str) -> Reply {
-        let (cmd, opt) = arg.split_once(' ').unwrap_or((arg, ""));
-        if opt.contains(' ') {
-            return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid number of arguments.");
-        }
-        match cmd.to_ascii_uppercase().as_str() {
-            "UTF8" | "UTF-8" if self.cfg.encoding == Encoding::Utf8 => {
-                Reply::new(ReplyCode::Ok, "Always in UTF8 mode.")
-            }
-            "MLST" => {
-                if !opt.is_empty() && !opt.contains(';') {
-                    return Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid argument.");
-                }
-                self.session.facts = Facts::parse_opts(opt);
-                Reply::new(
-                    ReplyCode::Ok,
-                    format!("MLST OPTS {}", self.session.facts.enabled_list()),
-                )
-            }
-            "HASH" if opt.is_empty() => Reply::new(ReplyCode::Ok, self.session.hash_algo.name()),
-            "HASH" => match crate::checksum::Algo::parse(opt) {
-                Some(algo) => {
-                    self.session.hash_algo = algo;
-                    Reply::new(ReplyCode::Ok, algo.name())
-                }
-                None => Reply::new(
-                    ReplyCode::NotImplementedParam,
-                    "Unknown algorithm, current selection not changed.",
-                ),
-            },
-            _ => Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                format!("Unsupported command \"{cmd}\"."),
-            ),
-        }
     }
 
     /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
@@ -251,26 +109,6 @@ impl ControlConn {
         lines.extend(self.data_status(cx.now));
         lines.push("End of status.".to_owned());
         Some(Reply::multi(ReplyCode::SystemStatus, lines))
-    }
-
-    /// RANG (draft-bryan-ftp-range): the octets, first and last inclusive, that the next HASH
-    /// covers; `RANG 1 0` resets to the whole file. (Transfers do not use it.)
-    pub(super) fn ftp_rang(&mut self, arg: &str) -> Reply {
-        let mut parts = arg.split_whitespace().map(str::parse::<u64>);
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(Ok(1)), Some(Ok(0)), None) => {
-                self.session.rang = None;
-                Reply::new(ReplyCode::PendingFurtherInfo, "Resetting the byte range.")
-            }
-            (Some(Ok(first)), Some(Ok(last)), None) if first <= last => {
-                self.session.rang = Some((first, last));
-                Reply::new(
-                    ReplyCode::PendingFurtherInfo,
-                    format!("Restarting at {first}. Ending byte range at {last}."),
-                )
-            }
-            _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid byte range."),
-        }
     }
 
     /// HASH (draft-bryan-ftpext-hash) and the legacy XCRC, XMD5, XSHA1, XSHA256, XSHA512: a

@@ -43,37 +43,24 @@ impl ControlConn {
         rnfr: Option<VirtualPath>,
         cx: &mut Cx<'_>,
     ) -> Option<Reply> {
+        let settings = super::settings::Settings {
+            session: &mut self.session,
+            cfg: &self.cfg,
+        };
+        if let Some(reply) = super::settings::run(verb, arg, settings) {
+            return Some(reply);
+        }
         let reply = match verb {
             Verb::User => return self.ftp_user(arg, cx),
             Verb::Pass => return self.ftp_pass(arg, cx),
             Verb::Quit if self.data.transfer.is_some() => {
                 // RFC 959: QUIT waits for the transfer in progress, then says 221.
-                self.data.quit_pending = true;
-                self.phase = super::Phase::Waiting;
+                self.phase = Phase::Waiting(super::WaitFor::Quit);
                 return None;
             }
             Verb::Quit => self.ftp_quit(),
             Verb::Rein => self.ftp_rein(),
-            Verb::Acct => Reply::new(
-                ReplyCode::Superfluous,
-                "Command not implemented, superfluous at this site.",
-            ),
             Verb::Host => self.ftp_host(),
-            Verb::SiteHelp => info::site_help(arg, &self.cfg.site_commands),
-            Verb::SiteQuota => crate::quota::site_quota(self.session.quota.as_deref()),
-            Verb::Site => Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Syntax error: command needs an argument.",
-            ),
-            Verb::Help => info::help(arg),
-            Verb::Feat => self.ftp_feat(),
-            Verb::Opts => self.ftp_opts(arg),
-            Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
-            Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
-            Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
-            Verb::Type => self.ftp_type(arg),
-            Verb::Stru => info::stru(arg),
-            Verb::Mode => info::mode(arg),
             Verb::Auth => self.ftp_auth(arg),
             Verb::Pbsz => self.ftp_pbsz(arg),
             Verb::Prot => self.ftp_prot(arg),
@@ -92,12 +79,10 @@ impl ControlConn {
         cx: &mut Cx<'_>,
     ) -> Option<Reply> {
         let reply = match verb {
-            Verb::Rang => self.ftp_rang(arg),
             Verb::Avbl => return self.ftp_avbl(arg, cx),
             Verb::Hash | Verb::Xcrc | Verb::Xmd5 | Verb::Xsha1 | Verb::Xsha256 | Verb::Xsha512 => {
                 return self.ftp_hash(verb, arg, cx)
             }
-            Verb::Smnt => Reply::new(ReplyCode::NotImplemented, "SMNT not implemented."),
             Verb::Cwd => return self.ftp_cwd(arg, cx),
             Verb::Cdup => return self.ftp_cwd("..", cx),
             Verb::Pwd => self.ftp_pwd(),
@@ -115,7 +100,6 @@ impl ControlConn {
             Verb::Epsv => self.ftp_pasv(true, arg, cx),
             Verb::Port => return self.ftp_port(false, arg, cx),
             Verb::Eprt => return self.ftp_port(true, arg, cx),
-            Verb::Rest => self.ftp_rest(arg),
             Verb::Retr => return self.ftp_retr(arg, cx),
             Verb::Stor => return self.ftp_stor(arg, false, cx),
             Verb::Appe => return self.ftp_stor(arg, true, cx),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::super::addr::{self, EprtError, EpsvArg};
 use super::super::channel::Channel;
-use super::super::{ControlConn, Phase};
+use super::super::{ControlConn, Phase, WaitFor};
 use super::transfer::busy;
 use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
 use crate::data::DataConn;
@@ -227,7 +227,7 @@ impl ControlConn {
             Ok(id) => {
                 cx.send(id, Msg::Start);
                 self.data.chan = Channel::Connecting(id);
-                self.phase = Phase::Waiting;
+                self.phase = Phase::Waiting(WaitFor::Connect);
                 None
             }
             Err(_) => Some(Reply::new(

@@ -13,7 +13,7 @@ use super::super::channel::{Channel, PendingJob, Work};
 use super::super::session::TransferType;
 use super::super::table::Verb;
 use super::super::upload::UploadPlan;
-use super::super::{ControlConn, Phase};
+use super::super::{ControlConn, Phase, WaitFor};
 use super::{fs_error, tri_some};
 use crate::config::MinFree;
 use crate::data::Job;
@@ -32,26 +32,6 @@ pub(super) fn busy() -> Reply {
 }
 
 impl ControlConn {
-    /// REST (RFC 3659 §5): the offset of the next RETR/STOR, binary mode only.
-    pub(super) fn ftp_rest(&mut self, arg: &str) -> Reply {
-        if self.session.ttype == TransferType::Ascii {
-            return Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Resuming transfers not allowed in ASCII mode.",
-            );
-        }
-        match arg.trim().parse::<u64>() {
-            Ok(n) => {
-                self.session.rest = n;
-                Reply::new(
-                    ReplyCode::PendingFurtherInfo,
-                    format!("Restarting at position {n}."),
-                )
-            }
-            Err(_) => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid parameter."),
-        }
-    }
-
     /// RETR: download, from the REST offset if one was given. The file is opened (on the
     /// blocking pool when the filesystem may be slow) before the reply.
     pub(super) fn ftp_retr(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
@@ -215,8 +195,7 @@ impl ControlConn {
     pub(in crate::control) fn ftp_abor(&mut self, cx: &mut Cx<'_>) -> Option<Reply> {
         if let Some(t) = &self.data.transfer {
             cx.send(t.data, Msg::Abort);
-            self.data.abort_pending = true;
-            self.phase = Phase::Waiting;
+            self.phase = Phase::Waiting(WaitFor::Abort);
             return None;
         }
         if self.data.pending.take().is_some() {
