@@ -333,13 +333,7 @@ impl ControlConn {
             }
             Outcome::Failed(reply) => self.respond(reply),
         }
-        let waited = match self.phase {
-            Phase::Waiting(what) => {
-                self.phase = Phase::Ready;
-                Some(what)
-            }
-            _ => None,
-        };
+        let waited = self.phase.end_wait();
         if waited == Some(WaitFor::Abort) {
             self.respond(Reply::new(
                 ReplyCode::TransferComplete,

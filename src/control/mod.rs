@@ -20,6 +20,7 @@ pub mod gate;
 mod offload;
 pub(crate) mod ops;
 pub mod parser;
+mod phase;
 mod security;
 pub mod session;
 mod settings;
@@ -43,6 +44,7 @@ use crate::reply::{Reply, ReplyCode};
 use crate::state::Refusal;
 use crate::state::Shared;
 use crate::tls::Stream;
+use phase::{Phase, WaitFor};
 use session::Session;
 
 /// Commands run per turn before yielding to other connections.
@@ -51,40 +53,6 @@ const COMMAND_BUDGET: usize = 32;
 const OUT_CAP: usize = 256 * 1024;
 /// Stop reading while this many received bytes wait to be parsed.
 const IN_CAP: usize = 64 * 1024;
-
-/// Where the connection is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Waiting for the listener's `Start` message.
-    New,
-    /// Running commands.
-    Ready,
-    /// The password is being checked on the blocking pool: commands wait for the answer.
-    Authenticating,
-    /// A command's filesystem calls run on the blocking pool: commands wait for the result.
-    Offloaded,
-    /// A wrong password was given: commands wait until the delayed 530 is sent.
-    AuthDelay,
-    /// Commands wait for the data side, for one reason.
-    Waiting(WaitFor),
-    /// `234` to AUTH TLS is being sent; the TLS handshake starts once it is out.
-    TlsUpgrade,
-    /// `--proxy-protocol`: waiting for the load balancer's PROXY header.
-    ProxyHeader,
-    /// Sending the last replies, then closing.
-    Closing,
-}
-
-/// What a [`Phase::Waiting`] connection waits for. Later commands stay queued meanwhile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WaitFor {
-    /// PORT/EPRT: the TCP connect to the client, whose outcome is the reply (200 or 425).
-    Connect,
-    /// ABOR during a transfer: its end (426), then `226 ABOR command successful.`.
-    Abort,
-    /// QUIT during a transfer (RFC 959): its end, then `221`.
-    Quit,
-}
 
 /// One client's control connection.
 #[derive(Debug)]
