@@ -6,7 +6,7 @@
 //! connection to or from another address than the client's, or to a privileged port.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use super::super::addr::{self, EprtError, EpsvArg};
@@ -42,65 +42,81 @@ impl ControlConn {
 
     /// PASV (`extended == false`) and EPSV.
     pub(super) fn ftp_pasv(&mut self, extended: bool, arg: &str, cx: &mut Cx<'_>) -> Reply {
+        let (ip, shown) = match self.pasv_plan(extended, arg) {
+            Ok(plan) => plan,
+            Err(reply) => return reply,
+        };
+        let port = match self.open_passive(ip, cx) {
+            Ok(port) => port,
+            Err(reply) => return reply,
+        };
+        match shown {
+            Some(v4) => Reply::new(
+                ReplyCode::PassiveMode,
+                format!("Entering passive mode ({}).", addr::pasv_tuple(v4, port)),
+            ),
+            None => Reply::new(
+                ReplyCode::ExtendedPassiveMode,
+                format!("Entering extended passive mode (|||{port}|)."),
+            ),
+        }
+    }
+
+    /// What PASV/EPSV may do here: the local address to listen on and, for PASV, the IPv4
+    /// address to announce. `Err` is the answer instead (a refusal, or EPSV ALL's `200`).
+    fn pasv_plan(
+        &mut self,
+        extended: bool,
+        arg: &str,
+    ) -> Result<(IpAddr, Option<Ipv4Addr>), Reply> {
         if self.data.epsv_all && !extended {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 "PASV not allowed after EPSV ALL.",
-            );
+            ));
         }
         if self.data.transfer.is_some() {
-            return busy();
+            return Err(busy());
         }
         let Some(ip) = self.local_ip() else {
-            return Reply::new(ReplyCode::CantOpenData, "Can't open data connection.");
+            return Err(Reply::new(
+                ReplyCode::CantOpenData,
+                "Can't open data connection.",
+            ));
         };
-        if extended {
-            let use_n = if ip.is_ipv4() { 1 } else { 2 };
-            match addr::parse_epsv(arg) {
-                None => {
-                    return Reply::new(
-                        ReplyCode::SyntaxErrorArgs,
-                        format!("Unknown network protocol (use {use_n})."),
-                    )
-                }
-                Some(EpsvArg::All) => {
-                    self.data.epsv_all = true;
-                    return Reply::new(ReplyCode::Ok, "EPSV ALL command successful.");
-                }
-                Some(EpsvArg::Proto(p)) if p != use_n => {
-                    return Reply::new(
-                        ReplyCode::ProtocolNotSupported,
-                        format!("Network protocol not supported (use {use_n})."),
-                    )
-                }
-                Some(_) => {}
-            }
-        }
-        let shown = match (extended, self.pasv_address(), ip) {
-            (true, _, _) => None,
-            (false, Some(IpAddr::V4(m)), _) => Some(m),
-            (false, _, IpAddr::V4(v4)) => Some(v4),
-            (false, _, IpAddr::V6(_)) => {
-                return Reply::new(
+        if !extended {
+            return match (self.pasv_address(), ip) {
+                (Some(IpAddr::V4(m)), _) | (_, IpAddr::V4(m)) => Ok((ip, Some(m))),
+                (_, IpAddr::V6(_)) => Err(Reply::new(
                     ReplyCode::CantOpenData,
                     "PASV is IPv4 only on this connection; use EPSV.",
-                )
-            }
-        };
+                )),
+            };
+        }
+        if epsv_arg(arg, ip)? {
+            self.data.epsv_all = true;
+            return Err(Reply::new(ReplyCode::Ok, "EPSV ALL command successful."));
+        }
+        Ok((ip, None))
+    }
+
+    /// Listens on a port of the passive range (after closing any previous channel) and spawns
+    /// the acceptor that waits there for the client; the port.
+    fn open_passive(&mut self, ip: IpAddr, cx: &mut Cx<'_>) -> Result<u16, Reply> {
         self.close_channel(cx);
         let (listener, port) = match bind_passive(ip, self.cfg.passive_ports.as_ref()) {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                 log::warn!("{} no free port in the passive range: {e}", self.tag());
                 self.shared.metrics.passive_exhausted();
-                return Reply::new(
+                return Err(Reply::new(
                     ReplyCode::CantOpenData,
                     "Can't open passive connection: every passive port is busy.",
-                );
+                ));
             }
             Err(e) => {
                 log::warn!("{} cannot open passive port: {e}", self.tag());
-                return Reply::new(ReplyCode::CantOpenData, "Can't open passive connection.");
+                return Err(cant_open_passive());
             }
         };
         let acceptor = PassiveAcceptor::new(
@@ -112,25 +128,13 @@ impl ControlConn {
             self.data_tls(),
             self.shared.metrics.passive_listeners(),
         );
-        let id = match cx.spawn(acceptor.into()) {
-            Ok(id) => id,
-            Err(e) => {
-                log::warn!("{} cannot register passive listener: {e}", self.tag());
-                return Reply::new(ReplyCode::CantOpenData, "Can't open passive connection.");
-            }
-        };
+        let id = cx.spawn(acceptor.into()).map_err(|e| {
+            log::warn!("{} cannot register passive listener: {e}", self.tag());
+            cant_open_passive()
+        })?;
         cx.send(id, Msg::Start);
         self.data.chan = Channel::Passive(id);
-        match shown {
-            Some(v4) => Reply::new(
-                ReplyCode::PassiveMode,
-                format!("Entering passive mode ({}).", addr::pasv_tuple(v4, port)),
-            ),
-            None => Reply::new(
-                ReplyCode::ExtendedPassiveMode,
-                format!("Entering extended passive mode (|||{port}|)."),
-            ),
-        }
+        Ok(port)
     }
 
     /// PORT (`extended == false`) and EPRT. The reply waits for the connect (None here).
@@ -151,38 +155,24 @@ impl ControlConn {
                 "Can't open data connection.",
             ));
         };
-        let target: SocketAddr = if extended {
-            match addr::parse_eprt(arg, if local.is_ipv4() { 1 } else { 2 }) {
-                Ok(a) => a,
-                Err(EprtError::Syntax) => {
-                    return Some(Reply::new(
-                        ReplyCode::SyntaxErrorArgs,
-                        "Invalid EPRT format.",
-                    ))
-                }
-                Err(EprtError::Protocol) => {
-                    let n = if local.is_ipv4() { 1 } else { 2 };
-                    return Some(Reply::new(
-                        ReplyCode::ProtocolNotSupported,
-                        format!("Network protocol not supported (use {n})."),
-                    ));
-                }
-            }
-        } else {
-            match addr::parse_port(arg) {
-                Some(a) => a,
-                None => {
-                    return Some(Reply::new(
-                        ReplyCode::SyntaxErrorArgs,
-                        "Invalid PORT format.",
-                    ))
-                }
-            }
+        let target = match port_target(extended, arg, local) {
+            Ok(t) => t,
+            Err(reply) => return Some(reply),
         };
+        if let Err(reply) = self.check_bounce(name, target) {
+            return Some(reply);
+        }
+        self.connect_data(name, local, target, cx)
+    }
+
+    /// RFC 2577's defence against the bounce attack: a data connection only to the client's
+    /// own address (unless `--permit-foreign-addresses`) and to no privileged port (unless
+    /// `--permit-privileged-ports`).
+    fn check_bounce(&self, name: &str, target: SocketAddr) -> Result<(), Reply> {
         let peer = canonical_ip(self.peer.ip());
         if !self.cfg.permit_foreign_addresses && canonical_ip(target.ip()) != peer {
             log::warn!("{} {name} to foreign address {target} refused", self.tag());
-            return Some(Reply::new(
+            return Err(Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 format!(
                     "Rejected data connection to foreign address {}:{}.",
@@ -197,7 +187,7 @@ impl ControlConn {
                 self.tag(),
                 target.port()
             );
-            return Some(Reply::new(
+            return Err(Reply::new(
                 ReplyCode::SyntaxErrorArgs,
                 format!(
                     "{name} against the privileged port \"{}\" refused.",
@@ -205,15 +195,24 @@ impl ControlConn {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Starts the connect to `target` (after closing any previous channel) in a new data
+    /// connection; the reply comes with its outcome (`Phase::Waiting(WaitFor::Connect)`).
+    fn connect_data(
+        &mut self,
+        name: &str,
+        local: IpAddr,
+        target: SocketAddr,
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
         self.close_channel(cx);
         let stream = match connect_active(local, target) {
             Ok(s) => s,
             Err(e) => {
                 log::info!("{} {name} connect to {target} failed: {e}", self.tag());
-                return Some(Reply::new(
-                    ReplyCode::CantOpenData,
-                    "Can't connect to specified address.",
-                ));
+                return Some(cant_connect());
             }
         };
         let conn = DataConn::connecting(
@@ -230,10 +229,56 @@ impl ControlConn {
                 self.phase = Phase::Waiting(WaitFor::Connect);
                 None
             }
-            Err(_) => Some(Reply::new(
-                ReplyCode::CantOpenData,
-                "Can't connect to specified address.",
-            )),
+            Err(_) => Some(cant_connect()),
         }
     }
 }
+
+/// EPSV's argument (RFC 2428 §3): none, the network protocol of the control connection
+/// (`1` IPv4, `2` IPv6), or `ALL`. `Ok(true)` for ALL; `Err` is the refusal.
+fn epsv_arg(arg: &str, ip: IpAddr) -> Result<bool, Reply> {
+    let use_n = if ip.is_ipv4() { 1 } else { 2 };
+    match addr::parse_epsv(arg) {
+        None => Err(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            format!("Unknown network protocol (use {use_n})."),
+        )),
+        Some(EpsvArg::All) => Ok(true),
+        Some(EpsvArg::Proto(p)) if p != use_n => Err(Reply::new(
+            ReplyCode::ProtocolNotSupported,
+            format!("Network protocol not supported (use {use_n})."),
+        )),
+        Some(_) => Ok(false),
+    }
+}
+
+/// The address PORT (`h1,h2,h3,h4,p1,p2`) or EPRT (`|proto|addr|port|`) names; `Err` is the
+/// `501` for a bad argument, or the `522` for EPRT in the other address family than `local`.
+fn port_target(extended: bool, arg: &str, local: IpAddr) -> Result<SocketAddr, Reply> {
+    if !extended {
+        return addr::parse_port(arg)
+            .ok_or_else(|| Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid PORT format."));
+    }
+    let n = if local.is_ipv4() { 1 } else { 2 };
+    addr::parse_eprt(arg, n).map_err(|e| match e {
+        EprtError::Syntax => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid EPRT format."),
+        EprtError::Protocol => Reply::new(
+            ReplyCode::ProtocolNotSupported,
+            format!("Network protocol not supported (use {n})."),
+        ),
+    })
+}
+
+fn cant_open_passive() -> Reply {
+    Reply::new(ReplyCode::CantOpenData, "Can't open passive connection.")
+}
+
+fn cant_connect() -> Reply {
+    Reply::new(
+        ReplyCode::CantOpenData,
+        "Can't connect to specified address.",
+    )
+}
+
+#[cfg(test)]
+mod tests;
