@@ -32,17 +32,17 @@ fn check_listeners(args: &Args) -> Result<(SocketAddr, std::net::TcpListener), S
     };
     let control = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = control.local_addr().map_err(|e| e.to_string())?;
-    println!("ok: control connection listens on {}", display_addr(bound));
+    out!("ok: control connection listens on {}", display_addr(bound));
     if let Some(port) = args.tls_implicit_port {
         let iaddr = SocketAddr::new(addr.ip(), port);
         let l = listen(iaddr).map_err(|e| format!("cannot listen on {iaddr}: {e}"))?;
         let a = l.local_addr().map_err(|e| e.to_string())?;
-        println!("ok: implicit FTPS listens on {}", display_addr(a));
+        out!("ok: implicit FTPS listens on {}", display_addr(a));
     }
     if let Some(maddr) = args.metrics_listen {
         let l = listen(maddr).map_err(|e| format!("cannot listen on {maddr}: {e}"))?;
         let a = l.local_addr().map_err(|e| e.to_string())?;
-        println!(
+        out!(
             "ok: metrics and health checks on http://{}/metrics",
             display_addr(a)
         );
@@ -54,7 +54,7 @@ fn check_listeners(args: &Args) -> Result<(SocketAddr, std::net::TcpListener), S
 pub fn run(args: &Args) -> Result<usize, String> {
     let mut warnings = 0;
     if let Some(file) = &args.config {
-        println!("ok: configuration file {} reads", file.display());
+        out!("ok: configuration file {} reads", file.display());
     }
     let (cfg, _accounts) = crate::setup::build_config(args)?;
     print_loaded(&cfg);
@@ -63,20 +63,20 @@ pub fn run(args: &Args) -> Result<usize, String> {
     let (free, total, example) = probe_passive(&cfg, ip)?;
     drop(control);
     if total != usize::MAX {
-        println!("passive ports: {free} of {total} free in the range");
+        out!("passive ports: {free} of {total} free in the range");
         if free == 0 {
             return Err("no passive port of the range can be bound".into());
         }
         if cfg.max_cons > 0 && total < cfg.max_cons {
             warnings += 1;
-            println!(
+            out!(
                 "warning: the passive range has {total} ports but --max-cons is {}: with more \
                  simultaneous transfers than ports, clients get 425",
                 cfg.max_cons
             );
         }
     } else {
-        println!("passive ports: any free port (set -r FROM-TO to open a range in a firewall/NAT)");
+        out!("passive ports: any free port (set -r FROM-TO to open a range in a firewall/NAT)");
     }
     warnings += check_nat(&cfg);
     print_passive_replies(&cfg, ip, example.unwrap_or(0));
@@ -96,19 +96,19 @@ fn check_nat(cfg: &ftpdlib::Config) -> usize {
                 .map_or("never looked up again".into(), |d| {
                     format!("looked up again every {} s", d.as_secs_f64())
                 });
-            println!("ok: -n {name} resolves to {nat} ({refresh})");
+            out!("ok: -n {name} resolves to {nat} ({refresh})");
         }
     }
     if is_private(nat) {
         warnings += 1;
-        println!(
+        out!(
             "warning: -n {nat} is a private address: clients outside that network cannot \
              reach it (use the public address of the NAT)"
         );
     }
     if cfg.passive_ports.is_none() {
         warnings += 1;
-        println!("warning: -n is set without -r: forward a fixed passive range through the NAT");
+        out!("warning: -n is set without -r: forward a fixed passive range through the NAT");
     }
     warnings
 }
@@ -138,10 +138,10 @@ fn probe_passive(cfg: &ftpdlib::Config, ip: IpAddr) -> Result<(usize, usize, Opt
 
 /// The configuration loaded; with FTPS, whether clients are asked for certificates.
 fn print_loaded(cfg: &ftpdlib::Config) {
-    println!("ok: configuration, directory, accounts and TLS settings load");
+    out!("ok: configuration, directory, accounts and TLS settings load");
     let Some(tls) = &cfg.tls else { return };
     match tls.client_auth() {
-        Some(auth) => println!(
+        Some(auth) => out!(
             "TLS client certificates: {} (issued by the CA in {})",
             match auth.mode {
                 ftpdlib::tls::ClientCertMode::Request => "requested, not required",
@@ -149,7 +149,7 @@ fn print_loaded(cfg: &ftpdlib::Config) {
             },
             auth.ca.display()
         ),
-        None => println!("TLS client certificates: not asked for (no --tls-client-ca)"),
+        None => out!("TLS client certificates: not asked for (no --tls-client-ca)"),
     }
 }
 
@@ -161,14 +161,14 @@ fn print_passive_replies(cfg: &ftpdlib::Config, ip: IpAddr, port: u16) {
         _ => None,
     });
     match shown.map(canonical_ip) {
-        Some(IpAddr::V4(v4)) => println!(
+        Some(IpAddr::V4(v4)) => out!(
             "clients will see: 227 Entering passive mode ({}).",
             pasv_tuple(v4, port)
         ),
         Some(IpAddr::V6(_)) => {
-            println!("clients will see: 425 for PASV on IPv6 (clients must use EPSV)")
+            out!("clients will see: 425 for PASV on IPv6 (clients must use EPSV)")
         }
-        None => println!(
+        None => out!(
             "clients will see: 227 Entering passive mode (<address they connected to>,{},{}).",
             port >> 8,
             port & 0xff
@@ -176,14 +176,14 @@ fn print_passive_replies(cfg: &ftpdlib::Config, ip: IpAddr, port: u16) {
     }
     for (net, addr) in &cfg.nat_map {
         match canonical_ip(*addr) {
-            IpAddr::V4(v4) => println!(
+            IpAddr::V4(v4) => out!(
                 "clients in {net} will see: 227 Entering passive mode ({}).",
                 pasv_tuple(v4, port)
             ),
-            IpAddr::V6(_) => println!("clients in {net} will see: 425 for PASV (use EPSV)"),
+            IpAddr::V6(_) => out!("clients in {net} will see: 425 for PASV (use EPSV)"),
         }
     }
-    println!("clients will see: 229 Entering extended passive mode (|||{port}|).");
+    out!("clients will see: 229 Entering extended passive mode (|||{port}|).");
 }
 
 #[cfg(test)]

@@ -9,6 +9,15 @@
 //! [`Config`]: ftpdlib::Config
 //! [`IoLoop::run`]: ftpdlib::IoLoop::run
 
+/// `println!` that ignores a closed standard output (`ftpdlib --check | head`) instead of
+/// panicking: the printed report is a courtesy, the exit status is the answer.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod check;
 mod config_file;
@@ -264,12 +273,15 @@ fn subcommand(command: &args::Command) -> ExitCode {
             manual::completions(*shell, &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        args::Command::Man => {
-            manual::man(&mut std::io::stdout()).map_or_else(fail, |()| ExitCode::SUCCESS)
-        }
+        args::Command::Man => match manual::man(&mut std::io::stdout()) {
+            // `ftpdlib man | head`: the reader had enough.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+            Ok(()) => ExitCode::SUCCESS,
+        },
         args::Command::HashPassword => match setup::hash_password() {
             Ok(line) => {
-                println!("{line}");
+                out!("{line}");
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
@@ -281,11 +293,11 @@ fn subcommand(command: &args::Command) -> ExitCode {
 fn check_only(args: &Args) -> ExitCode {
     match check::run(args) {
         Ok(warnings) => {
-            println!("check passed ({warnings} warning(s))");
+            out!("check passed ({warnings} warning(s))");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            println!("error: {e}");
+            out!("error: {e}");
             fail(e)
         }
     }
@@ -298,7 +310,7 @@ fn main() -> ExitCode {
         Err(layers::LoadError::Cli(e)) => e.exit(),
         Err(layers::LoadError::File(e)) => {
             if argv.iter().any(|a| a == "--check") {
-                println!("error: {e}");
+                out!("error: {e}");
             }
             return fail(e);
         }
