@@ -1,7 +1,7 @@
 //! The command core's first part: commands that only read and change the session's settings.
 //!
-//! TYPE, MODE, STRU, REST, RANG, OPTS, FEAT, HELP, SITE HELP, SITE QUOTA, NOOP, SYST, ALLO,
-//! ACCT, SMNT and a bare SITE touch no socket, no file and no other handler: what they do is
+//! TYPE, MODE, STRU, REST, RANG, PWD, OPTS, FEAT, HELP, SITE HELP, SITE QUOTA, NOOP, SYST,
+//! ALLO, ACCT, SMNT and a bare SITE touch no socket, no file and no other handler: what they do is
 //! a function of the session's settings and the configuration, and what they return is a
 //! reply. So they are written as such functions, over a narrow [`Settings`] context, and the
 //! connection's engine sends what they return. This is the shape the whole command core is
@@ -36,6 +36,13 @@ pub(super) fn run(verb: Verb, arg: &str, cx: Settings<'_>) -> Option<Reply> {
         Verb::Stru => stru(arg),
         Verb::Rest => rest(session, arg),
         Verb::Rang => rang(session, arg),
+        Verb::Pwd => Reply::new(
+            ReplyCode::PathCreated,
+            format!(
+                "{} is the current directory.",
+                crate::reply::quote_path(session.cwd.as_str())
+            ),
+        ),
         Verb::Opts => opts(session, cfg, arg),
         Verb::Feat => feat(session, cfg),
         Verb::Help => help(arg),

@@ -38,16 +38,6 @@ impl ControlConn {
         )
     }
 
-    pub(super) fn ftp_pwd(&mut self) -> Reply {
-        Reply::new(
-            ReplyCode::PathCreated,
-            format!(
-                "{} is the current directory.",
-                quote_path(self.session.cwd.as_str())
-            ),
-        )
-    }
-
     pub(super) fn ftp_mkd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let path = tri_some!(self.path_arg(arg));
         let made = path.clone();

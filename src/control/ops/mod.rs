@@ -85,7 +85,6 @@ impl ControlConn {
             }
             Verb::Cwd => return self.ftp_cwd(arg, cx),
             Verb::Cdup => return self.ftp_cwd("..", cx),
-            Verb::Pwd => self.ftp_pwd(),
             Verb::Mkd => return self.ftp_mkd(arg, cx),
             Verb::Rmd => return self.ftp_rmd(arg, cx),
             Verb::Dele => return self.ftp_dele(arg, cx),

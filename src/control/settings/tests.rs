@@ -72,6 +72,7 @@ fn each_command_and_each_reply() {
         ("SITE HELP chmod", 214, "Syntax: SITE CHMOD <SP> mode path (change file mode)."),
         ("SITE HELP nope", 501, "Unrecognized SITE command."),
         ("SITE QUOTA", 211, "No quota: bytes and files unlimited."),
+        ("PWD", 257, "\"/\" is the current directory."),
         ("NOOP", 200, "I successfully did nothing'."),
         ("SYST", 215, "UNIX Type: L8"),
         ("ALLO 100", 202, "No storage allocation necessary."),
@@ -118,7 +119,7 @@ fn settings_after_each_command() {
     );
     run_line(&mut s, &cfg, "OPTS MLST size;");
     assert_eq!(s.facts.enabled_list(), "size;");
-    for line in ["MODE S", "STRU F", "NOOP", "SYST", "HELP", "FEAT"] {
+    for line in ["MODE S", "STRU F", "PWD", "NOOP", "SYST", "HELP", "FEAT"] {
         run_line(&mut s, &cfg, line);
     }
     assert_eq!(
@@ -151,6 +152,19 @@ fn feat_follows_the_session_and_the_configuration() {
     );
     run_line(&mut s, &config(Encoding::Utf8), "OPTS HASH MD5");
     assert!(feat(&mut s, &config(Encoding::Utf8)).contains(";MD5*"));
+}
+
+#[test]
+fn pwd_quotes_the_current_directory() {
+    // RFC 959 appendix II: a quote inside the name is doubled.
+    let mut s = Session {
+        cwd: crate::fs::VirtualPath::root().resolve("/a \"b\"/c"),
+        ..Session::default()
+    };
+    assert_eq!(
+        run_line(&mut s, &config(Encoding::Utf8), "PWD"),
+        (257, "\"/a \"\"b\"\"/c\" is the current directory.".into())
+    );
 }
 
 #[test]
