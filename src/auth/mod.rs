@@ -233,7 +233,7 @@ pub struct UserLimits {
     pub deny: Vec<String>,
     /// The TLS client certificate this user must present (`cert_cn=`, `cert_sha256=`); `None`:
     /// password only.
-    pub cert: Option<CertBinding>,
+    pub cert: Option<Box<CertBinding>>,
     /// Bytes the user's regular files may hold together (`552` beyond); `None`: unlimited.
     pub quota_bytes: Option<u64>,
     /// Regular files the user's tree may hold (`552` for one more); `None`: unlimited.

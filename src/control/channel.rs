@@ -91,7 +91,9 @@ pub(super) struct Transfer {
 #[derive(Debug, Default)]
 pub(super) struct DataSide {
     pub chan: Channel,
-    pub pending: Option<PendingJob>,
+    /// A transfer command waiting for its data connection (boxed: an idle session keeps
+    /// only the pointer's room).
+    pub pending: Option<Box<PendingJob>>,
     pub transfer: Option<Transfer>,
     /// Bytes moved by the current data connection (shared with it, for STAT).
     pub progress: Arc<AtomicU64>,
@@ -149,7 +151,7 @@ impl ControlConn {
                 None
             }
             Channel::Passive(_) | Channel::Connecting(_) | Channel::Securing(_) => {
-                self.data.pending = Some(pj);
+                self.data.pending = Some(Box::new(pj));
                 Some(Reply::new(ReplyCode::AboutToOpen, texts.1))
             }
         }
@@ -252,7 +254,7 @@ impl ControlConn {
     fn on_up(&mut self, id: ConnId, cx: &mut Cx<'_>) {
         self.data.chan = Channel::Ready(id);
         if let Some(pj) = self.data.pending.take() {
-            self.launch(id, pj, cx);
+            self.launch(id, *pj, cx);
         }
     }
 

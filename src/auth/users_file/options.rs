@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{parse_bytes, parse_number};
-use crate::auth::cert::{parse_sha256, CertBinding};
+use crate::auth::cert::parse_sha256;
 use crate::auth::UserLimits;
 
 /// The settings of an account line's 5th field.
@@ -151,7 +151,7 @@ fn apply_access(options: &mut Options, key: &str, value: &str) -> Result<(), Str
 
 /// The certificate options: `cert_cn=NAME`, `cert_sha256=HEX`, `cert_only=yes|no`.
 fn apply_cert(options: &mut Options, key: &str, value: &str) -> Result<(), String> {
-    let cert = options.limits.cert.get_or_insert_with(CertBinding::default);
+    let cert = options.limits.cert.get_or_insert_with(Box::default);
     match key {
         "cert_cn" if !value.is_empty() => cert.cn = Some(value.to_owned()),
         "cert_cn" => return Err("cert_cn must not be empty".into()),

@@ -366,7 +366,7 @@ fn certificate_options_bind_a_user_to_a_certificate() {
         sha256: None,
         only: true,
     };
-    assert_eq!(alice.limits.cert.as_ref(), Some(&want));
+    assert_eq!(alice.limits.cert.as_deref(), Some(&want));
     let bob = auth.user("bob").unwrap().limits.cert.clone().unwrap();
     assert_eq!(
         bob.sha256.map(|s| s[..3].to_vec()),
