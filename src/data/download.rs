@@ -83,7 +83,7 @@ impl DataConn {
         if self.paused {
             return Flow::Continue;
         }
-        if self.finishing {
+        if matches!(self.state, State::Closing { .. }) {
             return self.finish_tls();
         }
         if matches!(self.state, State::Connecting) {
@@ -96,6 +96,7 @@ impl DataConn {
             State::Connecting | State::Idle => Flow::Continue,
             State::Sendfile { .. } | State::Send(_) | State::Batches(_) => self.send(cx),
             State::Recv(_) => self.recv(cx),
+            State::Closing { .. } => self.finish_tls(),
         }
     }
 
@@ -153,7 +154,9 @@ impl DataConn {
             // RFC 4217 §9: end a protected transfer with close_notify, so the client can tell
             // a complete file from a truncated one.
             self.sock.send_close_notify();
-            self.finishing = true;
+            let upload = matches!(self.state, State::Recv(_));
+            // The file (committed, for an upload) is let go here, before the last records.
+            self.state = State::Closing { upload };
             return self.finish_tls();
         }
         let _ = self.sock.shutdown(Shutdown::Write);
@@ -172,7 +175,7 @@ impl DataConn {
                 let _ = self.sock.shutdown(Shutdown::Write);
                 Flow::Close
             }
-            Err(e) if matches!(self.state, State::Recv(_)) => {
+            Err(e) if matches!(self.state, State::Closing { upload: true }) => {
                 log::debug!("upload complete; our close_notify was not delivered: {e}");
                 Flow::Close
             }

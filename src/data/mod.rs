@@ -62,8 +62,6 @@ pub struct DataConn {
     tls: Option<DataTls>,
     /// Where the TLS handshake and reuse check stand.
     secure: Secure,
-    /// The job is done; TLS close_notify is still being flushed.
-    finishing: bool,
     owner: ConnId,
     cfg: Arc<Config>,
     state: State,
@@ -147,7 +145,6 @@ impl DataConn {
                 Secure::Plain
             },
             tls,
-            finishing: false,
             owner,
             cfg,
             state,
@@ -169,9 +166,9 @@ impl DataConn {
     }
 
     pub(crate) fn state(&self) -> &'static str {
-        match (self.finishing, self.paused) {
-            (true, _) => "data:closing",
-            (_, true) => "data:throttled",
+        match self.state {
+            State::Closing { .. } => "data:closing",
+            _ if self.paused => "data:throttled",
             _ => self
                 .state
                 .name(self.sock.is_handshaking(), self.pipe.is_some()),
@@ -193,7 +190,8 @@ impl DataConn {
         match self.state {
             State::Connecting => Interest::WRITABLE,
             // TLS needs both directions (handshake, close_notify); edge-triggered, so cheap.
-            _ if self.sock.is_tls() || self.finishing => Interest::READABLE | Interest::WRITABLE,
+            State::Closing { .. } => Interest::READABLE | Interest::WRITABLE,
+            _ if self.sock.is_tls() => Interest::READABLE | Interest::WRITABLE,
             State::Idle | State::Recv(_) => Interest::READABLE,
             State::Sendfile { .. } | State::Send(_) | State::Batches(_) => Interest::WRITABLE,
         }

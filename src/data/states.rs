@@ -28,6 +28,9 @@ pub(super) enum State {
     Batches(Batches),
     /// Upload.
     Recv(FileSink),
+    /// The job is done (an upload already committed); TLS close_notify is still being
+    /// flushed. `upload` says which way the job went.
+    Closing { upload: bool },
 }
 
 /// The TLS side of a data connection. Under PROT P the connection is not *up* (no job can
@@ -87,6 +90,7 @@ impl State {
             State::Batches(_) => "data:listing",
             State::Recv(_) if splicing => "data:splicing",
             State::Recv(_) => "data:receiving",
+            State::Closing { .. } => "data:closing",
         }
     }
 
@@ -94,7 +98,11 @@ impl State {
     pub(super) fn transferring(&self) -> bool {
         matches!(
             self,
-            State::Sendfile { .. } | State::Send(_) | State::Batches(_) | State::Recv(_)
+            State::Sendfile { .. }
+                | State::Send(_)
+                | State::Batches(_)
+                | State::Recv(_)
+                | State::Closing { .. }
         )
     }
 }
