@@ -136,5 +136,14 @@ impl FileSink {
     }
 }
 
+impl Drop for FileSink {
+    /// A sink dropped before it finished aborts, as a failed upload does: a job whose data
+    /// connection went away while the job was still in a message must not leave a temporary
+    /// file behind, nor skip `--delete-incomplete-uploads` or the quota's account.
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests;
