@@ -73,10 +73,16 @@ fn a_sink_dropped_unfinished_aborts_and_a_finished_one_does_not() {
     let mut sink = FileSink::new(Box::new(dropped.clone()), false);
     sink.write(b"half").unwrap();
     drop(sink);
-    assert!(*dropped.0.lock().unwrap(), "the upload's file decides what remains");
+    assert!(
+        *dropped.0.lock().unwrap(),
+        "the upload's file decides what remains"
+    );
     let finished = AbortProbe::default();
     let mut sink = FileSink::new(Box::new(finished.clone()), false);
     sink.finish().unwrap();
     drop(sink);
-    assert!(!*finished.0.lock().unwrap(), "a committed upload stays committed");
+    assert!(
+        !*finished.0.lock().unwrap(),
+        "a committed upload stays committed"
+    );
 }
