@@ -68,10 +68,6 @@ pub struct DataConn {
     /// Download buffer and how much of it was written.
     buf: Vec<u8>,
     pos: usize,
-    /// A large plain upload's pipe for `splice(2)` (see `upload.rs`).
-    pipe: Option<zerocopy::Pipe>,
-    /// This upload tried to switch to `splice` already (it is never tried twice).
-    splice_tried: bool,
     /// Bytes moved, shared with the owner for STAT during a transfer.
     progress: Arc<AtomicU64>,
     bytes: u64,
@@ -150,8 +146,6 @@ impl DataConn {
             state,
             buf: Vec::new(),
             pos: 0,
-            pipe: None,
-            splice_tried: false,
             progress,
             bytes: 0,
             started: None,
@@ -169,9 +163,7 @@ impl DataConn {
         match self.state {
             State::Closing { .. } => "data:closing",
             _ if self.paused => "data:throttled",
-            _ => self
-                .state
-                .name(self.sock.is_handshaking(), self.pipe.is_some()),
+            _ => self.state.name(self.sock.is_handshaking()),
         }
     }
 
@@ -192,7 +184,7 @@ impl DataConn {
             // TLS needs both directions (handshake, close_notify); edge-triggered, so cheap.
             State::Closing { .. } => Interest::READABLE | Interest::WRITABLE,
             _ if self.sock.is_tls() => Interest::READABLE | Interest::WRITABLE,
-            State::Idle | State::Recv(_) => Interest::READABLE,
+            State::Idle | State::Recv(..) => Interest::READABLE,
             State::Sendfile { .. } | State::Send(_) | State::Batches(_) => Interest::WRITABLE,
         }
     }
@@ -312,7 +304,7 @@ impl DataConn {
         });
         // An upload that did not complete is aborted (committed ones are already done); then
         // the file is dropped before the owner replies (completion order).
-        if let State::Recv(sink) = &mut self.state {
+        if let State::Recv(sink, _) = &mut self.state {
             sink.abort();
         }
         self.state = State::Idle;

@@ -26,11 +26,23 @@ pub(super) enum State {
     Send(Box<dyn Producer>),
     /// A listing made on the blocking pool, a batch ahead.
     Batches(Batches),
-    /// Upload.
-    Recv(FileSink),
+    /// Upload: the sink, and whether the upload moves through a pipe with `splice(2)`.
+    Recv(FileSink, Splice),
     /// The job is done (an upload already committed); TLS close_notify is still being
     /// flushed. `upload` says which way the job went.
     Closing { upload: bool },
+}
+
+/// Where an upload stands with `splice(2)` (see `upload.rs`): a large plain upload to an OS
+/// file switches to it once; a file that refuses it turns it off for good.
+#[derive(Debug)]
+pub(super) enum Splice {
+    /// Not tried yet (the upload is still small).
+    NotYet,
+    /// Tried, and not possible (or given up): buffered to the end.
+    Off,
+    /// Bytes move socket → pipe → file.
+    On(super::zerocopy::Pipe),
 }
 
 /// The TLS side of a data connection. Under PROT P the connection is not *up* (no job can
@@ -66,7 +78,7 @@ impl State {
             }
             Job::Produce(p) if p.may_block() => State::Batches(Batches::start(p, cx)),
             Job::Produce(p) => State::Send(p),
-            Job::Receive(sink) => State::Recv(sink),
+            Job::Receive(sink) => State::Recv(sink, Splice::NotYet),
         }
     }
 
@@ -79,8 +91,8 @@ impl State {
     }
 
     /// The name `--trace` logs (`Handler::state`). `handshaking`: the TLS handshake is still
-    /// running; `splicing`: an upload moves through a pipe with `splice(2)`.
-    pub(super) fn name(&self, handshaking: bool, splicing: bool) -> &'static str {
+    /// running.
+    pub(super) fn name(&self, handshaking: bool) -> &'static str {
         match self {
             State::Connecting => "data:connecting",
             State::Idle if handshaking => "data:tls-handshake",
@@ -88,8 +100,8 @@ impl State {
             State::Sendfile { .. } => "data:sendfile",
             State::Send(_) => "data:sending",
             State::Batches(_) => "data:listing",
-            State::Recv(_) if splicing => "data:splicing",
-            State::Recv(_) => "data:receiving",
+            State::Recv(_, Splice::On(_)) => "data:splicing",
+            State::Recv(..) => "data:receiving",
             State::Closing { .. } => "data:closing",
         }
     }
@@ -101,7 +113,7 @@ impl State {
             State::Sendfile { .. }
                 | State::Send(_)
                 | State::Batches(_)
-                | State::Recv(_)
+                | State::Recv(..)
                 | State::Closing { .. }
         )
     }

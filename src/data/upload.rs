@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::io::{self, Read};
 
 use super::download::{client_gone, local_error, Slice};
+use super::states::Splice;
 use super::zerocopy::{self, Pipe};
 use super::{DataConn, Outcome, State};
 use crate::ioloop::Flow;
@@ -57,7 +58,7 @@ impl DataConn {
         if buf.len() < RECV_CHUNK {
             buf.resize(RECV_CHUNK, 0);
         }
-        if self.pipe.is_some() {
+        if matches!(self.state, State::Recv(_, Splice::On(_))) {
             self.recv_spliced(buf, cx)
         } else {
             self.recv_buffered(buf, cx)
@@ -78,7 +79,7 @@ impl DataConn {
                         return self.fail(reply);
                     }
                     self.moved(n, cx);
-                    if self.bytes >= SPLICE_AFTER && !self.splice_tried && self.start_splice() {
+                    if self.bytes >= SPLICE_AFTER && self.start_splice() {
                         // A large upload: the next turn splices.
                         return Flow::Yield;
                     }
@@ -91,7 +92,7 @@ impl DataConn {
                         "upload ended without TLS close_notify after {} bytes: possibly truncated",
                         self.bytes
                     );
-                    let State::Recv(sink) = &mut self.state else {
+                    let State::Recv(sink, _) = &mut self.state else {
                         return Flow::Continue;
                     };
                     if let Err(e) = sink.finish() {
@@ -115,7 +116,7 @@ impl DataConn {
             if allow == 0 {
                 return Flow::Continue;
             }
-            let Some(pipe) = self.pipe.as_ref() else {
+            let State::Recv(_, Splice::On(pipe)) = &self.state else {
                 return self.recv_buffered(buf, cx);
             };
             match pipe.fill_from(self.sock.tcp(), allow) {
@@ -136,7 +137,7 @@ impl DataConn {
 
     /// The client closed the data connection: the upload is complete.
     fn recv_eof(&mut self) -> Flow {
-        let State::Recv(sink) = &mut self.state else {
+        let State::Recv(sink, _) = &mut self.state else {
             return Flow::Continue;
         };
         if let Err(e) = sink.finish() {
@@ -148,23 +149,28 @@ impl DataConn {
 
     fn sink_write(&mut self, data: &[u8]) -> Result<(), Reply> {
         match &mut self.state {
-            State::Recv(sink) => sink.write(data).map_err(|e| local_error(&e)),
+            State::Recv(sink, _) => sink.write(data).map_err(|e| local_error(&e)),
             _ => Err(no_upload()),
         }
     }
 
-    /// Switches a plain binary upload to an OS file over to `splice`. False if it cannot.
+    /// Switches a plain binary upload to an OS file over to `splice`, once: true if it did
+    /// (the upload's `Splice` becomes `On`, or `Off` for good).
     fn start_splice(&mut self) -> bool {
-        self.splice_tried = true;
-        if !zerocopy::AVAILABLE || !self.cfg.use_sendfile || self.sock.is_tls() {
+        let State::Recv(sink, splice @ Splice::NotYet) = &mut self.state else {
             return false;
-        }
-        if !matches!(&self.state, State::Recv(sink) if sink.splice_file().is_some()) {
+        };
+        let possible = zerocopy::AVAILABLE
+            && self.cfg.use_sendfile
+            && !self.sock.is_tls()
+            && sink.splice_file().is_some();
+        *splice = Splice::Off;
+        if !possible {
             return false;
         }
         match Pipe::new(RECV_CHUNK) {
             Ok(pipe) => {
-                self.pipe = Some(pipe);
+                *splice = Splice::On(pipe);
                 true
             }
             Err(e) => {
@@ -178,10 +184,10 @@ impl DataConn {
     /// `splice`, the rest is read out of the pipe and written by hand, and the upload goes
     /// on buffered.
     fn drain_pipe(&mut self, n: usize, buf: &mut [u8]) -> Result<(), Reply> {
-        let (Some(pipe), State::Recv(sink)) = (self.pipe.as_ref(), &mut self.state) else {
+        let State::Recv(sink, splice) = &mut self.state else {
             return Err(no_upload());
         };
-        let Some(file) = sink.splice_file() else {
+        let (Splice::On(pipe), Some(file)) = (&*splice, sink.splice_file()) else {
             return Err(no_upload());
         };
         let (done, err) = match pipe.drain_to(file, n) {
@@ -192,6 +198,9 @@ impl DataConn {
             return Err(local_error(&err));
         }
         log::debug!("the file refused splice ({err}), uploading buffered");
+        let Splice::On(pipe) = std::mem::replace(splice, Splice::Off) else {
+            return Err(no_upload());
+        };
         let mut left = n - done;
         while left > 0 {
             let want = left.min(buf.len());
@@ -204,7 +213,6 @@ impl DataConn {
             sink.write(&buf[..got]).map_err(|e| local_error(&e))?;
             left -= got;
         }
-        self.pipe = None;
         Ok(())
     }
 }
