@@ -297,13 +297,17 @@ pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
 
 /// The command's name for metrics: the table's name of the line's verb (an alias counts as
 /// its command), or `other` for a verb the table does not know, so that a client cannot
-/// create new series.
+/// create new series. Called for every command: compares without upper-casing a copy.
 pub fn metric_label(line: &str) -> &'static str {
     let word = line.split(' ').next().unwrap_or("");
-    if word.len() > 8 || !word.is_ascii() {
-        return "other";
-    }
-    lookup(&word.to_ascii_uppercase()).map_or("other", |c| c.name)
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(word))
+        .map_or(word, |(_, real)| real.name());
+    COMMANDS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map_or("other", |c| c.name)
 }
 
 /// Names of the top-level commands (not `SITE x`), aliases included, in sorted order.
