@@ -137,6 +137,17 @@ pub fn strerror(e: &std::io::Error) -> String {
     }
 }
 
+/// The one mapping from a filesystem error to a reply: `550 <reason>.`
+pub(crate) fn fs_error(e: &std::io::Error) -> Reply {
+    let text = strerror(e);
+    let text = if text.ends_with('.') {
+        text
+    } else {
+        format!("{text}.")
+    };
+    Reply::new(ReplyCode::FileUnavailable, text)
+}
+
 /// Quotes a path for a 257 reply: the path between double quotes, inner quotes doubled (RFC 959
 /// Appendix II).
 pub fn quote_path(path: &str) -> String {
@@ -204,6 +215,23 @@ impl fmt::Display for Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fs_errors_are_550_sentences_without_the_os_error_suffix() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(
+            fs_error(&e).to_string(),
+            "550 No such file or directory.\r\n"
+        );
+        let custom = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "Can't remove root directory.",
+        );
+        assert_eq!(
+            fs_error(&custom).to_string(),
+            "550 Can't remove root directory.\r\n"
+        );
+    }
 
     #[test]
     fn single_line() {

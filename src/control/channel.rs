@@ -104,7 +104,7 @@ pub(super) struct DataSide {
     pub epsv_all: bool,
     /// The control connection's local address, once asked (the address data connections
     /// use).
-    pub local_ip: Option<std::net::IpAddr>,
+    pub local: Option<std::net::SocketAddr>,
 }
 
 impl DataSide {
@@ -161,7 +161,13 @@ impl ControlConn {
     fn launch(&mut self, id: ConnId, pj: PendingJob, cx: &mut Cx<'_>) {
         let job = match pj.work {
             Work::Job(job) => job,
-            Work::Upload(plan) => match self.fs().and_then(|fs| plan.open(fs)) {
+            Work::Upload(plan) => match self
+                .session
+                .fs
+                .as_deref()
+                .ok_or_else(super::core::not_logged_in)
+                .and_then(|fs| plan.open(fs))
+            {
                 Ok(sink) => Job::Receive(sink),
                 Err(reply) => {
                     self.respond(reply);

@@ -270,7 +270,7 @@ impl ControlConn {
         rnfr: Option<VirtualPath>,
         cx: &mut Cx<'_>,
     ) -> Option<Reply> {
-        if let Some(reply) = self.custom_site(line) {
+        if let Some(reply) = self.site_extension(line, cx) {
             return Some(reply);
         }
         let cmd = match parser::parse(line) {
@@ -288,9 +288,7 @@ impl ControlConn {
         ) {
             return Some(reply);
         }
-        // The permission letter of this command, from the table (read by `path_arg`).
-        self.cmd_perm = cmd.spec.perm;
-        self.dispatch(cmd.spec.verb, &cmd.arg, rnfr, cx)
+        self.dispatch(cmd.spec, &cmd.arg, rnfr, cx)
     }
 
     /// Reads and applies the PROXY header (see [`crate::proxy`]), then greets the real client

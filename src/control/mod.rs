@@ -14,7 +14,9 @@
 //! call it again: a writable event, a timer, or a yield.
 
 pub mod addr;
+mod apply;
 mod channel;
+mod core;
 mod engine;
 pub mod gate;
 mod offload;
@@ -94,14 +96,12 @@ pub struct ControlConn {
     tls_after_header: bool,
     /// Greeted with 220 (hooks and events saw `connect`).
     connected: bool,
-    /// The permission letter of the command being run (from the command table).
-    cmd_perm: Option<crate::auth::Perm>,
     /// Graceful shutdown: close after the running transfer.
     draining: bool,
     /// Per-server connection number, for machine-readable events.
     conn_id: u64,
     /// `Phase::Offloaded`: what makes the reply once the pool's result is back.
-    offloaded: Option<offload::Then>,
+    offloaded: Option<core::Then>,
     /// How long this session's filesystem calls took (for `--offload-fs auto`).
     fs_timing: offload::FsTiming,
     /// The command line (masked) whose reply comes from the pool, for its event.
@@ -109,6 +109,16 @@ pub struct ControlConn {
     /// Replies queued so far and the last code (for command events).
     replies_sent: u64,
     last_code: Option<u16>,
+}
+
+/// `ip:port-[user]`, the prefix of every log line about a session.
+fn session_tag(peer: SocketAddr, session: &Session) -> String {
+    let addr = SocketAddr::new(canonical_ip(peer.ip()), peer.port());
+    format!(
+        "{}-[{}]",
+        crate::net::display_addr(addr),
+        session.log_name()
+    )
 }
 
 impl ControlConn {
@@ -162,7 +172,6 @@ impl ControlConn {
             proxy_buf: Vec::new(),
             tls_after_header,
             connected: false,
-            cmd_perm: None,
             draining: false,
             conn_id,
             replies_sent: 0,
@@ -183,12 +192,7 @@ impl ControlConn {
 
     /// `ip:port-[user]`, the prefix of every log line about this session.
     fn tag(&self) -> String {
-        let addr = std::net::SocketAddr::new(canonical_ip(self.peer.ip()), self.peer.port());
-        format!(
-            "{}-[{}]",
-            crate::net::display_addr(addr),
-            self.session.log_name()
-        )
+        session_tag(self.peer, &self.session)
     }
 
     pub(crate) fn state(&self) -> &'static str {

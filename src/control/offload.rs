@@ -3,8 +3,8 @@
 //! A command such as DELE or SIZE is one or two filesystem calls and a reply. On a local disk
 //! those calls take microseconds; on a network filesystem, or a disk that stalls, they can take
 //! seconds, and on the loop that would be seconds for every session. So a command hands its
-//! calls to [`ControlConn::with_fs`](super::ControlConn): `work` runs with the session's
-//! filesystem, `then` turns the result into the reply. When the filesystem may be slow, `work`
+//! calls to the engine as an action (`core::Action::Fs`): `work` runs with the session's
+//! filesystem, `then` turns the result into the command's outcome (`apply.rs`). When the filesystem may be slow, `work`
 //! goes to a worker with a handle of its own ([`Filesystem::share`]) and the session waits in
 //! `Phase::Offloaded`, its next commands held in order, until `Msg::FsDone` brings the result
 //! back; otherwise both run at once, on the loop, exactly as before.
@@ -17,34 +17,9 @@
 //! [`Filesystem::share`]: crate::fs::Filesystem::share
 //! [`Filesystem::may_block`]: crate::fs::Filesystem::may_block
 
-use std::any::Any;
 use std::time::Duration;
 
 use crate::config::OffloadFs;
-use crate::msg::Cx;
-use crate::reply::Reply;
-
-use super::ControlConn;
-
-/// The result of offloaded work, type-erased for its trip through `Msg::FsDone`.
-pub(super) type Done = Box<dyn Any + Send>;
-
-/// The continuation's signature: the session, the result and the loop's context in, the
-/// reply (if any yet: a transfer's comes later) out.
-pub(super) trait Continue:
-    FnOnce(&mut ControlConn, Done, &mut Cx<'_>) -> Option<Reply> + Send
-{
-}
-impl<F: FnOnce(&mut ControlConn, Done, &mut Cx<'_>) -> Option<Reply> + Send> Continue for F {}
-
-/// What turns an offloaded result into the reply, kept on the loop while the work runs.
-pub(super) struct Then(pub Box<dyn Continue>);
-
-impl std::fmt::Debug for Then {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Then(..)")
-    }
-}
 
 /// Above this moving average, `auto` offloads the session's filesystem calls.
 const SLOW: Duration = Duration::from_millis(1);

@@ -18,9 +18,7 @@ use std::sync::Arc;
 use crate::data::FileSink;
 use crate::fs::{Filesystem, VirtualPath, WriteMode};
 use crate::quota::{Charge, Quota};
-use crate::reply::{Reply, ReplyCode};
-
-use super::ops::fs_error;
+use crate::reply::{fs_error, Reply, ReplyCode};
 
 /// What an upload will open once its data connection is up.
 #[derive(Debug)]

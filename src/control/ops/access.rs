@@ -33,7 +33,7 @@ use crate::reply::{Reply, ReplyCode};
 impl ControlConn {
     /// USER: remembers the name (a `331` asks for the password), or logs a `cert_only` user
     /// in on its client certificate (`232`; `None` while a quota's usage is measured first).
-    pub(super) fn ftp_user(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+    pub(in crate::control) fn ftp_user(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         let flushed = self.session.logged_in();
         if flushed {
             log::info!("{} previous account information flushed", self.tag());
@@ -88,7 +88,7 @@ impl ControlConn {
         Some(user)
     }
 
-    pub(super) fn ftp_pass(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
+    pub(in crate::control) fn ftp_pass(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
         if self.session.logged_in() {
             return Some(Reply::new(
                 ReplyCode::BadSequence,
@@ -330,7 +330,7 @@ impl ControlConn {
         Reply::new(ReplyCode::Closing, msg)
     }
 
-    pub(super) fn ftp_rein(&mut self) -> Reply {
+    pub(in crate::control) fn ftp_rein(&mut self) -> Reply {
         log::info!("{} REIN: account flushed", self.tag());
         self.end_user_session();
         self.session.flush_account();
@@ -340,7 +340,7 @@ impl ControlConn {
     }
 
     /// RFC 7151: HOST names the virtual host before login; we serve one host and accept any.
-    pub(super) fn ftp_host(&mut self) -> Reply {
+    pub(in crate::control) fn ftp_host(&mut self) -> Reply {
         if self.session.logged_in() || self.session.username.is_some() {
             Reply::new(
                 ReplyCode::BadSequence,

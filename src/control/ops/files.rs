@@ -6,24 +6,22 @@
 //! [`Filesystem`](crate::fs::Filesystem), which refuses anything that would leave the root,
 //! symlinks included. Errors become `550 <reason>.` in one place (`fs_error`).
 
+use super::super::core::{fs, Core, Outcome};
 use super::super::session::TransferType;
-use super::super::ControlConn;
-use super::{fs_error, tri_some};
-use crate::fs::listing::{mdtm, parse_mdtm};
+use super::{fs_error, tri};
+use crate::fs::listing::{self, parse_mdtm};
 use crate::fs::{FileKind, VirtualPath};
-use crate::msg::Cx;
 use crate::reply::{quote_path, Reply, ReplyCode};
 
-impl ControlConn {
-    /// CWD (and CDUP, as `CWD ..`): the directory must exist inside the root.
-    pub(super) fn ftp_cwd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let target = if arg.is_empty() { "/" } else { arg };
-        let path = tri_some!(self.path_arg(target));
-        let look = path.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.stat(&look),
-            move |c, st| match st {
+/// CWD (and CDUP, as `CWD ..`): the directory must exist inside the root.
+pub(in crate::control) fn cwd(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let target = if arg.is_empty() { "/" } else { arg };
+    let path = tri!(c.path(target));
+    let look = path.clone();
+    fs(
+        move |fs| fs.stat(&look),
+        move |c, st| {
+            Outcome::Reply(match st {
                 Ok(st) if st.kind == FileKind::Dir => {
                     let reply = Reply::new(
                         ReplyCode::FileActionOk,
@@ -34,157 +32,148 @@ impl ControlConn {
                 }
                 Ok(_) => Reply::new(ReplyCode::FileUnavailable, "Not a directory."),
                 Err(e) => fs_error(&e),
-            },
-        )
-    }
+            })
+        },
+    )
+}
 
-    pub(super) fn ftp_mkd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(arg));
-        let made = path.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.mkdir(&made),
-            move |c, done| {
-                let reply = match done {
-                    Ok(()) => {
-                        c.cfg.hooks.on_mkdir(&c.info(), path.as_str());
-                        Reply::new(
-                            ReplyCode::PathCreated,
-                            format!("{} directory created.", quote_path(path.as_str())),
-                        )
+pub(in crate::control) fn mkd(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(arg));
+    let made = path.clone();
+    fs(
+        move |fs| fs.mkdir(&made),
+        move |c, done| {
+            let reply = match done {
+                Ok(()) => {
+                    c.cfg.hooks.on_mkdir(&c.info(), path.as_str());
+                    Reply::new(
+                        ReplyCode::PathCreated,
+                        format!("{} directory created.", quote_path(path.as_str())),
+                    )
+                }
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("MKD", path.as_str(), reply)
+        },
+    )
+}
+
+pub(in crate::control) fn rmd(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(arg));
+    if path.is_root() {
+        let reply = Reply::new(ReplyCode::FileUnavailable, "Can't remove root directory.");
+        return c.log_change("RMD", arg, reply);
+    }
+    let gone = path.clone();
+    fs(
+        move |fs| fs.rmdir(&gone),
+        move |c, done| {
+            let reply = match done {
+                Ok(()) => {
+                    let (cwd, gone) = (c.session.cwd.as_str(), path.as_str());
+                    if cwd == gone || cwd.starts_with(&format!("{gone}/")) {
+                        // Never leave the session inside a directory that is gone.
+                        c.session.cwd = path.parent();
                     }
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("MKD", path.as_str(), reply)
-            },
-        )
-    }
+                    c.cfg.hooks.on_rmdir(&c.info(), path.as_str());
+                    Reply::new(ReplyCode::FileActionOk, "Directory removed.")
+                }
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("RMD", path.as_str(), reply)
+        },
+    )
+}
 
-    pub(super) fn ftp_rmd(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(arg));
-        if path.is_root() {
-            let reply = Reply::new(ReplyCode::FileUnavailable, "Can't remove root directory.");
-            return Some(self.log_change("RMD", arg, reply));
-        }
-        let gone = path.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.rmdir(&gone),
-            move |c, done| {
-                let reply = match done {
-                    Ok(()) => {
-                        let (cwd, gone) = (c.session.cwd.as_str(), path.as_str());
-                        if cwd == gone || cwd.starts_with(&format!("{gone}/")) {
-                            // Never leave the session inside a directory that is gone.
-                            c.session.cwd = path.parent();
-                        }
-                        c.cfg.hooks.on_rmdir(&c.info(), path.as_str());
-                        Reply::new(ReplyCode::FileActionOk, "Directory removed.")
-                    }
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("RMD", path.as_str(), reply)
-            },
-        )
-    }
+pub(in crate::control) fn dele(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(arg));
+    let gone = path.clone();
+    let quota = c.session.quota.clone();
+    fs(
+        move |fs| crate::quota::remove_file(fs, quota.as_deref(), &gone),
+        move |c, done| {
+            let reply = match done {
+                Ok(()) => {
+                    c.cfg.hooks.on_delete(&c.info(), path.as_str());
+                    Reply::new(ReplyCode::FileActionOk, "File removed.")
+                }
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("DELE", path.as_str(), reply)
+        },
+    )
+}
 
-    pub(super) fn ftp_dele(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(arg));
-        let gone = path.clone();
-        let quota = self.session.quota.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| crate::quota::remove_file(fs, quota.as_deref(), &gone),
-            move |c, done| {
-                let reply = match done {
-                    Ok(()) => {
-                        c.cfg.hooks.on_delete(&c.info(), path.as_str());
-                        Reply::new(ReplyCode::FileActionOk, "File removed.")
-                    }
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("DELE", path.as_str(), reply)
-            },
-        )
+pub(in crate::control) fn rnfr(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(arg));
+    if path.is_root() {
+        let reply = Reply::new(ReplyCode::FileUnavailable, "Can't rename home directory.");
+        return c.log_change("RNFR", arg, reply);
     }
+    let look = path.clone();
+    fs(
+        move |fs| fs.lstat(&look),
+        move |c, st| {
+            let shown = path.as_str().to_owned();
+            let reply = match st {
+                Ok(_) => {
+                    c.session.rnfr = Some(path);
+                    Reply::new(ReplyCode::PendingFurtherInfo, "Ready for destination name.")
+                }
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("RNFR", &shown, reply)
+        },
+    )
+}
 
-    pub(super) fn ftp_rnfr(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(arg));
-        if path.is_root() {
-            let reply = Reply::new(ReplyCode::FileUnavailable, "Can't rename home directory.");
-            return Some(self.log_change("RNFR", arg, reply));
-        }
-        let look = path.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.lstat(&look),
-            move |c, st| {
-                let shown = path.as_str().to_owned();
-                let reply = match st {
-                    Ok(_) => {
-                        c.session.rnfr = Some(path);
-                        Reply::new(ReplyCode::PendingFurtherInfo, "Ready for destination name.")
-                    }
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("RNFR", &shown, reply)
-            },
-        )
+pub(in crate::control) fn rnto(c: &mut Core<'_>, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {
+    let Some(from) = rnfr else {
+        return Outcome::Reply(Reply::new(
+            ReplyCode::BadSequence,
+            "Bad sequence of commands: use RNFR first.",
+        ));
+    };
+    let to = tri!(c.path(arg));
+    if to.is_root() {
+        let reply = Reply::new(
+            ReplyCode::NameNotAllowed,
+            "Can't rename to the root directory.",
+        );
+        return c.log_change("RNTO", arg, reply);
     }
+    let (src, dst) = (from.clone(), to.clone());
+    let quota = c.session.quota.clone();
+    fs(
+        move |fs| crate::quota::rename(fs, quota.as_deref(), &src, &dst),
+        move |c, done| {
+            let reply = match done {
+                Ok(()) => {
+                    c.cfg.hooks.on_rename(&c.info(), from.as_str(), to.as_str());
+                    Reply::new(ReplyCode::FileActionOk, "Renaming ok.")
+                }
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("RNTO", to.as_str(), reply)
+        },
+    )
+}
 
-    pub(super) fn ftp_rnto(
-        &mut self,
-        arg: &str,
-        rnfr: Option<VirtualPath>,
-        cx: &mut Cx<'_>,
-    ) -> Option<Reply> {
-        let Some(from) = rnfr else {
-            return Some(Reply::new(
-                ReplyCode::BadSequence,
-                "Bad sequence of commands: use RNFR first.",
-            ));
-        };
-        let to = tri_some!(self.path_arg(arg));
-        if to.is_root() {
-            let reply = Reply::new(
-                ReplyCode::NameNotAllowed,
-                "Can't rename to the root directory.",
-            );
-            return Some(self.log_change("RNTO", arg, reply));
-        }
-        let (src, dst) = (from.clone(), to.clone());
-        let quota = self.session.quota.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| crate::quota::rename(fs, quota.as_deref(), &src, &dst),
-            move |c, done| {
-                let reply = match done {
-                    Ok(()) => {
-                        c.cfg.hooks.on_rename(&c.info(), from.as_str(), to.as_str());
-                        Reply::new(ReplyCode::FileActionOk, "Renaming ok.")
-                    }
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("RNTO", to.as_str(), reply)
-            },
-        )
+/// SIZE (RFC 3659 §4). In ASCII mode the size on the wire would need reading the whole file
+/// to count line ends, an easy denial of service: refused, as pyftpdlib and ProFTPD do.
+pub(in crate::control) fn size(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(arg));
+    if c.session.ttype == TransferType::Ascii {
+        return Outcome::Reply(Reply::new(
+            ReplyCode::FileUnavailable,
+            "SIZE not allowed in ASCII mode.",
+        ));
     }
-
-    /// SIZE (RFC 3659 §4). In ASCII mode the size on the wire would need reading the whole file
-    /// to count line ends, an easy denial of service: refused, as pyftpdlib and ProFTPD do.
-    pub(super) fn ftp_size(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(arg));
-        if self.session.ttype == TransferType::Ascii {
-            return Some(Reply::new(
-                ReplyCode::FileUnavailable,
-                "SIZE not allowed in ASCII mode.",
-            ));
-        }
-        let shown = arg.to_owned();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.stat(&path),
-            move |_, st| match st {
+    let shown = arg.to_owned();
+    fs(
+        move |fs| fs.stat(&path),
+        move |_, st| {
+            Outcome::Reply(match st {
                 Ok(st) if st.kind == FileKind::File => {
                     Reply::new(ReplyCode::FileStatus, st.size.to_string())
                 }
@@ -193,100 +182,100 @@ impl ControlConn {
                     format!("{shown} is not retrievable."),
                 ),
                 Err(e) => fs_error(&e),
-            },
-        )
-    }
+            })
+        },
+    )
+}
 
-    /// MDTM (RFC 3659 §3): `YYYYMMDDHHMMSS`, in GMT unless `use_localtime`. A path that is
-    /// not a regular file, missing ones included, is `550 <path> is not retrievable.`, as in
-    /// pyftpdlib; other errors (permission) keep their own text.
-    pub(super) fn ftp_mdtm(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(arg));
-        let shown = arg.to_owned();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.stat(&path),
-            move |c, st| match st {
-                Ok(st) if st.kind == FileKind::File => {
-                    Reply::new(ReplyCode::FileStatus, mdtm(st.mtime, c.cfg.use_localtime))
-                }
+/// MDTM (RFC 3659 §3): `YYYYMMDDHHMMSS`, in GMT unless `use_localtime`. A path that is
+/// not a regular file, missing ones included, is `550 <path> is not retrievable.`, as in
+/// pyftpdlib; other errors (permission) keep their own text.
+pub(in crate::control) fn mdtm(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(arg));
+    let shown = arg.to_owned();
+    fs(
+        move |fs| fs.stat(&path),
+        move |c, st| {
+            Outcome::Reply(match st {
+                Ok(st) if st.kind == FileKind::File => Reply::new(
+                    ReplyCode::FileStatus,
+                    listing::mdtm(st.mtime, c.cfg.use_localtime),
+                ),
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => fs_error(&e),
                 _ => Reply::new(
                     ReplyCode::FileUnavailable,
                     format!("{shown} is not retrievable."),
                 ),
-            },
-        )
-    }
+            })
+        },
+    )
+}
 
-    /// MFMT (draft-somers-ftp-mfxx): `MFMT YYYYMMDDHHMMSS path` sets the modification time.
-    pub(super) fn ftp_mfmt(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let Some((time, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
-            return Some(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Syntax error: command needs two arguments.",
-            ));
-        };
-        let Some(when) = parse_mdtm(time) else {
-            return Some(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Invalid time format; expected: YYYYMMDDHHMMSS.",
-            ));
-        };
-        let path = tri_some!(self.path_arg(name));
-        let (target, shown) = (path.clone(), name.to_owned());
-        self.with_fs_reply(
-            cx,
-            move |fs| match fs.stat(&target) {
-                Ok(st) if st.kind == FileKind::File => fs.set_mtime(&target, when).map(|()| true),
-                Ok(_) => Ok(false),
-                Err(e) => Err(e),
-            },
-            move |c, done| {
-                let reply = match done {
-                    Ok(true) => Reply::new(
-                        ReplyCode::FileStatus,
-                        format!("Modify={}; {}.", mdtm(when, false), path.as_str()),
-                    ),
-                    Ok(false) => Reply::new(
-                        ReplyCode::FileUnavailable,
-                        format!("{shown} is not retrievable."),
-                    ),
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("MFMT", path.as_str(), reply)
-            },
-        )
-    }
+/// MFMT (draft-somers-ftp-mfxx): `MFMT YYYYMMDDHHMMSS path` sets the modification time.
+pub(in crate::control) fn mfmt(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let Some((time, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
+        return Outcome::Reply(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            "Syntax error: command needs two arguments.",
+        ));
+    };
+    let Some(when) = parse_mdtm(time) else {
+        return Outcome::Reply(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            "Invalid time format; expected: YYYYMMDDHHMMSS.",
+        ));
+    };
+    let path = tri!(c.path(name));
+    let (target, shown) = (path.clone(), name.to_owned());
+    fs(
+        move |fs| match fs.stat(&target) {
+            Ok(st) if st.kind == FileKind::File => fs.set_mtime(&target, when).map(|()| true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        },
+        move |c, done| {
+            let reply = match done {
+                Ok(true) => Reply::new(
+                    ReplyCode::FileStatus,
+                    format!("Modify={}; {}.", listing::mdtm(when, false), path.as_str()),
+                ),
+                Ok(false) => Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!("{shown} is not retrievable."),
+                ),
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("MFMT", path.as_str(), reply)
+        },
+    )
+}
 
-    /// SITE CHMOD (de-facto standard): octal modes only, never symbolic ones.
-    pub(super) fn ftp_site_chmod(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let Some((mode, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
-            return Some(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Syntax error: command needs two arguments.",
-            ));
-        };
-        let Some(mode) = parse_octal_mode(mode) else {
-            return Some(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "Invalid SITE CHMOD format.",
-            ));
-        };
-        let path = tri_some!(self.path_arg(name));
-        let shown = path.as_str().to_owned();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.chmod(&path, mode),
-            move |c, done| {
-                let reply = match done {
-                    Ok(()) => Reply::new(ReplyCode::Ok, "SITE CHMOD successful."),
-                    Err(e) => fs_error(&e),
-                };
-                c.log_change("SITE CHMOD", &shown, reply)
-            },
-        )
-    }
+/// SITE CHMOD (de-facto standard): octal modes only, never symbolic ones.
+pub(in crate::control) fn site_chmod(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let Some((mode, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
+        return Outcome::Reply(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            "Syntax error: command needs two arguments.",
+        ));
+    };
+    let Some(mode) = parse_octal_mode(mode) else {
+        return Outcome::Reply(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            "Invalid SITE CHMOD format.",
+        ));
+    };
+    let path = tri!(c.path(name));
+    let shown = path.as_str().to_owned();
+    fs(
+        move |fs| fs.chmod(&path, mode),
+        move |c, done| {
+            let reply = match done {
+                Ok(()) => Reply::new(ReplyCode::Ok, "SITE CHMOD successful."),
+                Err(e) => fs_error(&e),
+            };
+            c.log_change("SITE CHMOD", &shown, reply)
+        },
+    )
 }
 
 /// Parses `755`, `0644`, `4755`: one to four octal digits.

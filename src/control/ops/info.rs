@@ -3,161 +3,149 @@
 //! XCRC/XMD5/XSHA*, AVBL, and custom SITE commands. (TYPE, MODE, STRU, FEAT, OPTS, HELP and
 //! the other settings commands are functions without I/O in `control/settings.rs`.)
 
+use super::super::core::{fs, pool, Core, Outcome};
 use super::super::session::TransferType;
+use super::super::table;
 use super::super::table::Verb;
-use super::super::{table, ControlConn};
 use super::listing;
-use super::tri_some;
+use super::tri;
 use crate::checksum::{compute, Algo, Refused, Request};
-use crate::msg::Cx;
-use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 use std::sync::Arc;
 
-impl ControlConn {
-    /// Runs a custom SITE command if `line` is one (built-in SITE commands win).
-    pub(in crate::control) fn custom_site(&mut self, line: &str) -> Option<Reply> {
-        let (verb, rest) = line.split_once(' ')?;
-        if !verb.eq_ignore_ascii_case("SITE") || self.cfg.site_commands.is_empty() {
-            return None;
-        }
-        let rest = rest.trim_start();
-        let (sub, arg) = rest.split_once(' ').unwrap_or((rest, ""));
-        let sub = sub.to_ascii_uppercase();
-        if table::lookup(&format!("SITE {sub}")).is_some() {
-            return None;
-        }
-        let cmd = self
-            .cfg
-            .site_commands
-            .iter()
-            .find(|c| c.name == sub)?
-            .clone();
-        if cmd.needs_login && !self.session.logged_in() {
-            return Some(Reply::new(
-                ReplyCode::NotLoggedIn,
-                "Log in with USER and PASS first.",
-            ));
-        }
-        let req = crate::site::SiteRequest {
-            user: self.session.user.as_ref(),
-            peer: self.peer,
-            cwd: &self.session.cwd,
-            arg,
-        };
-        let reply = cmd.call(&req);
-        log::info!("{} SITE {sub} -> {}", self.tag(), reply.code());
-        Some(reply)
+/// Runs a custom SITE command if `line` is one (built-in SITE commands win).
+pub(in crate::control) fn custom_site(c: &Core<'_>, line: &str) -> Option<Reply> {
+    let (verb, rest) = line.split_once(' ')?;
+    if !verb.eq_ignore_ascii_case("SITE") || c.cfg.site_commands.is_empty() {
+        return None;
     }
+    let rest = rest.trim_start();
+    let (sub, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+    let sub = sub.to_ascii_uppercase();
+    if table::lookup(&format!("SITE {sub}")).is_some() {
+        return None;
+    }
+    let cmd = c.cfg.site_commands.iter().find(|c| c.name == sub)?.clone();
+    if cmd.needs_login && !c.session.logged_in() {
+        return Some(super::super::core::not_logged_in());
+    }
+    let req = crate::site::SiteRequest {
+        user: c.session.user.as_ref(),
+        peer: c.peer,
+        cwd: &c.session.cwd,
+        arg,
+    };
+    let reply = cmd.call(&req);
+    log::info!("{} SITE {sub} -> {}", c.tag(), reply.code());
+    Some(reply)
+}
 
-    /// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
-    /// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
-    fn ftp_stat_path(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Option<Reply> {
-        let arg = listing::strip_ls_options(arg);
-        if listing::has_glob(arg) {
-            // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
-            return Some(Reply::new(
-                ReplyCode::FileUnavailable,
-                "Globbing not supported.",
-            ));
-        }
-        let path = super::tri_some!(self.path_arg(arg));
-        let localtime = self.cfg.use_localtime;
-        self.with_fs_reply(
-            cx,
-            move |fs| listing::stat_lines(fs, &path, localtime),
-            |_, lines| match lines {
+/// STAT <path> (RFC 959 §4.1.3): a LIST over the control connection. A glob is refused
+/// (`550 Globbing not supported.`, as pyftpdlib): only NLST globs.
+fn stat_path(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let arg = listing::strip_ls_options(arg);
+    if listing::has_glob(arg) {
+        // As pyftpdlib: STAT lists one path (NLST is where a client may glob).
+        return Reply::new(ReplyCode::FileUnavailable, "Globbing not supported.").into();
+    }
+    let path = tri!(c.path(arg));
+    let localtime = c.cfg.use_localtime;
+    fs(
+        move |fs| listing::stat_lines(fs, &path, localtime),
+        |_, lines| {
+            match lines {
                 Ok(lines) => Reply::multi(ReplyCode::FileStatus, lines),
                 Err(e) => super::fs_error(&e),
-            },
-        )
-    }
-
-    /// STAT (RFC 959 §4.1.3): without an argument the session's status, multi-line; with a
-    /// path, its listing.
-    pub(super) fn ftp_stat(&mut self, arg: &str, cx: &mut crate::msg::Cx<'_>) -> Option<Reply> {
-        if !arg.is_empty() {
-            // STAT alone is allowed before login (the table says so); STAT path is not.
-            if !self.session.logged_in() {
-                return Some(Reply::new(
-                    ReplyCode::NotLoggedIn,
-                    "Log in with USER and PASS first.",
-                ));
             }
-            return self.ftp_stat_path(arg, cx);
+            .into()
+        },
+    )
+}
+
+/// STAT (RFC 959 §4.1.3): without an argument the session's status, multi-line; with a
+/// path, its listing.
+pub(in crate::control) fn stat(c: &mut Core<'_>, arg: &str) -> Outcome {
+    if !arg.is_empty() {
+        // STAT alone is allowed before login (the table says so); STAT path is not.
+        if !c.session.logged_in() {
+            return super::super::core::not_logged_in().into();
         }
-        let local = self
-            .sock
-            .local_addr()
-            .map(|a| format!("{}:{}", canonical_ip(a.ip()), a.port()))
-            .unwrap_or_default();
-        let who = match (&self.session.user, &self.session.username) {
-            (Some(u), _) => format!("Logged in as: {}", u.name),
-            (None, Some(_)) => "Waiting for password.".to_owned(),
-            (None, None) => "Waiting for username.".to_owned(),
-        };
-        let ttype = match self.session.ttype {
-            TransferType::Ascii => "ASCII",
-            TransferType::Binary => "Binary",
-        };
-        let mut lines = vec![
-            "FTP server status:".to_owned(),
-            format!("Connected to: {local}"),
-            who,
-            format!("TYPE: {ttype}; STRUcture: File; MODE: Stream"),
-        ];
-        lines.extend(self.data_status(cx.now));
-        lines.push("End of status.".to_owned());
-        Some(Reply::multi(ReplyCode::SystemStatus, lines))
+        return stat_path(c, arg);
     }
+    let local = c
+        .local
+        .map(|a| format!("{}:{}", a.ip(), a.port()))
+        .unwrap_or_default();
+    let who = match (&c.session.user, &c.session.username) {
+        (Some(u), _) => format!("Logged in as: {}", u.name),
+        (None, Some(_)) => "Waiting for password.".to_owned(),
+        (None, None) => "Waiting for username.".to_owned(),
+    };
+    let ttype = match c.session.ttype {
+        TransferType::Ascii => "ASCII",
+        TransferType::Binary => "Binary",
+    };
+    let mut lines = vec![
+        "FTP server status:".to_owned(),
+        format!("Connected to: {local}"),
+        who,
+        format!("TYPE: {ttype}; STRUcture: File; MODE: Stream"),
+    ];
+    lines.extend(super::transfer::data_status(c.data, c.now));
+    lines.push("End of status.".to_owned());
+    Reply::multi(ReplyCode::SystemStatus, lines).into()
+}
 
-    /// HASH (draft-bryan-ftpext-hash) and the legacy XCRC, XMD5, XSHA1, XSHA256, XSHA512: a
-    /// file's digest, always computed on the blocking pool (`checksum.rs`).
-    pub(super) fn ftp_hash(&mut self, verb: Verb, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let (name, algo, range) = match legacy_algo(verb) {
-            None => (arg, self.session.hash_algo, self.session.rang.take()),
-            Some(algo) => {
-                let (name, range) = tri_some!(legacy_args(arg));
-                (name, algo, range)
-            }
-        };
-        let path = tri_some!(self.path_arg(name));
-        let req = Request {
-            algo,
-            range,
-            max_size: self.cfg.hash_max_size,
-        };
-        let shared = Arc::clone(&self.shared);
-        let shown = path.as_str().to_owned();
-        self.on_pool(
-            cx,
-            move |fs| compute(fs, &path, req, &shared.hashes),
-            move |_, digested| match digested {
+/// HASH (draft-bryan-ftpext-hash) and the legacy XCRC, XMD5, XSHA1, XSHA256, XSHA512: a
+/// file's digest, always computed on the blocking pool (`checksum.rs`).
+pub(in crate::control) fn hash(c: &mut Core<'_>, verb: Verb, arg: &str) -> Outcome {
+    let (name, algo, range) = match legacy_algo(verb) {
+        None => (arg, c.session.hash_algo, c.session.rang.take()),
+        Some(algo) => {
+            let (name, range) = tri!(legacy_args(arg));
+            (name, algo, range)
+        }
+    };
+    let path = tri!(c.path(name));
+    let req = Request {
+        algo,
+        range,
+        max_size: c.cfg.hash_max_size,
+    };
+    let shared = Arc::clone(c.shared);
+    let shown = path.as_str().to_owned();
+    pool(
+        move |fs| compute(fs, &path, req, &shared.hashes),
+        move |_, digested| {
+            match digested {
                 Ok(d) if verb == Verb::Hash => Reply::new(
                     ReplyCode::FileStatus,
                     format!("{} {}-{} {} {shown}", algo.name(), d.first, d.last, d.hex),
                 ),
                 Ok(d) => Reply::new(ReplyCode::FileActionOk, d.hex.to_ascii_uppercase()),
                 Err(refused) => refusal(refused),
-            },
-        )
-    }
+            }
+            .into()
+        },
+    )
+}
 
-    /// AVBL (draft-peterson-streamlined-ftp-command-extensions): `213 <bytes>` an upload to
-    /// `path` (default: the current directory) may still use on its filesystem, and within the
-    /// user's byte quota if there is one (the smaller of the two).
-    pub(super) fn ftp_avbl(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(if arg.is_empty() { "." } else { arg }));
-        let quota = self.session.quota.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| crate::quota::avbl(quota.as_deref(), fs.space(&path)),
-            |_, space| match space {
+/// AVBL (draft-peterson-streamlined-ftp-command-extensions): `213 <bytes>` an upload to
+/// `path` (default: the current directory) may still use on its filesystem, and within the
+/// user's byte quota if there is one (the smaller of the two).
+pub(in crate::control) fn avbl(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(if arg.is_empty() { "." } else { arg }));
+    let quota = c.session.quota.clone();
+    fs(
+        move |fs| crate::quota::avbl(quota.as_deref(), fs.space(&path)),
+        |_, space| {
+            match space {
                 Ok(bytes) => Reply::new(ReplyCode::FileStatus, bytes.to_string()),
                 Err(e) => super::fs_error(&e),
-            },
-        )
-    }
+            }
+            .into()
+        },
+    )
 }
 
 /// The algorithm of a legacy checksum command; `None` for HASH.

@@ -11,15 +11,14 @@ use std::io;
 use std::time::SystemTime;
 
 use super::super::channel::{PendingJob, Work};
+use super::super::core::{fs, Core, Outcome};
 use super::super::table::Verb;
-use super::super::ControlConn;
-use super::{fs_error, tri_some};
+use super::{fs_error, tri};
 use crate::auth::{Perm, Perms};
 use crate::data::producer::LinesProducer;
 use crate::data::Job;
 use crate::fs::listing::{escape_name, ls_line, mlsx_line};
 use crate::fs::{DirEntry, FileKind, FileStat, Filesystem, VirtualPath};
-use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
 /// Most entries STAT <dir> sends over the control connection.
@@ -98,165 +97,156 @@ fn perm_fact(kind: FileKind, perms: Perms) -> String {
         .collect()
 }
 
-impl ControlConn {
-    /// Formats one MLSx line for `name` at `path`.
-    fn mlsx_for(&self, name: &str, path: &VirtualPath, st: &FileStat) -> String {
-        let perms = match &self.session.user {
-            Some(u) => self.cfg.authorizer.perms_for(u, path),
-            None => Perms::NONE,
-        };
-        mlsx_line(
-            name,
-            st,
-            &self.session.facts,
-            &perm_fact(st.kind, perms),
-            None,
-            self.cfg.use_localtime,
-        )
-    }
+/// Formats one MLSx line for `name` at `path`.
+fn mlsx_for(c: &Core<'_>, name: &str, path: &VirtualPath, st: &FileStat) -> String {
+    let perms = match &c.session.user {
+        Some(u) => c.cfg.authorizer.perms_for(u, path),
+        None => Perms::NONE,
+    };
+    mlsx_line(
+        name,
+        st,
+        &c.session.facts,
+        &perm_fact(st.kind, perms),
+        None,
+        c.cfg.use_localtime,
+    )
+}
 
-    /// LIST, NLST, MLSD over the data connection. The directory is opened (on the blocking
-    /// pool when the filesystem may be slow) before the reply; its entries are read and
-    /// formatted on the pool, a batch at a time, as the data connection sends them.
-    pub(super) fn ftp_list(&mut self, kind: ListKind, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        if self.data.transfer.is_some() {
-            return Some(Reply::new(
-                ReplyCode::CantOpenData,
-                "A transfer is already in progress.",
-            ));
-        }
-        let arg = if kind == ListKind::Mlsd {
-            arg
-        } else {
-            strip_ls_options(arg)
-        };
-        let (target, pattern) = match arg.rsplit_once('/') {
-            _ if kind != ListKind::Nlst || !has_glob(arg) => (arg, None),
-            Some((dir, pat)) => (if dir.is_empty() { "/" } else { dir }, Some(pat.to_owned())),
-            None => ("", Some(arg.to_owned())),
-        };
-        let prefix = match (&pattern, arg.rsplit_once('/')) {
-            (Some(_), Some((dir, _))) => format!("{dir}/"),
-            _ => String::new(),
-        };
-        let path = tri_some!(self.path_arg(target));
-        let look = path.clone();
-        self.with_fs(
-            cx,
-            move |fs| -> io::Result<(FileStat, Option<Entries>)> {
-                let st = fs.stat(&look)?;
-                let entries = match st.kind {
-                    FileKind::Dir => Some(fs.read_dir(&look)?),
-                    _ => None,
-                };
-                Ok((st, entries))
-            },
-            move |c, opened, cx| {
-                let (st, entries) = match opened {
-                    Ok(opened) => opened,
-                    Err(e) => return Some(fs_error(&e)),
-                };
-                let lines = match entries {
-                    Some(entries) => c.entry_lines(kind, &path, entries, pattern, prefix),
-                    None => tri_some!(c.file_line(kind, &path, &st)),
-                };
-                let pj = PendingJob {
-                    work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
-                        lines,
-                        c.cfg.encoding,
-                    )))),
-                    verb: kind.verb(),
-                    path: String::new(),
-                    total: None,
-                };
-                c.start_or_queue(
-                    pj,
-                    (super::transfer::TEXT_125, super::transfer::TEXT_150),
-                    cx,
+/// LIST, NLST, MLSD over the data connection. The directory is opened (on the blocking
+/// pool when the filesystem may be slow) before the reply; its entries are read and
+/// formatted on the pool, a batch at a time, as the data connection sends them.
+pub(in crate::control) fn list(c: &mut Core<'_>, kind: ListKind, arg: &str) -> Outcome {
+    if c.data.transfer.is_some() {
+        return super::transfer::busy().into();
+    }
+    let arg = if kind == ListKind::Mlsd {
+        arg
+    } else {
+        strip_ls_options(arg)
+    };
+    let (target, pattern) = match arg.rsplit_once('/') {
+        _ if kind != ListKind::Nlst || !has_glob(arg) => (arg, None),
+        Some((dir, pat)) => (if dir.is_empty() { "/" } else { dir }, Some(pat.to_owned())),
+        None => ("", Some(arg.to_owned())),
+    };
+    let prefix = match (&pattern, arg.rsplit_once('/')) {
+        (Some(_), Some((dir, _))) => format!("{dir}/"),
+        _ => String::new(),
+    };
+    let path = tri!(c.path(target));
+    let look = path.clone();
+    fs(
+        move |fs| -> io::Result<(FileStat, Option<Entries>)> {
+            let st = fs.stat(&look)?;
+            let entries = match st.kind {
+                FileKind::Dir => Some(fs.read_dir(&look)?),
+                _ => None,
+            };
+            Ok((st, entries))
+        },
+        move |c, opened| {
+            let (st, entries) = match opened {
+                Ok(opened) => opened,
+                Err(e) => return fs_error(&e).into(),
+            };
+            let lines = match entries {
+                Some(entries) => entry_lines(c, kind, &path, entries, pattern, prefix),
+                None => tri!(file_line(c, kind, &path, &st)),
+            };
+            let pj = PendingJob {
+                work: Work::Job(Job::Produce(Box::new(LinesProducer::new(
+                    lines,
+                    c.cfg.encoding,
+                )))),
+                verb: kind.verb(),
+                path: String::new(),
+                total: None,
+            };
+            super::transfer::transfer(pj, super::transfer::TEXT_125, super::transfer::TEXT_150)
+        },
+    )
+}
+
+/// The one line of a LIST or NLST of a file (MLSD wants a directory: `501`).
+fn file_line(
+    c: &Core<'_>,
+    kind: ListKind,
+    path: &VirtualPath,
+    st: &FileStat,
+) -> Result<Lines, Reply> {
+    let name = path.file_name().unwrap_or("").to_owned();
+    let line = match kind {
+        ListKind::Mlsd => return Err(Reply::new(ReplyCode::SyntaxErrorArgs, "No such directory.")),
+        ListKind::List => ls_line(&name, st, SystemTime::now(), c.cfg.use_localtime),
+        ListKind::Nlst => escape_name(&name),
+    };
+    Ok(Box::new(std::iter::once(line)))
+}
+
+/// The lines of a directory's listing, made lazily (on the pool) from its entries.
+fn entry_lines(
+    c: &Core<'_>,
+    kind: ListKind,
+    path: &VirtualPath,
+    entries: Entries,
+    pattern: Option<String>,
+    prefix: String,
+) -> Lines {
+    let now = SystemTime::now();
+    let localtime = c.cfg.use_localtime;
+    match kind {
+        ListKind::List => Box::new(entries.map(move |e| ls_line(&e.name, &e.stat, now, localtime))),
+        ListKind::Nlst => Box::new(
+            entries
+                .filter(move |e| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name)))
+                .map(move |e| escape_name(&format!("{prefix}{}", e.name))),
+        ),
+        ListKind::Mlsd => {
+            let auth = std::sync::Arc::clone(&c.cfg.authorizer);
+            let user = c.session.user.clone();
+            let facts = c.session.facts;
+            let path = path.clone();
+            Box::new(entries.map(move |e| {
+                let perms = user
+                    .as_ref()
+                    .map_or(Perms::NONE, |u| auth.perms_for(u, &path.join(&e.name)));
+                mlsx_line(
+                    &e.name,
+                    &e.stat,
+                    &facts,
+                    &perm_fact(e.stat.kind, perms),
+                    None,
+                    localtime,
                 )
-            },
-        )
-    }
-
-    /// The one line of a LIST or NLST of a file (MLSD wants a directory: `501`).
-    fn file_line(&self, kind: ListKind, path: &VirtualPath, st: &FileStat) -> Result<Lines, Reply> {
-        let name = path.file_name().unwrap_or("").to_owned();
-        let line = match kind {
-            ListKind::Mlsd => {
-                return Err(Reply::new(ReplyCode::SyntaxErrorArgs, "No such directory."))
-            }
-            ListKind::List => ls_line(&name, st, SystemTime::now(), self.cfg.use_localtime),
-            ListKind::Nlst => escape_name(&name),
-        };
-        Ok(Box::new(std::iter::once(line)))
-    }
-
-    /// The lines of a directory's listing, made lazily (on the pool) from its entries.
-    fn entry_lines(
-        &self,
-        kind: ListKind,
-        path: &VirtualPath,
-        entries: Entries,
-        pattern: Option<String>,
-        prefix: String,
-    ) -> Lines {
-        let now = SystemTime::now();
-        let localtime = self.cfg.use_localtime;
-        match kind {
-            ListKind::List => {
-                Box::new(entries.map(move |e| ls_line(&e.name, &e.stat, now, localtime)))
-            }
-            ListKind::Nlst => Box::new(
-                entries
-                    .filter(move |e| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name)))
-                    .map(move |e| escape_name(&format!("{prefix}{}", e.name))),
-            ),
-            ListKind::Mlsd => {
-                let auth = std::sync::Arc::clone(&self.cfg.authorizer);
-                let user = self.session.user.clone();
-                let facts = self.session.facts;
-                let path = path.clone();
-                Box::new(entries.map(move |e| {
-                    let perms = user
-                        .as_ref()
-                        .map_or(Perms::NONE, |u| auth.perms_for(u, &path.join(&e.name)));
-                    mlsx_line(
-                        &e.name,
-                        &e.stat,
-                        &facts,
-                        &perm_fact(e.stat.kind, perms),
-                        None,
-                        localtime,
-                    )
-                }))
-            }
+            }))
         }
     }
+}
 
-    /// MLST (RFC 3659 §7): the facts of one path, over the control connection.
-    pub(super) fn ftp_mlst(&mut self, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let path = tri_some!(self.path_arg(if arg.is_empty() { "." } else { arg }));
-        let look = path.clone();
-        self.with_fs_reply(
-            cx,
-            move |fs| fs.stat(&look),
-            move |c, st| {
-                let st = match st {
-                    Ok(st) => st,
-                    Err(e) => return fs_error(&e),
-                };
-                let line = c.mlsx_for(path.as_str(), &path, &st);
-                Reply::multi(
-                    ReplyCode::FileActionOk,
-                    vec![
-                        format!("Listing {}", path.as_str()),
-                        format!(" {line}"),
-                        "End MLST.".to_owned(),
-                    ],
-                )
-            },
-        )
-    }
+/// MLST (RFC 3659 §7): the facts of one path, over the control connection.
+pub(in crate::control) fn mlst(c: &mut Core<'_>, arg: &str) -> Outcome {
+    let path = tri!(c.path(if arg.is_empty() { "." } else { arg }));
+    let look = path.clone();
+    fs(
+        move |fs| fs.stat(&look),
+        move |c, st| {
+            let st = match st {
+                Ok(st) => st,
+                Err(e) => return fs_error(&e).into(),
+            };
+            let line = mlsx_for(c, path.as_str(), &path, &st);
+            Reply::multi(
+                ReplyCode::FileActionOk,
+                vec![
+                    format!("Listing {}", path.as_str()),
+                    format!(" {line}"),
+                    "End MLST.".to_owned(),
+                ],
+            )
+            .into()
+        },
+    )
 }
 
 /// The lines of `STAT <path>` (RFC 959 §4.1.3): an `ls -l` of the path over the control

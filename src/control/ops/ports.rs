@@ -1,237 +1,142 @@
 //! Data-connection set-up: PASV and PORT (RFC 959), EPSV and EPRT (RFC 2428).
 //!
-//! PASV/EPSV spawn a [`PassiveAcceptor`] on a random port of the passive range (RFC 2577) and
-//! answer with its address; PORT/EPRT spawn a connecting [`DataConn`] and hold the reply
-//! until the connect finished. Both refuse what RFC 2577 calls the FTP bounce attack: a data
+//! PASV/EPSV decide where to listen and what to announce ([`PassivePlan`]); the engine then
+//! spawns a [`PassiveAcceptor`](crate::data::connect::PassiveAcceptor) on a random port of the
+//! passive range (RFC 2577) and answers with its address ([`passive_reply`]). PORT/EPRT decide
+//! where to connect; the engine spawns a connecting data connection and holds the reply until
+//! the connect finished. Both refuse what RFC 2577 calls the FTP bounce attack: a data
 //! connection to or from another address than the client's, or to a privileged port.
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 
 use super::super::addr::{self, EprtError, EpsvArg};
-use super::super::channel::Channel;
-use super::super::{ControlConn, Phase, WaitFor};
+use super::super::core::{Action, Core, Outcome, PassivePlan};
 use super::transfer::busy;
-use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
-use crate::data::DataConn;
-use crate::msg::{Cx, Msg};
+use super::tri;
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 
-impl ControlConn {
-    /// The address the client reached us on (asked of the kernel once per session).
-    fn local_ip(&mut self) -> Option<IpAddr> {
-        if self.data.local_ip.is_none() {
-            self.data.local_ip = self.sock.local_addr().ok().map(|a| canonical_ip(a.ip()));
-        }
-        self.data.local_ip
-    }
+/// The address PASV announces to this client instead of the control connection's:
+/// its network's `--nat-map` address, else `-n` (a name's latest lookup).
+fn pasv_address(c: &Core<'_>) -> Option<IpAddr> {
+    let peer = c.peer.ip();
+    c.cfg
+        .nat_map
+        .iter()
+        .find(|(net, _)| net.contains(peer))
+        .map(|(_, addr)| *addr)
+        .or_else(|| c.cfg.nat_ip())
+}
 
-    /// The address PASV announces to this client instead of the control connection's:
-    /// its network's `--nat-map` address, else `-n` (a name's latest lookup).
-    fn pasv_address(&self) -> Option<IpAddr> {
-        let peer = self.peer.ip();
-        self.cfg
-            .nat_map
-            .iter()
-            .find(|(net, _)| net.contains(peer))
-            .map(|(_, addr)| *addr)
-            .or_else(|| self.cfg.nat_ip())
+/// PASV (`extended == false`) and EPSV: where to listen and what to announce, or the
+/// refusal (or EPSV ALL's own answer).
+pub(in crate::control) fn pasv(c: &mut Core<'_>, extended: bool, arg: &str) -> Outcome {
+    if c.data.epsv_all && !extended {
+        return Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            "PASV not allowed after EPSV ALL.",
+        )
+        .into();
     }
-
-    /// PASV (`extended == false`) and EPSV.
-    pub(super) fn ftp_pasv(&mut self, extended: bool, arg: &str, cx: &mut Cx<'_>) -> Reply {
-        let (ip, shown) = match self.pasv_plan(extended, arg) {
-            Ok(plan) => plan,
-            Err(reply) => return reply,
-        };
-        let port = match self.open_passive(ip, cx) {
-            Ok(port) => port,
-            Err(reply) => return reply,
-        };
-        match shown {
-            Some(v4) => Reply::new(
-                ReplyCode::PassiveMode,
-                format!("Entering passive mode ({}).", addr::pasv_tuple(v4, port)),
-            ),
-            None => Reply::new(
-                ReplyCode::ExtendedPassiveMode,
-                format!("Entering extended passive mode (|||{port}|)."),
-            ),
-        }
+    if c.data.transfer.is_some() {
+        return busy().into();
     }
-
-    /// What PASV/EPSV may do here: the local address to listen on and, for PASV, the IPv4
-    /// address to announce. `Err` is the answer instead (a refusal, or EPSV ALL's `200`).
-    fn pasv_plan(
-        &mut self,
-        extended: bool,
-        arg: &str,
-    ) -> Result<(IpAddr, Option<Ipv4Addr>), Reply> {
-        if self.data.epsv_all && !extended {
-            return Err(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                "PASV not allowed after EPSV ALL.",
-            ));
-        }
-        if self.data.transfer.is_some() {
-            return Err(busy());
-        }
-        let Some(ip) = self.local_ip() else {
-            return Err(Reply::new(
-                ReplyCode::CantOpenData,
-                "Can't open data connection.",
-            ));
-        };
-        if !extended {
-            return match (self.pasv_address(), ip) {
-                (Some(IpAddr::V4(m)), _) | (_, IpAddr::V4(m)) => Ok((ip, Some(m))),
-                (_, IpAddr::V6(_)) => Err(Reply::new(
-                    ReplyCode::CantOpenData,
-                    "PASV is IPv4 only on this connection; use EPSV.",
-                )),
-            };
-        }
-        if epsv_arg(arg, ip)? {
-            self.data.epsv_all = true;
-            return Err(Reply::new(ReplyCode::Ok, "EPSV ALL command successful."));
-        }
-        Ok((ip, None))
-    }
-
-    /// Listens on a port of the passive range (after closing any previous channel) and spawns
-    /// the acceptor that waits there for the client; the port.
-    fn open_passive(&mut self, ip: IpAddr, cx: &mut Cx<'_>) -> Result<u16, Reply> {
-        self.close_channel(cx);
-        let (listener, port) = match bind_passive(ip, self.cfg.passive_ports.as_ref()) {
-            Ok(l) => l,
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                log::warn!("{} no free port in the passive range: {e}", self.tag());
-                self.shared.metrics.passive_exhausted();
-                return Err(Reply::new(
-                    ReplyCode::CantOpenData,
-                    "Can't open passive connection: every passive port is busy.",
-                ));
+    let Some(ip) = c.local.map(|a| a.ip()) else {
+        return cant_open().into();
+    };
+    if !extended {
+        return match (pasv_address(c), ip) {
+            (Some(IpAddr::V4(m)), _) | (_, IpAddr::V4(m)) => {
+                Action::Passive(PassivePlan { ip, shown: Some(m) }).into()
             }
-            Err(e) => {
-                log::warn!("{} cannot open passive port: {e}", self.tag());
-                return Err(cant_open_passive());
-            }
-        };
-        let acceptor = PassiveAcceptor::new(
-            listener,
-            cx.me(),
-            self.peer.ip(),
-            Arc::clone(&self.cfg),
-            Arc::clone(&self.data.progress),
-            self.data_tls(),
-            self.shared.metrics.passive_listeners(),
-        );
-        let id = cx.spawn(acceptor.into()).map_err(|e| {
-            log::warn!("{} cannot register passive listener: {e}", self.tag());
-            cant_open_passive()
-        })?;
-        cx.send(id, Msg::Start);
-        self.data.chan = Channel::Passive(id);
-        Ok(port)
-    }
-
-    /// PORT (`extended == false`) and EPRT. The reply waits for the connect (None here).
-    pub(super) fn ftp_port(&mut self, extended: bool, arg: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let name = if extended { "EPRT" } else { "PORT" };
-        if self.data.epsv_all {
-            return Some(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                format!("{name} not allowed after EPSV ALL."),
-            ));
-        }
-        if self.data.transfer.is_some() {
-            return Some(busy());
-        }
-        let Some(local) = self.local_ip() else {
-            return Some(Reply::new(
+            (_, IpAddr::V6(_)) => Reply::new(
                 ReplyCode::CantOpenData,
-                "Can't open data connection.",
-            ));
+                "PASV is IPv4 only on this connection; use EPSV.",
+            )
+            .into(),
         };
-        let target = match port_target(extended, arg, local) {
-            Ok(t) => t,
-            Err(reply) => return Some(reply),
-        };
-        if let Err(reply) = self.check_bounce(name, target) {
-            return Some(reply);
-        }
-        self.connect_data(name, local, target, cx)
     }
+    if tri!(epsv_arg(arg, ip)) {
+        return Action::EpsvAll.into();
+    }
+    Action::Passive(PassivePlan { ip, shown: None }).into()
+}
 
-    /// RFC 2577's defence against the bounce attack: a data connection only to the client's
-    /// own address (unless `--permit-foreign-addresses`) and to no privileged port (unless
-    /// `--permit-privileged-ports`).
-    fn check_bounce(&self, name: &str, target: SocketAddr) -> Result<(), Reply> {
-        let peer = canonical_ip(self.peer.ip());
-        if !self.cfg.permit_foreign_addresses && canonical_ip(target.ip()) != peer {
-            log::warn!("{} {name} to foreign address {target} refused", self.tag());
-            return Err(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                format!(
-                    "Rejected data connection to foreign address {}:{}.",
-                    target.ip(),
-                    target.port()
-                ),
-            ));
-        }
-        if !self.cfg.permit_privileged_ports && target.port() < 1024 {
-            log::warn!(
-                "{} {name} to privileged port {} refused",
-                self.tag(),
+/// The answer to PASV or EPSV once the listener is up on `port`.
+pub(in crate::control) fn passive_reply(plan: PassivePlan, port: u16) -> Reply {
+    match plan.shown {
+        Some(v4) => Reply::new(
+            ReplyCode::PassiveMode,
+            format!("Entering passive mode ({}).", addr::pasv_tuple(v4, port)),
+        ),
+        None => Reply::new(
+            ReplyCode::ExtendedPassiveMode,
+            format!("Entering extended passive mode (|||{port}|)."),
+        ),
+    }
+}
+
+/// PORT (`extended == false`) and EPRT: where to connect, or the refusal.
+pub(in crate::control) fn port(c: &mut Core<'_>, extended: bool, arg: &str) -> Outcome {
+    let name = if extended { "EPRT" } else { "PORT" };
+    if c.data.epsv_all {
+        return Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            format!("{name} not allowed after EPSV ALL."),
+        )
+        .into();
+    }
+    if c.data.transfer.is_some() {
+        return busy().into();
+    }
+    let Some(local) = c.local.map(|a| a.ip()) else {
+        return cant_open().into();
+    };
+    let target = tri!(port_target(extended, arg, local));
+    tri!(check_bounce(c, name, target));
+    Action::Connect {
+        name,
+        local,
+        target,
+    }
+    .into()
+}
+
+/// RFC 2577's defence against the bounce attack: a data connection only to the client's
+/// own address (unless `--permit-foreign-addresses`) and to no privileged port (unless
+/// `--permit-privileged-ports`).
+fn check_bounce(c: &Core<'_>, name: &str, target: SocketAddr) -> Result<(), Reply> {
+    let peer = canonical_ip(c.peer.ip());
+    if !c.cfg.permit_foreign_addresses && canonical_ip(target.ip()) != peer {
+        log::warn!("{} {name} to foreign address {target} refused", c.tag());
+        return Err(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            format!(
+                "Rejected data connection to foreign address {}:{}.",
+                target.ip(),
                 target.port()
-            );
-            return Err(Reply::new(
-                ReplyCode::SyntaxErrorArgs,
-                format!(
-                    "{name} against the privileged port \"{}\" refused.",
-                    target.port()
-                ),
-            ));
-        }
-        Ok(())
+            ),
+        ));
     }
-
-    /// Starts the connect to `target` (after closing any previous channel) in a new data
-    /// connection; the reply comes with its outcome (`Phase::Waiting(WaitFor::Connect)`).
-    fn connect_data(
-        &mut self,
-        name: &str,
-        local: IpAddr,
-        target: SocketAddr,
-        cx: &mut Cx<'_>,
-    ) -> Option<Reply> {
-        self.close_channel(cx);
-        let stream = match connect_active(local, target) {
-            Ok(s) => s,
-            Err(e) => {
-                log::info!("{} {name} connect to {target} failed: {e}", self.tag());
-                return Some(cant_connect());
-            }
-        };
-        let conn = DataConn::connecting(
-            stream,
-            cx.me(),
-            Arc::clone(&self.cfg),
-            Arc::clone(&self.data.progress),
-            self.data_tls(),
+    if !c.cfg.permit_privileged_ports && target.port() < 1024 {
+        log::warn!(
+            "{} {name} to privileged port {} refused",
+            c.tag(),
+            target.port()
         );
-        match cx.spawn(conn.into()) {
-            Ok(id) => {
-                cx.send(id, Msg::Start);
-                self.data.chan = Channel::Connecting(id);
-                self.phase = Phase::Waiting(WaitFor::Connect);
-                None
-            }
-            Err(_) => Some(cant_connect()),
-        }
+        return Err(Reply::new(
+            ReplyCode::SyntaxErrorArgs,
+            format!(
+                "{name} against the privileged port \"{}\" refused.",
+                target.port()
+            ),
+        ));
     }
+    Ok(())
+}
+
+fn cant_open() -> Reply {
+    Reply::new(ReplyCode::CantOpenData, "Can't open data connection.")
 }
 
 /// EPSV's argument (RFC 2428 §3): none, the network protocol of the control connection
@@ -267,17 +172,6 @@ fn port_target(extended: bool, arg: &str, local: IpAddr) -> Result<SocketAddr, R
             format!("Network protocol not supported (use {n})."),
         ),
     })
-}
-
-fn cant_open_passive() -> Reply {
-    Reply::new(ReplyCode::CantOpenData, "Can't open passive connection.")
-}
-
-fn cant_connect() -> Reply {
-    Reply::new(
-        ReplyCode::CantOpenData,
-        "Can't connect to specified address.",
-    )
 }
 
 #[cfg(test)]
