@@ -22,11 +22,12 @@ use super::core::{not_logged_in, Action, Core, Done, Outcome, PassivePlan, Then,
 use super::phase::{Phase, WaitFor};
 use super::table::{CommandSpec, Verb};
 use super::ControlConn;
+use crate::auth::AuthError;
 use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
 use crate::data::DataConn;
 use crate::fs::VirtualPath;
 use crate::ioloop::Flow;
-use crate::msg::{Cx, Msg};
+use crate::msg::{Cx, LoginChecked, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
 
@@ -46,36 +47,20 @@ impl ControlConn {
         if let Some(reply) = super::settings::run(spec.verb, arg, settings) {
             return Some(reply);
         }
-        if let Some(reply) = self.dispatch_access(spec.verb, arg, cx) {
-            return reply;
-        }
         let local = match spec.verb {
             Verb::Pasv | Verb::Epsv | Verb::Port | Verb::Eprt | Verb::Stat => self.local_addr(),
             _ => None,
         };
+        let cert = match spec.verb {
+            Verb::User | Verb::Pass => super::security::client_cert(&self.sock),
+            _ => None,
+        };
         let outcome = {
             let mut core = self.core(spec.perm, local, cx.now);
+            core.cert = cert;
             super::ops::run(&mut core, spec.verb, arg, rnfr)
         };
         self.apply(outcome, cx)
-    }
-
-    /// The access and security commands (login, TLS), which still run on the connection
-    /// itself: `Some(reply)` if `verb` is one of them.
-    fn dispatch_access(&mut self, verb: Verb, arg: &str, cx: &mut Cx<'_>) -> Option<Option<Reply>> {
-        let reply = match verb {
-            Verb::User => return Some(self.ftp_user(arg, cx)),
-            Verb::Pass => return Some(self.ftp_pass(arg, cx)),
-            Verb::Quit if self.data.transfer.is_none() => self.ftp_quit(),
-            Verb::Rein => self.ftp_rein(),
-            Verb::Host => self.ftp_host(),
-            Verb::Auth => self.ftp_auth(arg),
-            Verb::Pbsz => self.ftp_pbsz(arg),
-            Verb::Prot => self.ftp_prot(arg),
-            Verb::Ccc => self.ftp_ccc(),
-            _ => return None,
-        };
-        Some(Some(reply))
     }
 
     /// A custom SITE command (`--site-command`), if `line` is one.
@@ -85,7 +70,7 @@ impl ControlConn {
     }
 
     /// The command core's context for the command being run.
-    fn core(
+    pub(super) fn core(
         &mut self,
         perm: Option<crate::auth::Perm>,
         local: Option<SocketAddr>,
@@ -99,6 +84,10 @@ impl ControlConn {
             peer: self.peer,
             local,
             perm,
+            sec: &mut self.sec,
+            tls: self.sock.is_tls(),
+            cert: None,
+            conn: self.conn_id,
             now,
         }
     }
@@ -151,7 +140,89 @@ impl ControlConn {
                 self.phase = Phase::Waiting(WaitFor::Quit);
                 None
             }
+            Action::CheckLogin(job) => {
+                self.phase = Phase::Authenticating;
+                cx.offload(
+                    move || Msg::LoginChecked(Box::new((job.0)())),
+                    Msg::LoginChecked(Box::new((Err(AuthError::BadCredentials), None))),
+                );
+                None
+            }
+            Action::DelayFailure => {
+                self.phase = Phase::AuthDelay;
+                cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
+                None
+            }
+            Action::StartTls(reply) => {
+                // Discard anything pipelined after AUTH: it arrived in plaintext.
+                self.reader.clear();
+                self.phase = Phase::TlsUpgrade;
+                Some(reply)
+            }
+            Action::Close(reply) => {
+                self.close_when_done();
+                Some(reply)
+            }
         }
+    }
+
+    /// The blocking pool's answer to a login check: finish the login (or start the delayed
+    /// 530), then run the commands that waited.
+    pub(in crate::control) fn on_login_checked(
+        &mut self,
+        checked: LoginChecked,
+        cx: &mut Cx<'_>,
+    ) -> Flow {
+        if self.phase != Phase::Authenticating {
+            return Flow::Continue;
+        }
+        self.phase = Phase::Ready;
+        let cert = super::security::client_cert(&self.sock);
+        let outcome = {
+            let mut core = self.core(None, None, cx.now);
+            core.cert = cert;
+            super::ops::login_checked(&mut core, checked)
+        };
+        let reply = self.apply(outcome, cx);
+        self.finish_deferred(reply);
+        self.pump(cx)
+    }
+
+    /// The delay after a failed login is over: the 530 (and a close after too many).
+    pub(in crate::control) fn on_auth_delay(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if self.phase != Phase::AuthDelay {
+            return Flow::Continue;
+        }
+        self.phase = Phase::Ready;
+        let outcome = {
+            let mut core = self.core(None, None, cx.now);
+            super::ops::failed_reply(&mut core)
+        };
+        if let Some(reply) = self.apply(outcome, cx) {
+            self.respond(reply);
+        }
+        self.pump(cx)
+    }
+
+    /// The logged-in user leaves (disconnect): see `access::end_session`.
+    pub(in crate::control) fn end_user_session(&mut self, now: Instant) {
+        let mut core = self.core(None, None, now);
+        super::ops::end_session(&mut core);
+    }
+
+    /// Called by `pump` once the 234 is sent: switch the socket to TLS.
+    pub(super) fn start_tls(&mut self) -> io::Result<()> {
+        let config = self
+            .sec
+            .config
+            .clone()
+            .ok_or_else(|| io::Error::other("TLS is not configured"))?;
+        // Bytes read between the AUTH line and now were sent in plaintext: never run them.
+        self.reader.clear();
+        self.drained = false;
+        self.sock.upgrade(config, Some(&self.sec.token))?;
+        self.phase = Phase::Ready;
+        Ok(())
     }
 
     /// Runs filesystem work here and now, or, when the filesystem may be slow (`offload.rs`),
@@ -255,7 +326,7 @@ impl ControlConn {
             self.peer.ip(),
             Arc::clone(&self.cfg),
             Arc::clone(&self.data.progress),
-            self.data_tls(),
+            self.sec.data_tls(&self.cfg),
             self.shared.metrics.passive_listeners(),
         );
         let id = match cx.spawn(acceptor.into()) {
@@ -292,7 +363,7 @@ impl ControlConn {
             cx.me(),
             Arc::clone(&self.cfg),
             Arc::clone(&self.data.progress),
-            self.data_tls(),
+            self.sec.data_tls(&self.cfg),
         );
         match cx.spawn(conn.into()) {
             Ok(id) => {

@@ -350,8 +350,13 @@ impl ControlConn {
         }
         self.touch(cx);
         if waited == Some(WaitFor::Quit) {
-            let reply = self.ftp_quit();
-            self.respond(reply);
+            let outcome = {
+                let mut core = self.core(None, None, cx.now);
+                super::ops::quit(&mut core)
+            };
+            if let Some(reply) = self.apply(outcome, cx) {
+                self.respond(reply);
+            }
         } else if self.draining {
             self.say_goodbye_for_shutdown();
         }
@@ -388,7 +393,10 @@ impl ControlConn {
             self.emit(&event);
         }
         let hooks = std::sync::Arc::clone(&self.cfg.hooks);
-        let info = self.info();
+        let info = crate::hooks::SessionInfo {
+            peer: self.peer,
+            user: self.session.log_name(),
+        };
         match (t.verb.direction() == Direction::Download, completed) {
             (true, true) => hooks.on_file_sent(&info, &t.path, bytes),
             (true, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),

@@ -25,11 +25,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::channel::{DataSide, PendingJob};
+use super::security::SecState;
 use super::session::Session;
-use crate::auth::Perm;
+use crate::auth::{ClientCert, Perm};
 use crate::config::Config;
 use crate::fs::{Filesystem, VirtualPath};
 use crate::ioloop::ConnId;
+use crate::msg::LoginChecked;
 use crate::reply::{Reply, ReplyCode};
 use crate::state::Shared;
 
@@ -49,6 +51,15 @@ pub(super) struct Core<'a> {
     pub local: Option<SocketAddr>,
     /// The permission letter of the table row being run.
     pub perm: Option<Perm>,
+    /// The session's TLS state (PBSZ, PROT).
+    pub sec: &'a mut SecState,
+    /// The control connection is under TLS.
+    pub tls: bool,
+    /// The verified client certificate of the control connection, when the command needs it
+    /// (USER, PASS).
+    pub cert: Option<ClientCert>,
+    /// The connection's number, for events.
+    pub conn: u64,
     /// The time of the event being handled.
     pub now: Instant,
 }
@@ -132,6 +143,26 @@ pub(super) enum Action {
     CloseChannel(Vec<Reply>),
     /// QUIT while a transfer runs: `221` once it has ended (RFC 959).
     QuitAfterTransfer,
+    /// Check a login on the blocking pool (the password's hash is slow on purpose, a quota's
+    /// first measure reads the disk); `access::login_checked` continues with the answer.
+    CheckLogin(LoginJob),
+    /// A login failed: the `530` comes after `--auth-failed-delay` (RFC 2577), and commands
+    /// wait meanwhile; `access::failed_reply` makes it.
+    DelayFailure,
+    /// AUTH TLS: send this `234`, then start the handshake; whatever the client pipelined
+    /// after AUTH is thrown away unread.
+    StartTls(Reply),
+    /// Send this reply, then close the connection.
+    Close(Reply),
+}
+
+/// The pool's side of a login check.
+pub(super) struct LoginJob(pub Box<dyn FnOnce() -> LoginChecked + Send>);
+
+impl std::fmt::Debug for LoginJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginJob(..)")
+    }
 }
 
 /// [`Work`], with a `Debug` for the action's.
@@ -238,6 +269,13 @@ impl Core<'_> {
     /// `ip:port-[user]`, the prefix of every log line about this session.
     pub fn tag(&self) -> String {
         super::session_tag(self.peer, self.session)
+    }
+
+    /// Hands `event` to the configured event sinks.
+    pub fn emit(&self, event: &crate::events::Event<'_>) {
+        for sink in &self.cfg.events {
+            sink.event(event);
+        }
     }
 
     /// Logs a state-changing command with its reply code; returns the reply as the outcome.

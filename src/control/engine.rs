@@ -176,7 +176,8 @@ impl ControlConn {
             log::debug!("{} read error: {e}", self.tag());
             return Some(Flow::Close);
         }
-        self.log_tls_once();
+        let tag = self.tag();
+        self.sec.log_once(&self.sock, &tag, &self.shared.metrics);
         None
     }
 

@@ -86,8 +86,6 @@ pub struct ControlConn {
     sec: security::SecState,
     /// Server-wide state: sessions per user, bans, per-user bandwidth.
     shared: Arc<Shared>,
-    /// The user whose session count this connection holds.
-    user_session: Option<String>,
     /// The address this connection is counted under for per-IP limits.
     counted_ip: std::net::IpAddr,
     /// Bytes of a PROXY header received so far.
@@ -167,7 +165,6 @@ impl ControlConn {
             data: channel::DataSide::default(),
             sec,
             shared,
-            user_session: None,
             counted_ip: canonical_ip(peer.ip()),
             proxy_buf: Vec::new(),
             tls_after_header,
@@ -180,14 +177,6 @@ impl ControlConn {
             fs_timing: offload::FsTiming::default(),
             deferred_cmd: None,
         })
-    }
-
-    /// Who this session is, for hooks.
-    fn info(&self) -> crate::hooks::SessionInfo<'_> {
-        crate::hooks::SessionInfo {
-            peer: self.peer,
-            user: self.session.log_name(),
-        }
     }
 
     /// `ip:port-[user]`, the prefix of every log line about this session.
@@ -253,10 +242,7 @@ impl ControlConn {
                 let _ = self.sock.flush_tls();
                 Flow::Close
             }
-            Msg::LoginChecked(checked) => {
-                let (result, quota) = *checked;
-                self.on_login_checked(result, quota, cx)
-            }
+            Msg::LoginChecked(checked) => self.on_login_checked(*checked, cx),
             Msg::FsDone(result, took) => self.on_fs_done(Some(result), took, cx),
             Msg::FsLost => self.on_fs_done(None, std::time::Duration::ZERO, cx),
             Msg::DataConnected { .. }
@@ -299,14 +285,7 @@ impl ControlConn {
                     self.pump(cx)
                 }
             },
-            TimerKind::AuthDelay => {
-                if self.phase == Phase::AuthDelay {
-                    self.auth_failed_reply();
-                    self.pump(cx)
-                } else {
-                    Flow::Continue
-                }
-            }
+            TimerKind::AuthDelay => self.on_auth_delay(cx),
             TimerKind::AcceptRetry
             | TimerKind::DataDeadline
             | TimerKind::Throttle
@@ -320,7 +299,7 @@ impl ControlConn {
             self.shared.metrics.tls_handshake("control", false);
         }
         self.close_channel(cx);
-        self.end_user_session();
+        self.end_user_session(cx.now);
         if self.counted {
             self.shared.release(self.counted_ip);
         }

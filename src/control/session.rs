@@ -38,6 +38,9 @@ pub struct Session {
     pub rnfr: Option<VirtualPath>,
     /// The user's quota, shared with the user's other sessions (`None`: no quota).
     pub quota: Option<std::sync::Arc<crate::quota::Quota>>,
+    /// The user whose session count this connection holds (released once, by
+    /// `access::end_session`; kept by `flush_account`).
+    pub counted_as: Option<String>,
     /// Failed PASS attempts on this connection.
     pub failed_logins: u32,
     /// MLSx facts selected with OPTS MLST.
@@ -66,7 +69,9 @@ impl Session {
     /// Forgets the account and every setting (USER while logged in, REIN).
     pub fn flush_account(&mut self) {
         let failed = self.failed_logins;
+        let counted = self.counted_as.take();
         *self = Session::default();
         self.failed_logins = failed;
+        self.counted_as = counted;
     }
 }

@@ -12,6 +12,7 @@ mod files;
 mod info;
 pub(crate) mod listing;
 mod ports;
+mod tls;
 mod transfer;
 
 use super::core::{Action, Core, Outcome};
@@ -20,12 +21,29 @@ use crate::fs::VirtualPath;
 pub(crate) use crate::reply::fs_error;
 use crate::reply::{Reply, ReplyCode};
 
+pub(super) use access::{end_session, failed_reply, login_checked, quit};
 pub(super) use info::custom_site;
 pub(super) use ports::passive_reply;
 
-/// Runs one gated command of the core (the settings and access commands are answered before
-/// it). `rnfr` is the pending rename source, if the previous command was RNFR.
+/// Runs one gated command of the core (the settings commands are answered before it). `rnfr` is the pending rename source, if the previous command was RNFR.
 pub(super) fn run(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {
+    match verb {
+        Verb::User => access::user(c, arg),
+        Verb::Pass => access::pass(c, arg),
+        Verb::Quit if c.data.transfer.is_some() => Action::QuitAfterTransfer.into(),
+        Verb::Quit => access::quit(c),
+        Verb::Rein => access::rein(c),
+        Verb::Host => access::host(c),
+        Verb::Auth => tls::auth(c, arg),
+        Verb::Pbsz => tls::pbsz(c, arg),
+        Verb::Prot => tls::prot(c, arg),
+        Verb::Ccc => tls::ccc(c),
+        _ => run_disk(c, verb, arg, rnfr),
+    }
+}
+
+/// The commands that touch the disk (the rest of `run`).
+fn run_disk(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {
     match verb {
         Verb::Avbl => info::avbl(c, arg),
         Verb::Hash | Verb::Xcrc | Verb::Xmd5 | Verb::Xsha1 | Verb::Xsha256 | Verb::Xsha512 => {
@@ -59,7 +77,6 @@ fn run_data(c: &mut Core<'_>, verb: Verb, arg: &str) -> Outcome {
         Verb::Appe => transfer::stor(c, arg, true),
         Verb::Stou => transfer::stou(c, arg),
         Verb::Abor => transfer::abor(c),
-        Verb::Quit if c.data.transfer.is_some() => Action::QuitAfterTransfer.into(),
         Verb::List => listing::list(c, listing::ListKind::List, arg),
         Verb::Nlst => listing::list(c, listing::ListKind::Nlst, arg),
         Verb::Mlsd => listing::list(c, listing::ListKind::Mlsd, arg),
