@@ -43,6 +43,46 @@ pub struct ProxyHeader {
     pub len: usize,
 }
 
+/// What reading a header from a socket came to.
+#[derive(Debug)]
+pub enum Read {
+    /// More bytes are needed: wait for the next readable event.
+    Pending,
+    /// The header, and the bytes that followed it (the client's first bytes).
+    Done(ProxyHeader, Vec<u8>),
+    /// No valid header: refuse, for this reason.
+    Refused(String),
+    /// The connection ended (or failed) before a header came.
+    Closed,
+}
+
+/// Reads a header from `sock` into `buf` (what arrived so far), until the header is whole, the
+/// socket has nothing more (`WouldBlock`), or the bytes cannot be a header.
+pub fn read_header(sock: &mut impl std::io::Read, buf: &mut Vec<u8>) -> Read {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match parse(buf) {
+            Ok(Some(header)) => {
+                let rest = buf.split_off(header.len);
+                *buf = Vec::new();
+                return Read::Done(header, rest);
+            }
+            Ok(None) => {}
+            Err(e) => return Read::Refused(e.to_string()),
+        }
+        if buf.len() > 1024 {
+            return Read::Refused("PROXY header too long".to_owned());
+        }
+        match sock.read(&mut chunk) {
+            Ok(0) => return Read::Closed,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Read::Pending,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Read::Closed,
+        }
+    }
+}
+
 /// Parses a header at the start of `buf`. `Ok(None)`: more bytes are needed.
 pub fn parse(buf: &[u8]) -> Result<Option<ProxyHeader>, ProxyError> {
     if buf.is_empty() {

@@ -12,24 +12,37 @@
 //! `dispatch` → `ops::transfer::retr` → `apply` → `run_fs` → the continuation → `apply` →
 //! `start_or_queue`.
 
-use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::channel::Channel;
-use super::core::{not_logged_in, Action, Core, Done, Outcome, PassivePlan, Then, Work};
+use super::channel::open::Opener;
+use super::channel::{final_reply, Channel, News, PendingJob, Transfer};
+use super::core::{not_logged_in, Action, Core, Done, Outcome, Then, Work};
 use super::phase::{Phase, WaitFor};
 use super::table::{CommandSpec, Verb};
 use super::ControlConn;
 use crate::auth::AuthError;
-use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
-use crate::data::DataConn;
+use crate::data::Outcome as TransferOutcome;
 use crate::fs::VirtualPath;
-use crate::ioloop::Flow;
+use crate::ioloop::{ConnId, Flow};
 use crate::msg::{Cx, LoginChecked, Msg, TimerKind};
 use crate::net::canonical_ip;
 use crate::reply::{Reply, ReplyCode};
+
+/// What opening a channel or starting a job needs from this session ([`Opener`]), borrowed
+/// field by field so that the data side itself stays free to change.
+macro_rules! opener {
+    ($conn:expr) => {
+        Opener {
+            cfg: &$conn.cfg,
+            shared: &$conn.shared,
+            session: &$conn.session,
+            peer: $conn.peer,
+            tls: $conn.sec.data_tls(&$conn.cfg),
+            tag: super::session_tag($conn.peer, &$conn.session),
+        }
+    };
+}
 
 impl ControlConn {
     /// Runs one gated command; the immediate reply, if any.
@@ -113,8 +126,11 @@ impl ControlConn {
         match action {
             Action::Fs { pool, work, then } => self.run_fs(pool, work.0, then, cx),
             Action::Transfer(pj, (t125, t150)) => self.start_or_queue(*pj, (&t125, &t150), cx),
-            Action::Passive(plan) => Some(self.open_passive(plan, cx)),
-            Action::NoChannel => Some(self.no_channel()),
+            Action::Passive(plan) => {
+                let env = opener!(self);
+                Some(self.data.listen(plan, env, cx))
+            }
+            Action::NoChannel => Some(self.data.no_channel()),
             Action::EpsvAll => {
                 self.data.epsv_all = true;
                 Some(Reply::new(ReplyCode::Ok, "EPSV ALL command successful."))
@@ -123,7 +139,16 @@ impl ControlConn {
                 name,
                 local,
                 target,
-            } => self.connect_data(name, local, target, cx),
+            } => {
+                let env = opener!(self);
+                match self.data.connect(name, (local, target), env, cx) {
+                    Ok(()) => {
+                        self.phase = Phase::Waiting(WaitFor::Connect);
+                        None
+                    }
+                    Err(reply) => Some(reply),
+                }
+            }
             Action::AbortTransfer(data) => {
                 cx.send(data, Msg::Abort);
                 self.phase = Phase::Waiting(WaitFor::Abort);
@@ -140,6 +165,54 @@ impl ControlConn {
                 self.phase = Phase::Waiting(WaitFor::Quit);
                 None
             }
+            _ => self.apply_session(action, cx),
+        }
+    }
+
+    /// The blocking pool's answer to a login check: finish the login (or start the delayed
+    /// 530), then run the commands that waited.
+    pub(in crate::control) fn on_login_checked(
+        &mut self,
+        checked: LoginChecked,
+        cx: &mut Cx<'_>,
+    ) -> Flow {
+        let cert = super::security::client_cert(&self.sock);
+        self.resume_after(Phase::Authenticating, cx, move |core| {
+            core.cert = cert;
+            super::ops::login_checked(core, checked)
+        })
+    }
+
+    /// The delay after a failed login is over: the 530 (and a close after too many).
+    pub(in crate::control) fn on_auth_delay(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.resume_after(Phase::AuthDelay, cx, super::ops::failed_reply)
+    }
+
+    /// Continues a command that waited in phase `waited` (a pool job, a delay) with `next`,
+    /// sends its reply and runs the commands queued behind it. Nothing happens if the
+    /// connection left that phase meanwhile (it is closing).
+    pub(super) fn resume_after(
+        &mut self,
+        waited: Phase,
+        cx: &mut Cx<'_>,
+        next: impl FnOnce(&mut Core<'_>) -> Outcome,
+    ) -> Flow {
+        if self.phase != waited {
+            return Flow::Continue;
+        }
+        self.phase = Phase::Ready;
+        let outcome = {
+            let mut core = self.core(None, self.data.local, cx.now);
+            next(&mut core)
+        };
+        let reply = self.apply(outcome, cx);
+        self.finish_deferred(reply);
+        self.pump(cx)
+    }
+
+    /// The actions of the login and of the connection itself (the rest of `apply`).
+    fn apply_session(&mut self, action: Action, cx: &mut Cx<'_>) -> Option<Reply> {
+        match action {
             Action::CheckLogin(job) => {
                 self.phase = Phase::Authenticating;
                 cx.offload(
@@ -163,66 +236,8 @@ impl ControlConn {
                 self.close_when_done();
                 Some(reply)
             }
+            _ => None,
         }
-    }
-
-    /// The blocking pool's answer to a login check: finish the login (or start the delayed
-    /// 530), then run the commands that waited.
-    pub(in crate::control) fn on_login_checked(
-        &mut self,
-        checked: LoginChecked,
-        cx: &mut Cx<'_>,
-    ) -> Flow {
-        if self.phase != Phase::Authenticating {
-            return Flow::Continue;
-        }
-        self.phase = Phase::Ready;
-        let cert = super::security::client_cert(&self.sock);
-        let outcome = {
-            let mut core = self.core(None, None, cx.now);
-            core.cert = cert;
-            super::ops::login_checked(&mut core, checked)
-        };
-        let reply = self.apply(outcome, cx);
-        self.finish_deferred(reply);
-        self.pump(cx)
-    }
-
-    /// The delay after a failed login is over: the 530 (and a close after too many).
-    pub(in crate::control) fn on_auth_delay(&mut self, cx: &mut Cx<'_>) -> Flow {
-        if self.phase != Phase::AuthDelay {
-            return Flow::Continue;
-        }
-        self.phase = Phase::Ready;
-        let outcome = {
-            let mut core = self.core(None, None, cx.now);
-            super::ops::failed_reply(&mut core)
-        };
-        if let Some(reply) = self.apply(outcome, cx) {
-            self.respond(reply);
-        }
-        self.pump(cx)
-    }
-
-    /// The logged-in user leaves (disconnect): see `access::end_session`.
-    pub(in crate::control) fn end_user_session(&mut self, now: Instant) {
-        let mut core = self.core(None, None, now);
-        super::ops::end_session(&mut core);
-    }
-
-    /// Called by `pump` once the 234 is sent: switch the socket to TLS.
-    pub(super) fn start_tls(&mut self) -> io::Result<()> {
-        let config = self
-            .sec
-            .config
-            .clone()
-            .ok_or_else(|| io::Error::other("TLS is not configured"))?;
-        // Bytes read between the AUTH line and now were sent in plaintext: never run them.
-        self.reader.clear();
-        self.drained = false;
-        self.sock.upgrade(config, Some(&self.sec.token))?;
-        self.phase = Phase::Ready;
-        Ok(())
     }
 
     /// Runs filesystem work here and now, or, when the filesystem may be slow (`offload.rs`),
@@ -270,120 +285,116 @@ impl ControlConn {
         let Some(then) = self.offloaded.take() else {
             return Flow::Continue;
         };
-        if self.phase != Phase::Offloaded {
-            // Closing meanwhile (idle timeout, shutdown): the answer is not wanted.
-            return Flow::Continue;
+        if self.phase == Phase::Offloaded {
+            self.fs_timing.record(took);
         }
-        self.phase = Phase::Ready;
-        self.fs_timing.record(took);
-        let reply = match result {
-            Some(result) => self.continue_with(then, result, cx),
-            None => Some(super::core::local_error()),
-        };
-        self.finish_deferred(reply);
+        self.resume_after(Phase::Offloaded, cx, move |core| match result {
+            Some(result) => (then.0)(core, result),
+            None => Outcome::Reply(super::core::local_error()),
+        })
+    }
+
+    /// Closes whatever data connection or acceptor this session has.
+    pub(super) fn close_channel(&mut self, cx: &mut Cx<'_>) {
+        if let Some(id) = self.data.close() {
+            // Synchronously: a passive port must be free before the next PASV binds one.
+            cx.close(id);
+        }
+    }
+
+    /// Starts `pj` now if the data connection is up (125), or queues it (150). `texts` are the
+    /// reply texts for those two cases.
+    fn start_or_queue(
+        &mut self,
+        pj: PendingJob,
+        texts: (&str, &str),
+        cx: &mut Cx<'_>,
+    ) -> Option<Reply> {
+        match self.data.chan {
+            Channel::None => Some(self.data.no_channel()),
+            Channel::Ready(id) => {
+                self.respond(Reply::new(ReplyCode::AlreadyOpen, texts.0));
+                self.launch(id, pj, cx);
+                None
+            }
+            Channel::Passive(_) | Channel::Connecting(_) | Channel::Securing(_) => {
+                self.data.pending = Some(Box::new(pj));
+                Some(Reply::new(ReplyCode::AboutToOpen, texts.1))
+            }
+        }
+    }
+
+    /// Hands a job to the connected data connection `id` (an upload that cannot open its
+    /// file is answered, and the channel closed).
+    fn launch(&mut self, id: ConnId, pj: PendingJob, cx: &mut Cx<'_>) {
+        let env = opener!(self);
+        let now = cx.now;
+        let launched = self.data.launch(id, pj, env, (now, &mut *cx));
+        if let Err(reply) = launched {
+            self.respond(reply);
+            self.close_channel(cx);
+        }
+    }
+
+    /// A data connection's message: what the data side makes of it ([`News`]), applied.
+    pub(super) fn data_message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
+        for news in self.data.on_message(msg, &self.shared.metrics, cx.now) {
+            match news {
+                News::Unwanted(id) => cx.send(id, Msg::Abort),
+                News::ConnectDone(reply) => {
+                    if self.phase == Phase::Waiting(WaitFor::Connect) {
+                        self.phase = Phase::Ready;
+                        self.respond(reply);
+                    }
+                }
+                News::Launch(id, pj) => self.launch(id, *pj, cx),
+                News::Say(reply) => self.respond(reply),
+                News::Failed(reason) => {
+                    log::info!("{} data connection failed: {reason}", self.tag());
+                }
+                News::Ended {
+                    transfer,
+                    outcome,
+                    bytes,
+                    elapsed,
+                } => self.transfer_ended(&transfer, outcome, (bytes, elapsed), cx),
+            }
+        }
         self.pump(cx)
     }
 
-    /// Sends the reply of a command that was answered later (PASS, an offloaded command), and
-    /// its command event, which `on_line` held back.
-    pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
-        if let Some(command) = self.deferred_cmd.take() {
-            // A wrong password is answered 530 after the delay (`auth_failed_reply`).
-            let code = match &reply {
-                Some(r) => Some(r.code().as_u16()),
-                None if self.phase == Phase::AuthDelay => Some(530),
-                None => None,
-            };
-            self.count_command(&command, code);
-        }
-        if let Some(reply) = reply {
-            self.respond(reply);
-        }
-    }
-
-    /// Listens on a port of the passive range (after closing any previous channel), spawns
-    /// the acceptor that waits there for the client, and answers with the address.
-    fn open_passive(&mut self, plan: PassivePlan, cx: &mut Cx<'_>) -> Reply {
-        self.close_channel(cx);
-        let (listener, port) = match bind_passive(plan.ip, self.cfg.passive_ports.as_ref()) {
-            Ok(l) => l,
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                log::warn!("{} no free port in the passive range: {e}", self.tag());
-                self.shared.metrics.passive_exhausted();
-                return Reply::new(
-                    ReplyCode::CantOpenData,
-                    "Can't open passive connection: every passive port is busy.",
-                );
-            }
-            Err(e) => {
-                log::warn!("{} cannot open passive port: {e}", self.tag());
-                return cant_open_passive();
-            }
-        };
-        let acceptor = PassiveAcceptor::new(
-            listener,
-            cx.me(),
-            self.peer.ip(),
-            Arc::clone(&self.cfg),
-            Arc::clone(&self.data.progress),
-            self.sec.data_tls(&self.cfg),
-            self.shared.metrics.passive_listeners(),
-        );
-        let id = match cx.spawn(acceptor.into()) {
-            Ok(id) => id,
-            Err(e) => {
-                log::warn!("{} cannot register passive listener: {e}", self.tag());
-                return cant_open_passive();
-            }
-        };
-        cx.send(id, Msg::Start);
-        self.data.chan = Channel::Passive(id);
-        super::ops::passive_reply(plan, port)
-    }
-
-    /// Starts the connect to `target` (after closing any previous channel) in a new data
-    /// connection; the reply comes with its outcome (`Phase::Waiting(WaitFor::Connect)`).
-    fn connect_data(
+    /// The running transfer ended: its report, its final reply, and what waited for it (the
+    /// 226 of an ABOR, the 221 of a QUIT, the 421 of a drain).
+    fn transfer_ended(
         &mut self,
-        name: &str,
-        local: IpAddr,
-        target: SocketAddr,
+        t: &Transfer,
+        outcome: TransferOutcome,
+        (bytes, elapsed): (u64, Duration),
         cx: &mut Cx<'_>,
-    ) -> Option<Reply> {
-        self.close_channel(cx);
-        let stream = match connect_active(local, target) {
-            Ok(s) => s,
-            Err(e) => {
-                log::info!("{} {name} connect to {target} failed: {e}", self.tag());
-                return Some(cant_connect());
+    ) {
+        if !t.path.is_empty() {
+            let core = self.core(None, None, cx.now);
+            super::ops::report_transfer(&core, t, &outcome, (bytes, elapsed));
+        }
+        self.respond(final_reply(outcome));
+        let waited = self.phase.end_wait();
+        if waited == Some(WaitFor::Abort) {
+            self.respond(Reply::new(
+                ReplyCode::TransferComplete,
+                "ABOR command successful.",
+            ));
+        }
+        self.touch(cx);
+        if waited == Some(WaitFor::Quit) {
+            let outcome = {
+                let mut core = self.core(None, None, cx.now);
+                super::ops::quit(&mut core)
+            };
+            if let Some(reply) = self.apply(outcome, cx) {
+                self.respond(reply);
             }
-        };
-        let conn = DataConn::connecting(
-            stream,
-            cx.me(),
-            Arc::clone(&self.cfg),
-            Arc::clone(&self.data.progress),
-            self.sec.data_tls(&self.cfg),
-        );
-        match cx.spawn(conn.into()) {
-            Ok(id) => {
-                cx.send(id, Msg::Start);
-                self.data.chan = Channel::Connecting(id);
-                self.phase = Phase::Waiting(WaitFor::Connect);
-                None
-            }
-            Err(_) => Some(cant_connect()),
+        } else if self.draining {
+            self.say_goodbye_for_shutdown();
         }
     }
-}
-
-fn cant_open_passive() -> Reply {
-    Reply::new(ReplyCode::CantOpenData, "Can't open passive connection.")
-}
-
-fn cant_connect() -> Reply {
-    Reply::new(
-        ReplyCode::CantOpenData,
-        "Can't connect to specified address.",
-    )
 }

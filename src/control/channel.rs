@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::table::{Direction, Verb};
+use super::table::Verb;
 use super::upload::UploadPlan;
-use super::{ControlConn, Phase, WaitFor};
-use crate::data::{Job, Outcome, Progress, Start, TransferResult};
-use crate::ioloop::{ConnId, Flow};
-use crate::msg::{Cx, Msg};
+use crate::data::{Job, Outcome, TransferResult};
+use crate::ioloop::ConnId;
+use crate::metrics::Metrics;
+use crate::msg::Msg;
 use crate::reply::{Reply, ReplyCode};
+
+pub(super) mod open;
 
 /// The data connection of a control connection, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,6 +53,15 @@ impl Channel {
             | Channel::Ready(id) => Some(id),
         }
     }
+}
+
+/// Where a passive listener listens and what PASV announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PassivePlan {
+    /// The local address to listen on.
+    pub ip: std::net::IpAddr,
+    /// PASV: the IPv4 address to announce (`None`: EPSV announces only the port).
+    pub shown: Option<std::net::Ipv4Addr>,
 }
 
 /// What a transfer command will hand to its data connection.
@@ -81,8 +92,10 @@ pub(super) struct PendingJob {
 pub(super) struct Transfer {
     /// The data connection moving it.
     pub data: ConnId,
-    verb: Verb,
-    path: String,
+    /// The transfer command.
+    pub verb: Verb,
+    /// The virtual path, for the log (empty for listings).
+    pub path: String,
     /// When it was launched (STAT shows the elapsed time).
     pub started: Instant,
 }
@@ -107,212 +120,163 @@ pub(super) struct DataSide {
     pub local: Option<std::net::SocketAddr>,
 }
 
+/// What news from a data connection means for the control connection (see
+/// [`DataSide::on_message`]); the engine acts on each, in order.
+#[derive(Debug)]
+pub(super) enum News {
+    /// A connection for a channel no longer wanted: stop it.
+    Unwanted(ConnId),
+    /// PORT/EPRT's connect finished, with this reply (`200`, or `425`): it ends the wait.
+    ConnectDone(Reply),
+    /// The data connection is up and this transfer waited for it: launch it.
+    Launch(ConnId, Box<PendingJob>),
+    /// Send this reply (a waiting transfer that cannot start).
+    Say(Reply),
+    /// The data connection could not be set up, for this reason (for the log).
+    Failed(String),
+    /// The running transfer ended: report it, then send `reply`.
+    Ended {
+        /// The transfer.
+        transfer: Transfer,
+        /// How it went.
+        outcome: Outcome,
+        /// Bytes moved.
+        bytes: u64,
+        /// How long it took.
+        elapsed: Duration,
+    },
+}
+
 impl DataSide {
     /// Bytes moved so far by the running transfer.
     pub fn bytes(&self) -> u64 {
         self.progress.load(Ordering::Relaxed)
     }
-}
 
-impl ControlConn {
-    /// Closes whatever data connection or acceptor this session has (PASV replaces PASV).
-    pub(super) fn close_channel(&mut self, cx: &mut Cx<'_>) {
-        if let Some(id) = self.data.chan.id() {
-            // Synchronously: a passive port must be free before the next PASV binds one.
-            cx.close(id);
-        }
-        self.data.chan = Channel::None;
-        self.data.refusal = None;
-        self.data.progress = Arc::new(AtomicU64::new(0));
+    /// Forgets the channel (PASV replaces PASV, ABOR, REIN...): the connection or acceptor to
+    /// close, if there was one. The caller closes it at once, so that a passive port is free
+    /// before the next PASV binds one.
+    #[must_use]
+    pub fn close(&mut self) -> Option<ConnId> {
+        let id = self.chan.id();
+        self.chan = Channel::None;
+        self.refusal = None;
+        self.progress = Arc::new(AtomicU64::new(0));
+        id
     }
 
-    /// The reply to a transfer command without a data channel: why the last one was refused,
-    /// or `425`.
-    pub(super) fn no_channel(&mut self) -> Reply {
-        self.data
-            .refusal
+    /// The reply to a transfer command without a data channel: why the last one was refused
+    /// (said once), or `425`.
+    pub fn no_channel(&mut self) -> Reply {
+        self.refusal
             .take()
             .unwrap_or_else(|| Reply::new(ReplyCode::CantOpenData, "Use PORT or PASV first."))
     }
 
-    /// Starts `pj` now if the data connection is up (125), or queues it (150). `texts` are the
-    /// reply texts for those two cases.
-    pub(super) fn start_or_queue(
-        &mut self,
-        pj: PendingJob,
-        texts: (&str, &str),
-        cx: &mut Cx<'_>,
-    ) -> Option<Reply> {
-        match self.data.chan {
-            Channel::None => Some(self.no_channel()),
-            Channel::Ready(id) => {
-                self.respond(Reply::new(ReplyCode::AlreadyOpen, texts.0));
-                self.launch(id, pj, cx);
-                None
-            }
-            Channel::Passive(_) | Channel::Connecting(_) | Channel::Securing(_) => {
-                self.data.pending = Some(Box::new(pj));
-                Some(Reply::new(ReplyCode::AboutToOpen, texts.1))
-            }
-        }
-    }
-
-    /// Hands a job to the connected data connection `id`.
-    fn launch(&mut self, id: ConnId, pj: PendingJob, cx: &mut Cx<'_>) {
-        let job = match pj.work {
-            Work::Job(job) => job,
-            Work::Upload(plan) => match self
-                .session
-                .fs
-                .as_deref()
-                .ok_or_else(super::core::not_logged_in)
-                .and_then(|fs| plan.open(fs))
-            {
-                Ok(sink) => Job::Receive(sink),
-                Err(reply) => {
-                    self.respond(reply);
-                    self.close_channel(cx);
-                    return;
-                }
-            },
-        };
-        self.data.transfer = Some(Transfer {
-            data: id,
-            verb: pj.verb,
-            path: pj.path.clone(),
-            started: cx.now,
-        });
-        let upload = matches!(job, Job::Receive(_));
-        let user_bucket = self.session.user.as_ref().and_then(|u| {
-            let rate = if upload {
-                u.limits.read_limit
-            } else {
-                u.limits.write_limit
-            };
-            (rate > 0).then(|| self.shared.user_bucket(&u.name, upload, rate))
-        });
-        let progress = (!pj.path.is_empty()).then(|| Progress {
-            hooks: std::sync::Arc::clone(&self.cfg.hooks),
-            peer: self.peer,
-            user: self.session.log_name().to_owned(),
-            path: pj.path.clone(),
-            total: pj.total,
-            last: None,
-        });
-        cx.send(
-            id,
-            Msg::DataStart(Box::new(Start {
-                job,
-                user_bucket,
-                progress,
-                meter: Some(self.shared.metrics.data_bytes(upload)),
-            })),
-        );
-    }
-
-    /// Handles the data side's messages.
-    pub(super) fn data_message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
+    /// A data connection's message: the new state of the channel, and what follows from it.
+    pub fn on_message(&mut self, msg: Msg, metrics: &Metrics, now: Instant) -> Vec<News> {
+        let mut news = Vec::new();
         match msg {
-            Msg::DataConnected { id, via, securing } => self.on_connected(id, via, securing, cx),
-            Msg::DataSecured { id } => self.on_secured(id, cx),
-            Msg::DataRefused { id, reply } => self.on_refused(id, reply, cx),
-            Msg::DataFailed { id, reason } => self.on_failed(id, &reason, cx),
-            Msg::DataClosed { id, result } => self.on_closed(id, result, cx),
+            Msg::DataConnected { id, via, securing } => {
+                self.connected(id, via, securing, &mut news)
+            }
+            Msg::DataSecured { id } => {
+                metrics.tls_handshake("data", true);
+                if self.chan == Channel::Securing(id) {
+                    self.up(id, &mut news);
+                }
+            }
+            Msg::DataRefused { id, reply } => {
+                metrics.tls_handshake("data", false);
+                self.refused(id, reply, &mut news);
+            }
+            Msg::DataFailed { id, reason } => self.failed(id, &reason, &mut news),
+            Msg::DataClosed { id, result } => self.closed(id, result, now, &mut news),
             _ => {}
         }
-        self.pump(cx)
+        news
     }
 
-    fn on_connected(&mut self, id: ConnId, via: ConnId, securing: bool, cx: &mut Cx<'_>) {
-        match self.data.chan {
+    fn connected(&mut self, id: ConnId, via: ConnId, securing: bool, news: &mut Vec<News>) {
+        match self.chan {
             Channel::Passive(a) | Channel::Connecting(a) if a == via => {}
-            _ => {
-                // A connection for a channel we no longer want.
-                cx.send(id, Msg::Abort);
-                return;
-            }
+            _ => return news.push(News::Unwanted(id)),
         }
-        let active = matches!(self.data.chan, Channel::Connecting(_));
-        // PORT's 200 comes with the TCP connection: the client starts its TLS handshake
-        // only after it has sent the transfer command.
-        if active && self.phase == Phase::Waiting(WaitFor::Connect) {
-            self.phase = Phase::Ready;
-            self.respond(Reply::new(
+        if matches!(self.chan, Channel::Connecting(_)) {
+            // PORT's 200 comes with the TCP connection: the client starts its TLS handshake
+            // only after it has sent the transfer command.
+            news.push(News::ConnectDone(Reply::new(
                 ReplyCode::Ok,
                 "Active data connection established.",
-            ));
+            )));
         }
         if securing {
-            self.data.chan = Channel::Securing(id);
+            self.chan = Channel::Securing(id);
         } else {
-            self.on_up(id, cx);
-        }
-    }
-
-    fn on_secured(&mut self, id: ConnId, cx: &mut Cx<'_>) {
-        self.shared.metrics.tls_handshake("data", true);
-        if self.data.chan == Channel::Securing(id) {
-            self.on_up(id, cx);
+            self.up(id, news);
         }
     }
 
     /// The data connection is up: a waiting job starts now.
-    fn on_up(&mut self, id: ConnId, cx: &mut Cx<'_>) {
-        self.data.chan = Channel::Ready(id);
-        if let Some(pj) = self.data.pending.take() {
-            self.launch(id, *pj, cx);
+    fn up(&mut self, id: ConnId, news: &mut Vec<News>) {
+        self.chan = Channel::Ready(id);
+        if let Some(pj) = self.pending.take() {
+            news.push(News::Launch(id, pj));
         }
     }
 
     /// PROT P: the data connection failed its handshake or reuse check. A waiting transfer
-    /// gets the refusal; nothing of it was opened yet.
-    fn on_refused(&mut self, id: ConnId, reply: Reply, _cx: &mut Cx<'_>) {
-        self.shared.metrics.tls_handshake("data", false);
-        if self.data.chan != Channel::Securing(id) {
+    /// gets the refusal; nothing of it was opened yet. Otherwise the next transfer gets it.
+    fn refused(&mut self, id: ConnId, reply: Reply, news: &mut Vec<News>) {
+        if self.chan != Channel::Securing(id) {
             return;
         }
-        self.data.chan = Channel::None;
-        if self.data.pending.take().is_some() {
-            self.respond(reply);
+        self.chan = Channel::None;
+        if self.pending.take().is_some() {
+            news.push(News::Say(reply));
         } else {
-            self.data.refusal = Some(reply);
+            self.refusal = Some(reply);
         }
     }
 
-    fn on_failed(&mut self, id: ConnId, reason: &str, _cx: &mut Cx<'_>) {
-        if self.data.chan.id() != Some(id) {
+    fn failed(&mut self, id: ConnId, reason: &str, news: &mut Vec<News>) {
+        if self.chan.id() != Some(id) {
             return;
         }
-        log::info!("{} data connection failed: {reason}", self.tag());
-        let active = matches!(self.data.chan, Channel::Connecting(_));
-        self.data.chan = Channel::None;
-        if active && self.phase == Phase::Waiting(WaitFor::Connect) {
-            self.phase = Phase::Ready;
-            self.respond(Reply::new(
+        news.push(News::Failed(reason.to_owned()));
+        if matches!(self.chan, Channel::Connecting(_)) {
+            news.push(News::ConnectDone(Reply::new(
                 ReplyCode::CantOpenData,
                 "Can't connect to specified address.",
-            ));
+            )));
         }
-        if self.data.pending.take().is_some() {
-            self.respond(Reply::new(
+        self.chan = Channel::None;
+        if self.pending.take().is_some() {
+            news.push(News::Say(Reply::new(
                 ReplyCode::CantOpenData,
                 format!("Can't open data connection: {reason}."),
-            ));
+            )));
         }
     }
 
-    fn on_closed(&mut self, id: ConnId, result: Option<TransferResult>, cx: &mut Cx<'_>) {
-        if matches!(self.data.chan, Channel::Ready(c) | Channel::Securing(c) if c == id) {
-            self.data.chan = Channel::None;
-            if self.data.pending.take().is_some() {
+    fn closed(
+        &mut self,
+        id: ConnId,
+        result: Option<TransferResult>,
+        now: Instant,
+        news: &mut Vec<News>,
+    ) {
+        if matches!(self.chan, Channel::Ready(c) | Channel::Securing(c) if c == id) {
+            self.chan = Channel::None;
+            if self.pending.take().is_some() {
                 // Closed during its TLS handshake, before a job could start.
-                self.respond(Reply::new(
+                news.push(News::Say(Reply::new(
                     ReplyCode::CantOpenData,
                     "Can't open data connection: closed before it was secured.",
-                ));
+                )));
             }
         }
-        let Some(t) = self.data.transfer.take_if(|t| t.data == id) else {
+        let Some(transfer) = self.transfer.take_if(|t| t.data == id) else {
             return;
         };
         let (outcome, bytes, elapsed) = match result {
@@ -320,88 +284,23 @@ impl ControlConn {
             None => (
                 Outcome::Aborted,
                 0,
-                cx.now.saturating_duration_since(t.started),
+                now.saturating_duration_since(transfer.started),
             ),
         };
-        if !t.path.is_empty() {
-            self.report_transfer(&t, &outcome, bytes, elapsed);
-        }
-        match outcome {
-            Outcome::Complete => {
-                self.respond(Reply::new(
-                    ReplyCode::TransferComplete,
-                    "Transfer complete.",
-                ));
-            }
-            Outcome::Aborted => {
-                self.respond(Reply::new(
-                    ReplyCode::TransferAborted,
-                    "Transfer aborted via ABOR.",
-                ));
-            }
-            Outcome::Failed(reply) => self.respond(reply),
-        }
-        let waited = self.phase.end_wait();
-        if waited == Some(WaitFor::Abort) {
-            self.respond(Reply::new(
-                ReplyCode::TransferComplete,
-                "ABOR command successful.",
-            ));
-        }
-        self.touch(cx);
-        if waited == Some(WaitFor::Quit) {
-            let outcome = {
-                let mut core = self.core(None, None, cx.now);
-                super::ops::quit(&mut core)
-            };
-            if let Some(reply) = self.apply(outcome, cx) {
-                self.respond(reply);
-            }
-        } else if self.draining {
-            self.say_goodbye_for_shutdown();
-        }
-    }
-
-    /// The log line, the metrics, the `Transfer` event and the hook of a finished file transfer.
-    fn report_transfer(&mut self, t: &Transfer, outcome: &Outcome, bytes: u64, elapsed: Duration) {
-        let completed = matches!(outcome, Outcome::Complete);
-        let upload = t.verb.direction() == Direction::Upload;
-        self.shared.metrics.transfer(upload, outcome.label());
-        log::info!(
-            "{} {} {} completed={} bytes={} seconds={:.3}",
-            self.tag(),
-            t.verb.name(),
-            crate::reply::sanitize(&t.path),
-            u8::from(completed),
+        news.push(News::Ended {
+            transfer,
+            outcome,
             bytes,
-            elapsed.as_secs_f64()
-        );
-        if !self.cfg.events.is_empty() {
-            let user = self.session.user.as_ref();
-            let event = crate::events::Event::Transfer(crate::events::TransferEvent {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                anonymous: user.is_some_and(|u| u.anonymous),
-                command: t.verb.name(),
-                path: &t.path,
-                bytes,
-                seconds: elapsed.as_secs_f64(),
-                completed,
-                ascii: self.session.ttype == super::session::TransferType::Ascii,
-            });
-            self.emit(&event);
-        }
-        let hooks = std::sync::Arc::clone(&self.cfg.hooks);
-        let info = crate::hooks::SessionInfo {
-            peer: self.peer,
-            user: self.session.log_name(),
-        };
-        match (t.verb.direction() == Direction::Download, completed) {
-            (true, true) => hooks.on_file_sent(&info, &t.path, bytes),
-            (true, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),
-            (false, true) => hooks.on_file_received(&info, &t.path, bytes),
-            (false, false) => hooks.on_incomplete_file_received(&info, &t.path, bytes),
-        }
+            elapsed,
+        });
+    }
+}
+
+/// The final reply of a transfer that ended with `outcome`.
+pub(super) fn final_reply(outcome: Outcome) -> Reply {
+    match outcome {
+        Outcome::Complete => Reply::new(ReplyCode::TransferComplete, "Transfer complete."),
+        Outcome::Aborted => Reply::new(ReplyCode::TransferAborted, "Transfer aborted via ABOR."),
+        Outcome::Failed(reply) => reply,
     }
 }

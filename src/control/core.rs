@@ -20,11 +20,11 @@
 //! reply buffer or the phase of the connection.
 
 use std::any::Any;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::channel::{DataSide, PendingJob};
+use super::channel::{DataSide, PassivePlan, PendingJob};
 use super::security::SecState;
 use super::session::Session;
 use crate::auth::{ClientCert, Perm};
@@ -92,15 +92,6 @@ pub(super) enum Outcome {
     Reply(Reply),
     /// Do this; the reply comes from it.
     Do(Action),
-}
-
-/// Where a passive listener listens and what PASV announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct PassivePlan {
-    /// The local address to listen on.
-    pub ip: IpAddr,
-    /// PASV: the IPv4 address to announce (`None`: EPSV announces only the port).
-    pub shown: Option<Ipv4Addr>,
 }
 
 /// What only the engine can do for a command.

@@ -295,48 +295,28 @@ impl ControlConn {
     /// Reads and applies the PROXY header (see [`crate::proxy`]), then greets the real client
     /// or refuses it (ban, per-IP limit). A connection without a valid header is closed.
     fn read_proxy_header(&mut self, cx: &mut Cx<'_>) -> Flow {
-        let mut chunk = [0u8; 1024];
-        loop {
-            match crate::proxy::parse(&self.proxy_buf) {
-                Ok(Some(header)) => {
-                    let rest = self.proxy_buf.split_off(header.len);
-                    self.proxy_buf = Vec::new();
-                    if self.tls_after_header {
-                        // Implicit FTPS: what follows the header is the TLS handshake.
-                        let Some(config) = self.sec.config.clone() else {
-                            return Flow::Close;
-                        };
-                        if let Err(e) = self.sock.upgrade_with(config, Some(&self.sec.token), &rest)
-                        {
-                            log::warn!("{} TLS after PROXY header failed: {e}", self.tag());
-                            return Flow::Close;
-                        }
-                    } else {
-                        self.reader.feed(&rest);
-                    }
-                    return self.proxy_header_done(header.source, cx);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    log::warn!("{} refused: {e} reason=bad-proxy-header", self.tag());
-                    return Flow::Close;
-                }
-            }
-            if self.proxy_buf.len() > 1024 {
-                log::warn!(
-                    "{} refused: PROXY header too long reason=bad-proxy-header",
-                    self.tag()
-                );
+        let (header, rest) = match crate::proxy::read_header(&mut self.sock, &mut self.proxy_buf) {
+            crate::proxy::Read::Pending => return Flow::Continue,
+            crate::proxy::Read::Closed => return Flow::Close,
+            crate::proxy::Read::Done(header, rest) => (header, rest),
+            crate::proxy::Read::Refused(why) => {
+                log::warn!("{} refused: {why} reason=bad-proxy-header", self.tag());
                 return Flow::Close;
             }
-            match self.sock.read(&mut chunk) {
-                Ok(0) => return Flow::Close,
-                Ok(n) => self.proxy_buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Flow::Close,
+        };
+        if self.tls_after_header {
+            // Implicit FTPS: what follows the header is the TLS handshake.
+            let Some(config) = self.sec.config.clone() else {
+                return Flow::Close;
+            };
+            if let Err(e) = self.sock.upgrade_with(config, Some(&self.sec.token), &rest) {
+                log::warn!("{} TLS after PROXY header failed: {e}", self.tag());
+                return Flow::Close;
             }
+        } else {
+            self.reader.feed(&rest);
         }
+        self.proxy_header_done(header.source, cx)
     }
 
     fn proxy_header_done(&mut self, source: Option<std::net::SocketAddr>, cx: &mut Cx<'_>) -> Flow {
@@ -360,7 +340,38 @@ impl ControlConn {
         self.greet(cx)
     }
 
-    /// Reports an event to every configured sink.
+    /// Called by `pump` once the 234 is sent: switch the socket to TLS.
+    pub(super) fn start_tls(&mut self) -> io::Result<()> {
+        let config = self
+            .sec
+            .config
+            .clone()
+            .ok_or_else(|| io::Error::other("TLS is not configured"))?;
+        // Bytes read between the AUTH line and now were sent in plaintext: never run them.
+        self.reader.clear();
+        self.drained = false;
+        self.sock.upgrade(config, Some(&self.sec.token))?;
+        self.phase = Phase::Ready;
+        Ok(())
+    }
+
+    /// Sends the reply of a command that was answered later (PASS, an offloaded command), and
+    /// its command event, which `on_line` held back.
+    pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
+        if let Some(command) = self.deferred_cmd.take() {
+            // A wrong password is answered 530 after the delay (`auth_failed_reply`).
+            let code = match &reply {
+                Some(r) => Some(r.code().as_u16()),
+                None if self.phase == Phase::AuthDelay => Some(530),
+                None => None,
+            };
+            self.count_command(&command, code);
+        }
+        if let Some(reply) = reply {
+            self.respond(reply);
+        }
+    }
+
     /// Counts a command in the metrics and reports its event, with its reply's code.
     pub(super) fn count_command(&self, line: &str, code: Option<u16>) {
         let verb = super::table::metric_label(line);

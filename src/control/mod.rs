@@ -46,7 +46,7 @@ use crate::reply::{Reply, ReplyCode};
 use crate::state::Refusal;
 use crate::state::Shared;
 use crate::tls::Stream;
-use phase::{Phase, WaitFor};
+use phase::Phase;
 use session::Session;
 
 /// Commands run per turn before yielding to other connections.
@@ -185,21 +185,8 @@ impl ControlConn {
     }
 
     pub(crate) fn state(&self) -> &'static str {
-        match self.phase {
-            Phase::New => "control:new",
-            Phase::Ready if self.sock.is_handshaking() => "control:tls-handshake",
-            Phase::Ready if self.data.transfer.is_some() => "control:ready+transfer",
-            Phase::Ready => "control:ready",
-            Phase::Authenticating => "control:authenticating",
-            Phase::Offloaded => "control:filesystem",
-            Phase::AuthDelay => "control:auth-delay",
-            Phase::Waiting(WaitFor::Connect) => "control:waiting-for-connect",
-            Phase::Waiting(WaitFor::Abort) => "control:waiting-for-abort",
-            Phase::Waiting(WaitFor::Quit) => "control:waiting-for-quit",
-            Phase::TlsUpgrade => "control:tls-upgrade",
-            Phase::ProxyHeader => "control:proxy-header",
-            Phase::Closing => "control:closing",
-        }
+        self.phase
+            .name(self.sock.is_handshaking(), self.data.transfer.is_some())
     }
 
     pub(crate) fn source(&mut self) -> &mut dyn Source {
@@ -299,7 +286,11 @@ impl ControlConn {
             self.shared.metrics.tls_handshake("control", false);
         }
         self.close_channel(cx);
-        self.end_user_session(cx.now);
+        {
+            // The logged-in user leaves: see `access::end_session`.
+            let mut core = self.core(None, None, cx.now);
+            ops::end_session(&mut core);
+        }
         if self.counted {
             self.shared.release(self.counted_ip);
         }

@@ -37,6 +37,26 @@ pub(super) enum WaitFor {
 }
 
 impl Phase {
+    /// The name `--trace` shows; `Ready` is told apart by a TLS handshake in progress and a
+    /// transfer running.
+    pub(super) fn name(self, handshaking: bool, transferring: bool) -> &'static str {
+        match self {
+            Phase::New => "control:new",
+            Phase::Ready if handshaking => "control:tls-handshake",
+            Phase::Ready if transferring => "control:ready+transfer",
+            Phase::Ready => "control:ready",
+            Phase::Authenticating => "control:authenticating",
+            Phase::Offloaded => "control:filesystem",
+            Phase::AuthDelay => "control:auth-delay",
+            Phase::Waiting(WaitFor::Connect) => "control:waiting-for-connect",
+            Phase::Waiting(WaitFor::Abort) => "control:waiting-for-abort",
+            Phase::Waiting(WaitFor::Quit) => "control:waiting-for-quit",
+            Phase::TlsUpgrade => "control:tls-upgrade",
+            Phase::ProxyHeader => "control:proxy-header",
+            Phase::Closing => "control:closing",
+        }
+    }
+
     /// Ends a wait for the data side: back to `Ready`; what was waited for, if anything.
     pub(super) fn end_wait(&mut self) -> Option<WaitFor> {
         match *self {

@@ -23,7 +23,7 @@ use crate::reply::{Reply, ReplyCode};
 
 pub(super) use access::{end_session, failed_reply, login_checked, quit};
 pub(super) use info::custom_site;
-pub(super) use ports::passive_reply;
+pub(super) use transfer::report_transfer;
 
 /// Runs one gated command of the core (the settings commands are answered before it). `rnfr` is the pending rename source, if the previous command was RNFR.
 pub(super) fn run(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {

@@ -2,7 +2,7 @@
 //!
 //! PASV/EPSV decide where to listen and what to announce ([`PassivePlan`]); the engine then
 //! spawns a [`PassiveAcceptor`](crate::data::connect::PassiveAcceptor) on a random port of the
-//! passive range (RFC 2577) and answers with its address ([`passive_reply`]). PORT/EPRT decide
+//! passive range (RFC 2577) and answers with its address. PORT/EPRT decide
 //! where to connect; the engine spawns a connecting data connection and holds the reply until
 //! the connect finished. Both refuse what RFC 2577 calls the FTP bounce attack: a data
 //! connection to or from another address than the client's, or to a privileged port.
@@ -10,7 +10,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::super::addr::{self, EprtError, EpsvArg};
-use super::super::core::{Action, Core, Outcome, PassivePlan};
+use super::super::channel::PassivePlan;
+use super::super::core::{Action, Core, Outcome};
 use super::transfer::busy;
 use super::tri;
 use crate::net::canonical_ip;
@@ -60,20 +61,6 @@ pub(in crate::control) fn pasv(c: &mut Core<'_>, extended: bool, arg: &str) -> O
         return Action::EpsvAll.into();
     }
     Action::Passive(PassivePlan { ip, shown: None }).into()
-}
-
-/// The answer to PASV or EPSV once the listener is up on `port`.
-pub(in crate::control) fn passive_reply(plan: PassivePlan, port: u16) -> Reply {
-    match plan.shown {
-        Some(v4) => Reply::new(
-            ReplyCode::PassiveMode,
-            format!("Entering passive mode ({}).", addr::pasv_tuple(v4, port)),
-        ),
-        None => Reply::new(
-            ReplyCode::ExtendedPassiveMode,
-            format!("Entering extended passive mode (|||{port}|)."),
-        ),
-    }
 }
 
 /// PORT (`extended == false`) and EPRT: where to connect, or the refusal.

@@ -7,16 +7,16 @@
 //! data connection never comes, or is refused, leaves the disk as it was (`upload.rs`).
 
 use std::io::{self, Seek, SeekFrom};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::super::channel::{Channel, DataSide, PendingJob, Work};
+use super::super::channel::{Channel, DataSide, PendingJob, Transfer, Work};
 use super::super::core::{fs, Action, Core, Outcome};
 use super::super::session::TransferType;
-use super::super::table::Verb;
+use super::super::table::{Direction, Verb};
 use super::super::upload::UploadPlan;
 use super::{fs_error, tri};
 use crate::config::MinFree;
-use crate::data::Job;
+use crate::data::{Job, Outcome as TransferOutcome};
 use crate::fs::{Filesystem, VirtualPath, WriteMode};
 use crate::reply::{Reply, ReplyCode};
 
@@ -236,6 +236,52 @@ pub(in crate::control) fn data_status(data: &DataSide, now: Instant) -> Vec<Stri
         }
         (None, Channel::Ready(_)) => vec!["Data connection open, idle.".to_owned()],
         (None, Channel::None) => vec!["Data connection closed.".to_owned()],
+    }
+}
+
+/// The log line, the metrics, the `Transfer` event and the hook of a finished file transfer.
+pub(in crate::control) fn report_transfer(
+    c: &Core<'_>,
+    t: &Transfer,
+    outcome: &TransferOutcome,
+    (bytes, elapsed): (u64, Duration),
+) {
+    let completed = matches!(outcome, TransferOutcome::Complete);
+    let upload = t.verb.direction() == Direction::Upload;
+    c.shared.metrics.transfer(upload, outcome.label());
+    log::info!(
+        "{} {} {} completed={} bytes={} seconds={:.3}",
+        c.tag(),
+        t.verb.name(),
+        crate::reply::sanitize(&t.path),
+        u8::from(completed),
+        bytes,
+        elapsed.as_secs_f64()
+    );
+    if !c.cfg.events.is_empty() {
+        let user = c.session.user.as_ref();
+        c.emit(&crate::events::Event::Transfer(
+            crate::events::TransferEvent {
+                conn: c.conn,
+                peer: c.peer,
+                user: c.session.log_name(),
+                anonymous: user.is_some_and(|u| u.anonymous),
+                command: t.verb.name(),
+                path: &t.path,
+                bytes,
+                seconds: elapsed.as_secs_f64(),
+                completed,
+                ascii: c.session.ttype == TransferType::Ascii,
+            },
+        ));
+    }
+    let hooks = &c.cfg.hooks;
+    let info = c.info();
+    match (upload, completed) {
+        (false, true) => hooks.on_file_sent(&info, &t.path, bytes),
+        (false, false) => hooks.on_incomplete_file_sent(&info, &t.path, bytes),
+        (true, true) => hooks.on_file_received(&info, &t.path, bytes),
+        (true, false) => hooks.on_incomplete_file_received(&info, &t.path, bytes),
     }
 }
 
