@@ -19,11 +19,9 @@ use super::channel::open::Opener;
 use super::channel::{final_reply, Channel, News, PendingJob, Transfer};
 use super::core::{not_logged_in, Action, Core, Done, Outcome, Then, Work};
 use super::phase::{Phase, WaitFor};
-use super::table::{CommandSpec, Verb};
 use super::ControlConn;
 use crate::auth::AuthError;
 use crate::data::Outcome as TransferOutcome;
-use crate::fs::VirtualPath;
 use crate::ioloop::{ConnId, Flow};
 use crate::msg::{Cx, LoginChecked, Msg, TimerKind};
 use crate::net::canonical_ip;
@@ -45,43 +43,6 @@ macro_rules! opener {
 }
 
 impl ControlConn {
-    /// Runs one gated command; the immediate reply, if any.
-    pub(super) fn dispatch(
-        &mut self,
-        spec: &CommandSpec,
-        arg: &str,
-        rnfr: Option<VirtualPath>,
-        cx: &mut Cx<'_>,
-    ) -> Option<Reply> {
-        let settings = super::settings::Settings {
-            session: &mut self.session,
-            cfg: &self.cfg,
-        };
-        if let Some(reply) = super::settings::run(spec.verb, arg, settings) {
-            return Some(reply);
-        }
-        let local = match spec.verb {
-            Verb::Pasv | Verb::Epsv | Verb::Port | Verb::Eprt | Verb::Stat => self.local_addr(),
-            _ => None,
-        };
-        let cert = match spec.verb {
-            Verb::User | Verb::Pass => super::security::client_cert(&self.sock),
-            _ => None,
-        };
-        let outcome = {
-            let mut core = self.core(spec.perm, local, cx.now);
-            core.cert = cert;
-            super::ops::run(&mut core, spec.verb, arg, rnfr)
-        };
-        self.apply(outcome, cx)
-    }
-
-    /// A custom SITE command (`--site-command`), if `line` is one.
-    pub(super) fn site_extension(&mut self, line: &str, cx: &mut Cx<'_>) -> Option<Reply> {
-        let core = self.core(None, None, cx.now);
-        super::ops::custom_site(&core, line)
-    }
-
     /// The command core's context for the command being run.
     pub(super) fn core(
         &mut self,
@@ -99,14 +60,13 @@ impl ControlConn {
             perm,
             sec: &mut self.sec,
             tls: self.sock.is_tls(),
-            cert: None,
             conn: self.conn_id,
             now,
         }
     }
 
     /// The address the client reached us on (asked of the kernel once per session).
-    fn local_addr(&mut self) -> Option<SocketAddr> {
+    pub(super) fn local_addr(&mut self) -> Option<SocketAddr> {
         if self.data.local.is_none() {
             self.data.local = self
                 .sock
@@ -176,9 +136,7 @@ impl ControlConn {
         checked: LoginChecked,
         cx: &mut Cx<'_>,
     ) -> Flow {
-        let cert = super::security::client_cert(&self.sock);
         self.resume_after(Phase::Authenticating, cx, move |core| {
-            core.cert = cert;
             super::ops::login_checked(core, checked)
         })
     }

@@ -27,7 +27,7 @@ use std::time::Instant;
 use super::channel::{DataSide, PassivePlan, PendingJob};
 use super::security::SecState;
 use super::session::Session;
-use crate::auth::{ClientCert, Perm};
+use crate::auth::Perm;
 use crate::config::Config;
 use crate::fs::{Filesystem, VirtualPath};
 use crate::ioloop::ConnId;
@@ -55,9 +55,6 @@ pub(super) struct Core<'a> {
     pub sec: &'a mut SecState,
     /// The control connection is under TLS.
     pub tls: bool,
-    /// The verified client certificate of the control connection, when the command needs it
-    /// (USER, PASS).
-    pub cert: Option<ClientCert>,
     /// The connection's number, for events.
     pub conn: u64,
     /// The time of the event being handled.

@@ -24,7 +24,7 @@
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 
-use super::{gate, parser, ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
+use super::{ControlConn, Phase, COMMAND_BUDGET, IN_CAP, OUT_CAP};
 use crate::fs::VirtualPath;
 use crate::ioloop::Flow;
 use crate::line::Line;
@@ -264,32 +264,20 @@ impl ControlConn {
         }
     }
 
-    /// Parses, gates and dispatches one line; the immediate reply, if any.
+    /// Runs one line through the command core (`ops::run_line`) and applies its outcome; the
+    /// immediate reply, if any.
     pub(super) fn run_line(
         &mut self,
         line: &str,
         rnfr: Option<VirtualPath>,
         cx: &mut Cx<'_>,
     ) -> Option<Reply> {
-        if let Some(reply) = self.site_extension(line, cx) {
-            return Some(reply);
-        }
-        let cmd = match parser::parse(line) {
-            Ok(cmd) => cmd,
-            Err(reply) => return Some(reply),
+        let local = self.local_addr();
+        let outcome = {
+            let mut core = self.core(None, local, cx.now);
+            super::ops::run_line(&mut core, line, rnfr)
         };
-        if let Err(reply) = gate::check_command(cmd.spec, self.session.logged_in()) {
-            return Some(reply);
-        }
-        if let Err(reply) = gate::check_tls(
-            cmd.spec,
-            self.cfg.tls.as_deref(),
-            self.sock.is_tls(),
-            self.sec.prot_private,
-        ) {
-            return Some(reply);
-        }
-        self.dispatch(cmd.spec, &cmd.arg, rnfr, cx)
+        self.apply(outcome, cx)
     }
 
     /// Reads and applies the PROXY header (see [`crate::proxy`]), then greets the real client

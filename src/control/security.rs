@@ -36,6 +36,9 @@ pub(super) struct SecState {
     pub prot_private: bool,
     /// The handshake result was logged.
     pub(super) logged: bool,
+    /// The client certificate the handshake verified, if the client presented one (taken
+    /// once the handshake is done, for the login).
+    pub client_cert: Option<ClientCert>,
 }
 
 impl SecState {
@@ -55,6 +58,7 @@ impl SecState {
             pbsz: false,
             prot_private: false,
             logged: false,
+            client_cert: None,
         }
     }
 
@@ -73,8 +77,9 @@ impl SecState {
         }
         self.logged = true;
         metrics.tls_handshake("control", true);
+        self.client_cert = client_cert(sock);
         if let Some(d) = sock.describe() {
-            let client = match client_cert(sock) {
+            let client = match &self.client_cert {
                 Some(c) => format!(
                     "; client certificate CN {:?} sha256 {}",
                     c.cn.as_deref().unwrap_or(""),
@@ -101,6 +106,6 @@ impl SecState {
 
 /// The verified client certificate of a control connection, if TLS is on and the client
 /// presented one.
-pub(super) fn client_cert(sock: &Stream) -> Option<ClientCert> {
+fn client_cert(sock: &Stream) -> Option<ClientCert> {
     sock.peer_certificate().map(ClientCert::from_der)
 }

@@ -62,7 +62,7 @@ pub(in crate::control) fn user(c: &mut Core<'_>, arg: &str) -> Outcome {
 /// The user `name`, if the control connection's verified client certificate alone logs it in
 /// (RFC 2228's `232`): a `cert_only` binding that matches, from an allowed address.
 fn cert_only_user(c: &Core<'_>, name: &str) -> Option<User> {
-    let cert = c.cert.as_ref()?;
+    let cert = c.sec.client_cert.as_ref()?;
     let ip = canonical_ip(c.peer.ip());
     let user = c.cfg.authorizer.authenticate_cert_only(name, cert, ip)?;
     if !allowed_from(&user, ip) {
@@ -89,7 +89,7 @@ pub(in crate::control) fn pass(c: &mut Core<'_>, arg: &str) -> Outcome {
     let ip = canonical_ip(c.peer.ip());
     let auth = Arc::clone(&c.cfg.authorizer);
     let pass = arg.to_owned();
-    let cert = c.cert.clone();
+    let cert = c.sec.client_cert.clone();
     let shared = Arc::clone(c.shared);
     Action::CheckLogin(LoginJob(Box::new(move || {
         let result = auth.authenticate_with_cert(&name, &pass, ip, cert.as_ref());
@@ -187,7 +187,7 @@ fn login_refusal(c: &Core<'_>, user: &User) -> Option<(&'static str, String)> {
         return Some(("address-not-allowed", format!("from {ip}")));
     }
     let binding = user.limits.cert.as_ref()?;
-    match &c.cert {
+    match &c.sec.client_cert {
         None => Some(("cert-missing", "no client certificate".to_owned())),
         Some(cert) if !binding.matches(cert) => Some((
             "cert-mismatch",

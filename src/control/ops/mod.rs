@@ -16,14 +16,42 @@ mod tls;
 mod transfer;
 
 use super::core::{Action, Core, Outcome};
+use super::settings::{self, Settings};
 use super::table::Verb;
+use super::{gate, parser};
 use crate::fs::VirtualPath;
 pub(crate) use crate::reply::fs_error;
 use crate::reply::{Reply, ReplyCode};
 
 pub(super) use access::{end_session, failed_reply, login_checked, quit};
-pub(super) use info::custom_site;
 pub(super) use transfer::report_transfer;
+
+/// One command line through the whole pipeline, without I/O: a custom SITE command, the
+/// parser (`500`, `501`), the gate (`530`, the TLS policies), the settings commands, then the
+/// command itself. `rnfr` is the pending rename source, if the previous command was RNFR.
+pub(super) fn run_line(c: &mut Core<'_>, line: &str, rnfr: Option<VirtualPath>) -> Outcome {
+    if let Some(reply) = info::custom_site(c, line) {
+        return reply.into();
+    }
+    let cmd = tri!(parser::parse(line));
+    tri!(gate::check_command(cmd.spec, c.session.logged_in()));
+    tri!(gate::check_tls(
+        cmd.spec,
+        c.cfg.tls.as_deref(),
+        c.tls,
+        c.sec.prot_private
+    ));
+    // The permission letter of this row: `Core::path` checks it (gate step 5).
+    c.perm = cmd.spec.perm;
+    let settings = Settings {
+        session: c.session,
+        cfg: c.cfg,
+    };
+    if let Some(reply) = settings::run(cmd.spec.verb, &cmd.arg, settings) {
+        return reply.into();
+    }
+    run(c, cmd.spec.verb, &cmd.arg, rnfr)
+}
 
 /// Runs one gated command of the core (the settings commands are answered before it). `rnfr` is the pending rename source, if the previous command was RNFR.
 pub(super) fn run(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {
