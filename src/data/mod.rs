@@ -312,47 +312,6 @@ impl DataConn {
         cx.send(self.owner, Msg::DataClosed { id: me, result });
     }
 
-    /// Active mode: the connect finished, one way or the other (mio's connect protocol).
-    fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
-        let me = cx.me();
-        match connect::connect_result(self.sock.tcp()) {
-            None => Flow::Continue,
-            Some(Err(reason)) => {
-                cx.send(self.owner, Msg::DataFailed { id: me, reason });
-                Flow::Close
-            }
-            Some(Ok(())) => {
-                if let Some(t) = &self.tls {
-                    if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), Some(&t.token)) {
-                        cx.send(
-                            self.owner,
-                            Msg::DataFailed {
-                                id: me,
-                                reason: e.to_string(),
-                            },
-                        );
-                        return Flow::Close;
-                    }
-                }
-                self.state = State::Idle;
-                self.deadline.clear();
-                let securing = self.secure == Secure::Handshaking;
-                if securing {
-                    self.arm_connect_timeout(cx);
-                }
-                cx.send(
-                    self.owner,
-                    Msg::DataConnected {
-                        id: me,
-                        via: me,
-                        securing,
-                    },
-                );
-                Flow::Continue
-            }
-        }
-    }
-
     /// Begins a job handed over by the control connection.
     fn start(&mut self, job: Job, cx: &mut Cx<'_>) -> Flow {
         self.started = Some(cx.now);
