@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use crate::auth::{AuthError, User};
-use crate::data::job::{Batch, Start, TransferResult};
+use crate::data::job::{Batch, Start, TransferResult, Written};
 use crate::ioloop::{ConnId, Context, Handler};
 use crate::quota::Quota;
 use crate::reply::Reply;
@@ -79,6 +79,12 @@ pub(crate) enum Msg {
     Batch(Box<Batch>),
     /// The pool lost a listing's producer (the job panicked): the transfer fails.
     BatchLost,
+    /// The blocking pool wrote a chunk of a large upload (and, for the last one, committed the
+    /// file): the sink and the emptied chunk come back with the result (pool → data
+    /// connection).
+    Written(Box<Written>),
+    /// The pool lost an upload's sink (the write panicked): the transfer fails.
+    WriteLost,
     /// The blocking pool ran a command's filesystem calls: their result (for the command's
     /// continuation) and how long they took (pool → control connection).
     FsDone(Box<dyn std::any::Any + Send>, std::time::Duration),

@@ -245,6 +245,7 @@ impl ControlConn {
                 self.pump(cx)
             }
             Msg::DataStart(_) | Msg::Abort | Msg::Batch(_) | Msg::BatchLost => Flow::Continue,
+            Msg::Written(_) | Msg::WriteLost => Flow::Continue,
         }
     }
 

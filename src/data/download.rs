@@ -95,7 +95,7 @@ impl DataConn {
         match self.state {
             State::Connecting | State::Idle => Flow::Continue,
             State::Sendfile { .. } | State::Send(_) | State::Batches(_) => self.send(cx),
-            State::Recv(..) => self.recv(cx),
+            State::Recv(_) | State::WriteBehind(_) => self.recv(cx),
             State::Closing { .. } => self.finish_tls(),
         }
     }
@@ -154,7 +154,7 @@ impl DataConn {
             // RFC 4217 §9: end a protected transfer with close_notify, so the client can tell
             // a complete file from a truncated one.
             self.sock.send_close_notify();
-            let upload = matches!(self.state, State::Recv(..));
+            let upload = matches!(self.state, State::Recv(_) | State::WriteBehind(_));
             // The file (committed, for an upload) is let go here, before the last records.
             self.state = State::Closing { upload };
             return self.finish_tls();

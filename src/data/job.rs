@@ -56,6 +56,8 @@ impl Progress {
     }
 }
 
+pub use super::chunk::Written;
+
 /// A listing's producer back from the pool, with the batch it made (`Msg::Batch`).
 pub type Batch = (Box<dyn Producer>, std::io::Result<Vec<u8>>);
 

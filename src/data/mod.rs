@@ -15,11 +15,13 @@
 //!
 //! Downloads take one of two paths: `sendfile(2)` for plain binary files (zero copy, capped by
 //! the throttle's allowance), or a [`Producer`] filling a 64 KiB buffer that is written until
-//! `WouldBlock`. Uploads read into a buffer shared by the loop and, once they prove large and
-//! are plain binary, switch to `splice(2)` (`upload.rs`). Each turn moves a bounded amount,
+//! `WouldBlock`. Uploads read into a buffer shared by the loop and write at once; once they
+//! prove large, the loop only reads (into pipes with `splice(2)` for plain binary ones) and
+//! the blocking pool writes (`upload.rs`, `writebehind.rs`). Each turn moves a bounded amount,
 //! then yields, so one fast transfer cannot starve other sessions.
 
 mod batches;
+mod chunk;
 pub mod connect;
 mod download;
 pub(crate) mod job;
@@ -28,6 +30,7 @@ mod sink;
 mod states;
 pub mod throttle;
 mod upload;
+mod writebehind;
 pub mod zerocopy;
 
 pub use job::{Job, Outcome, Progress, Start, TransferResult};
@@ -184,7 +187,7 @@ impl DataConn {
             // TLS needs both directions (handshake, close_notify); edge-triggered, so cheap.
             State::Closing { .. } => Interest::READABLE | Interest::WRITABLE,
             _ if self.sock.is_tls() => Interest::READABLE | Interest::WRITABLE,
-            State::Idle | State::Recv(..) => Interest::READABLE,
+            State::Idle | State::Recv(_) | State::WriteBehind(_) => Interest::READABLE,
             State::Sendfile { .. } | State::Send(_) | State::Batches(_) => Interest::WRITABLE,
         }
     }
@@ -196,22 +199,37 @@ impl DataConn {
         }
     }
 
+    // Every callback's flow passes `settle`: no close while an upload's sink is on a worker.
+
     pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
-        self.run(cx)
+        let flow = self.run(cx);
+        self.settle(flow, cx)
     }
 
     pub(crate) fn writable(&mut self, cx: &mut Cx<'_>) -> Flow {
         if matches!(self.state, State::Connecting) {
             return self.check_connected(cx);
         }
-        self.run(cx)
+        let flow = self.run(cx);
+        self.settle(flow, cx)
     }
 
     pub(crate) fn resume(&mut self, cx: &mut Cx<'_>) -> Flow {
-        self.run(cx)
+        let flow = self.run(cx);
+        self.settle(flow, cx)
     }
 
     pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
+        let flow = self.on_message(msg, cx);
+        self.settle(flow, cx)
+    }
+
+    pub(crate) fn timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
+        let flow = self.on_timer(kind, cx);
+        self.settle(flow, cx)
+    }
+
+    fn on_message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
             Msg::DataStart(start) => {
                 self.user_bucket = start.user_bucket.map(|shared| {
@@ -235,6 +253,8 @@ impl DataConn {
             Msg::BatchLost => self.fail(download::local_error(&std::io::Error::other(
                 "the listing could not be made",
             ))),
+            Msg::Written(w) => self.written(*w, cx),
+            Msg::WriteLost => self.write_lost(),
             Msg::Drain => Flow::Continue,
             Msg::Abort | Msg::Shutdown => {
                 if self.started.is_some() {
@@ -246,7 +266,7 @@ impl DataConn {
         }
     }
 
-    pub(crate) fn timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
+    fn on_timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
         match kind {
             TimerKind::Throttle => {
                 self.paused = false;
@@ -304,53 +324,14 @@ impl DataConn {
         });
         // An upload that did not complete is aborted (committed ones are already done); then
         // the file is dropped before the owner replies (completion order).
-        if let State::Recv(sink, _) = &mut self.state {
-            sink.abort();
+        match &mut self.state {
+            State::Recv(sink) => sink.abort(),
+            State::WriteBehind(wb) => wb.abort(),
+            _ => {}
         }
         self.state = State::Idle;
         let me = cx.me();
         cx.send(self.owner, Msg::DataClosed { id: me, result });
-    }
-
-    /// Active mode: the connect finished, one way or the other (mio's connect protocol).
-    fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
-        let me = cx.me();
-        match connect::connect_result(self.sock.tcp()) {
-            None => Flow::Continue,
-            Some(Err(reason)) => {
-                cx.send(self.owner, Msg::DataFailed { id: me, reason });
-                Flow::Close
-            }
-            Some(Ok(())) => {
-                if let Some(t) = &self.tls {
-                    if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), Some(&t.token)) {
-                        cx.send(
-                            self.owner,
-                            Msg::DataFailed {
-                                id: me,
-                                reason: e.to_string(),
-                            },
-                        );
-                        return Flow::Close;
-                    }
-                }
-                self.state = State::Idle;
-                self.deadline.clear();
-                let securing = self.secure == Secure::Handshaking;
-                if securing {
-                    self.arm_connect_timeout(cx);
-                }
-                cx.send(
-                    self.owner,
-                    Msg::DataConnected {
-                        id: me,
-                        via: me,
-                        securing,
-                    },
-                );
-                Flow::Continue
-            }
-        }
     }
 
     /// Begins a job handed over by the control connection.

@@ -7,6 +7,7 @@ use super::batches::Batches;
 use super::job::{Batch, Job};
 use super::producer::{FileProducer, Producer};
 use super::sink::FileSink;
+use super::writebehind::WriteBehind;
 use crate::msg::Cx;
 
 /// The state of a data connection.
@@ -26,23 +27,13 @@ pub(super) enum State {
     Send(Box<dyn Producer>),
     /// A listing made on the blocking pool, a batch ahead.
     Batches(Batches),
-    /// Upload: the sink, and whether the upload moves through a pipe with `splice(2)`.
-    Recv(FileSink, Splice),
+    /// Upload, small so far: each read is written at once, on the loop.
+    Recv(FileSink),
+    /// Upload, large: the loop fills chunks, the blocking pool writes them (`writebehind.rs`).
+    WriteBehind(Box<WriteBehind>),
     /// The job is done (an upload already committed); TLS close_notify is still being
     /// flushed. `upload` says which way the job went.
     Closing { upload: bool },
-}
-
-/// Where an upload stands with `splice(2)` (see `upload.rs`): a large plain upload to an OS
-/// file switches to it once; a file that refuses it turns it off for good.
-#[derive(Debug)]
-pub(super) enum Splice {
-    /// Not tried yet (the upload is still small).
-    NotYet,
-    /// Tried, and not possible (or given up): buffered to the end.
-    Off,
-    /// Bytes move socket → pipe → file.
-    On(super::zerocopy::Pipe),
 }
 
 /// The TLS side of a data connection. Under PROT P the connection is not *up* (no job can
@@ -78,7 +69,7 @@ impl State {
             }
             Job::Produce(p) if p.may_block() => State::Batches(Batches::start(p, cx)),
             Job::Produce(p) => State::Send(p),
-            Job::Receive(sink) => State::Recv(sink, Splice::NotYet),
+            Job::Receive(sink) => State::Recv(sink),
         }
     }
 
@@ -100,8 +91,8 @@ impl State {
             State::Sendfile { .. } => "data:sendfile",
             State::Send(_) => "data:sending",
             State::Batches(_) => "data:listing",
-            State::Recv(_, Splice::On(_)) => "data:splicing",
-            State::Recv(..) => "data:receiving",
+            State::Recv(_) => "data:receiving",
+            State::WriteBehind(wb) => wb.name(),
             State::Closing { .. } => "data:closing",
         }
     }
@@ -113,7 +104,8 @@ impl State {
             State::Sendfile { .. }
                 | State::Send(_)
                 | State::Batches(_)
-                | State::Recv(..)
+                | State::Recv(_)
+                | State::WriteBehind(_)
                 | State::Closing { .. }
         )
     }

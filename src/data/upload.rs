@@ -4,36 +4,36 @@
 //! file is the end of the connection), so reading `0` bytes is success and is when the file
 //! is committed; any error before that aborts it (see [`FileSink`](super::sink::FileSink)).
 //!
-//! Two paths, both following the edge-triggered rules of `download.rs` (read until
+//! Two phases, both following the edge-triggered rules of `download.rs` (read until
 //! `WouldBlock`, at most `BUDGET` chunks per turn, throttle allowance first):
 //!
-//! * **Buffered**: `read` into a 256 KiB buffer, then write it to the sink (which converts
-//!   line ends in ASCII mode). The buffer belongs to the loop thread, not to the connection:
-//!   bytes never stay in it between callbacks.
-//! * **Spliced**: once an upload proves large (256 KiB arrived), a plain binary
-//!   upload to an OS file switches to `splice(2)` through a pipe (`zerocopy.rs`), so the bytes
-//!   are copied once, into the page cache, instead of twice. Small uploads never pay for the
-//!   pipe's creation. If the file refuses `splice`, the bytes already in the pipe are written
-//!   by hand and the upload carries on buffered.
+//! * **Small**: `read` into a 256 KiB buffer, then write it to the sink (which converts line
+//!   ends in ASCII mode) at once, on the loop. The buffer belongs to the loop thread, not to
+//!   the connection: bytes never stay in it between callbacks, and a 4 KiB STOR costs no
+//!   more than a read and a write.
+//! * **Write-behind**: once an upload proves large (256 KiB arrived), the loop only fills
+//!   chunks from the socket, and the blocking pool writes them (`writebehind.rs`). A plain
+//!   binary upload to an OS file fills pipes with `splice(2)` (`zerocopy.rs`), so the bytes
+//!   are copied once, into the page cache, instead of twice.
 
 use std::cell::RefCell;
 use std::io::{self, Read};
 
+use super::chunk::CHUNK_BYTES;
 use super::download::{client_gone, local_error, Slice};
-use super::states::Splice;
-use super::zerocopy::{self, Pipe};
-use super::{DataConn, Outcome, State};
+use super::writebehind::{truncated, WriteBehind};
+use super::{zerocopy, DataConn, Outcome, State};
 use crate::ioloop::Flow;
 use crate::msg::Cx;
 use crate::reply::{Reply, ReplyCode};
 
-/// Bytes read from the socket, or spliced into the pipe, per call.
-const RECV_CHUNK: usize = 256 * 1024;
+/// Bytes read from the socket per call in the small phase.
+const RECV_CHUNK: usize = CHUNK_BYTES;
 
-/// An upload that has brought this many bytes is large: it switches to `splice`. (Small
-/// uploads never pay for a pipe; the switch does not depend on how the bytes were split
-/// into reads.)
-const SPLICE_AFTER: u64 = 256 * 1024;
+/// An upload that has brought this many bytes is large: its writes move to the blocking pool.
+/// (Small uploads never pay for a round trip through the pool, nor for pipes; the switch does
+/// not depend on how the bytes were split into reads.)
+const WRITE_BEHIND_AFTER: u64 = 256 * 1024;
 
 thread_local! {
     /// The upload buffer, one per loop thread rather than one per data connection. Received
@@ -47,25 +47,21 @@ thread_local! {
 impl DataConn {
     /// Receives what the socket has (see the module docs).
     pub(super) fn recv(&mut self, cx: &mut Cx<'_>) -> Flow {
+        if matches!(self.state, State::WriteBehind(_)) {
+            return self.recv_behind(cx);
+        }
         RECV_BUF.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buf) => self.recv_any(&mut buf, cx),
+            Ok(mut buf) => self.recv_small(&mut buf, cx),
             // Unreachable (one upload reads at a time on a thread), but never a panic.
-            Err(_) => self.recv_any(&mut Vec::new(), cx),
+            Err(_) => self.recv_small(&mut Vec::new(), cx),
         })
     }
 
-    fn recv_any(&mut self, buf: &mut Vec<u8>, cx: &mut Cx<'_>) -> Flow {
+    /// The small phase: read, write at once; switch to write-behind once large.
+    fn recv_small(&mut self, buf: &mut Vec<u8>, cx: &mut Cx<'_>) -> Flow {
         if buf.len() < RECV_CHUNK {
             buf.resize(RECV_CHUNK, 0);
         }
-        if matches!(self.state, State::Recv(_, Splice::On(_))) {
-            self.recv_spliced(buf, cx)
-        } else {
-            self.recv_buffered(buf, cx)
-        }
-    }
-
-    fn recv_buffered(&mut self, buf: &mut [u8], cx: &mut Cx<'_>) -> Flow {
         let mut slice = Slice::start();
         while slice.next() {
             let allow = self.allowance(cx, RECV_CHUNK);
@@ -79,8 +75,9 @@ impl DataConn {
                         return self.fail(reply);
                     }
                     self.moved(n, cx);
-                    if self.bytes >= SPLICE_AFTER && self.start_splice() {
-                        // A large upload: the next turn splices.
+                    if self.bytes >= WRITE_BEHIND_AFTER {
+                        self.start_write_behind();
+                        // A large upload: the next turn reads into the chunks.
                         return Flow::Yield;
                     }
                 }
@@ -88,11 +85,8 @@ impl DataConn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     // TLS without close_notify: the client may have been cut off.
-                    log::warn!(
-                        "upload ended without TLS close_notify after {} bytes: possibly truncated",
-                        self.bytes
-                    );
-                    let State::Recv(sink, _) = &mut self.state else {
+                    truncated(self.bytes);
+                    let State::Recv(sink) = &mut self.state else {
                         return Flow::Continue;
                     };
                     if let Err(e) = sink.finish() {
@@ -109,35 +103,9 @@ impl DataConn {
         Flow::Yield
     }
 
-    fn recv_spliced(&mut self, buf: &mut [u8], cx: &mut Cx<'_>) -> Flow {
-        let mut slice = Slice::start();
-        while slice.next() {
-            let allow = self.allowance(cx, RECV_CHUNK);
-            if allow == 0 {
-                return Flow::Continue;
-            }
-            let State::Recv(_, Splice::On(pipe)) = &self.state else {
-                return self.recv_buffered(buf, cx);
-            };
-            match pipe.fill_from(self.sock.tcp(), allow) {
-                Ok(0) => return self.recv_eof(),
-                Ok(n) => {
-                    if let Err(reply) = self.drain_pipe(n, buf) {
-                        return self.fail(reply);
-                    }
-                    self.moved(n, cx);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(client_gone(&e)),
-            }
-        }
-        Flow::Yield
-    }
-
-    /// The client closed the data connection: the upload is complete.
+    /// The client closed the data connection: the (small) upload is complete.
     fn recv_eof(&mut self) -> Flow {
-        let State::Recv(sink, _) = &mut self.state else {
+        let State::Recv(sink) = &mut self.state else {
             return Flow::Continue;
         };
         if let Err(e) = sink.finish() {
@@ -149,75 +117,83 @@ impl DataConn {
 
     fn sink_write(&mut self, data: &[u8]) -> Result<(), Reply> {
         match &mut self.state {
-            State::Recv(sink, _) => sink.write(data).map_err(|e| local_error(&e)),
-            _ => Err(no_upload()),
+            State::Recv(sink) => sink.write(data).map_err(|e| local_error(&e)),
+            _ => Err(Reply::new(ReplyCode::TransferAborted, "No upload running.")),
         }
     }
 
-    /// Switches a plain binary upload to an OS file over to `splice`, once: true if it did
-    /// (the upload's `Splice` becomes `On`, or `Off` for good).
-    fn start_splice(&mut self) -> bool {
-        let State::Recv(sink, splice @ Splice::NotYet) = &mut self.state else {
-            return false;
+    /// The upload is large: from now on the pool writes it. Plain binary uploads to an OS
+    /// file move through pipes.
+    fn start_write_behind(&mut self) {
+        let State::Recv(sink) = std::mem::replace(&mut self.state, State::Idle) else {
+            return;
         };
-        let possible = zerocopy::AVAILABLE
+        let splice = zerocopy::AVAILABLE
             && self.cfg.use_sendfile
             && !self.sock.is_tls()
             && sink.splice_file().is_some();
-        *splice = Splice::Off;
-        if !possible {
-            return false;
-        }
-        match Pipe::new(RECV_CHUNK) {
-            Ok(pipe) => {
-                *splice = Splice::On(pipe);
-                true
-            }
-            Err(e) => {
-                log::debug!("no pipe for splice, uploading buffered: {e}");
-                false
-            }
-        }
+        self.state = State::WriteBehind(Box::new(WriteBehind::new(sink, splice)));
     }
 
-    /// Writes the `n` bytes just spliced into the pipe to the file. If the file refuses
-    /// `splice`, the rest is read out of the pipe and written by hand, and the upload goes
-    /// on buffered.
-    fn drain_pipe(&mut self, n: usize, buf: &mut [u8]) -> Result<(), Reply> {
-        let State::Recv(sink, splice) = &mut self.state else {
-            return Err(no_upload());
-        };
-        let (Splice::On(pipe), Some(file)) = (&*splice, sink.splice_file()) else {
-            return Err(no_upload());
-        };
-        let (done, err) = match pipe.drain_to(file, n) {
-            Ok(()) => return Ok(()),
-            Err(failed) => failed,
-        };
-        if !zerocopy::refused_by_file(&err) {
-            return Err(local_error(&err));
-        }
-        log::debug!("the file refused splice ({err}), uploading buffered");
-        let Splice::On(pipe) = std::mem::replace(splice, Splice::Off) else {
-            return Err(no_upload());
-        };
-        let mut left = n - done;
-        while left > 0 {
-            let want = left.min(buf.len());
-            let got = match pipe.read_out(&mut buf[..want]) {
-                Ok(0) => return Err(local_error(&io::ErrorKind::UnexpectedEof.into())),
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(local_error(&e)),
+    /// The write-behind phase: fill the chunk from the socket; a full chunk leaves for the
+    /// pool when the sink is home, and reading stops while both chunks are taken. Whatever is
+    /// due leaves after the loop (one write per callback, not per read).
+    fn recv_behind(&mut self, cx: &mut Cx<'_>) -> Flow {
+        let mut slice = Slice::start();
+        let flow = loop {
+            let State::WriteBehind(wb) = &self.state else {
+                break Flow::Continue;
             };
-            sink.write(&buf[..got]).map_err(|e| local_error(&e))?;
-            left -= got;
+            if !wb.receiving() {
+                break Flow::Continue;
+            }
+            if wb.filling.is_full() && !self.ship(cx) {
+                // Both chunks are taken: `written` reads on when the write comes back.
+                break Flow::Continue;
+            }
+            if !slice.next() {
+                break Flow::Yield;
+            }
+            if let Some(flow) = self.fill_step(cx) {
+                break flow;
+            }
+        };
+        if flow != Flow::Close {
+            self.ship(cx);
         }
-        Ok(())
+        flow
     }
-}
 
-/// The reply for an upload step reached without an upload (a state the loop never produces).
-fn no_upload() -> Reply {
-    Reply::new(ReplyCode::TransferAborted, "No upload running.")
+    /// One read (or splice) into the filling chunk, within the throttle's allowance. `Some`
+    /// ends the read loop.
+    fn fill_step(&mut self, cx: &mut Cx<'_>) -> Option<Flow> {
+        let room = match &self.state {
+            State::WriteBehind(wb) => wb.filling.room(),
+            _ => 0,
+        };
+        if room == 0 {
+            return Some(Flow::Continue);
+        }
+        let allow = self.allowance(cx, room);
+        if allow == 0 {
+            return Some(Flow::Continue);
+        }
+        let State::WriteBehind(wb) = &mut self.state else {
+            return Some(Flow::Continue);
+        };
+        match wb.filling.fill(&mut self.sock, allow) {
+            Ok(0) => wb.end(false),
+            Ok(n) => {
+                self.moved(n, cx);
+                return None;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return None,
+            // TLS without close_notify: committed, with a warning, once written.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => wb.end(true),
+            // Not committed: the bytes that arrived are written, then the sink is aborted.
+            Err(e) => return Some(self.fail(client_gone(&e))),
+        }
+        Some(Flow::Continue)
+    }
 }

@@ -9,8 +9,9 @@
 //! A large plain binary STOR goes the other way through a [`Pipe`]: `splice` moves the
 //! received socket pages into the pipe, and a second `splice` writes them into the file, so
 //! the bytes are copied once (into the page cache) instead of twice (to our buffer, then to
-//! the page cache). Both ends of the pipe are non-blocking, and every chunk put into the pipe
-//! is taken out again within the same call, so the pipe never holds data between callbacks.
+//! the page cache). Both ends of the pipe are non-blocking. The loop fills a pipe from the
+//! socket; a worker of the blocking pool empties it into the file (`writebehind.rs`), so a
+//! pipe holds up to [`Pipe::capacity`] bytes between those two steps.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -57,6 +58,16 @@ pub struct Pipe {
     read: File,
     #[cfg(all(target_os = "linux", feature = "sendfile"))]
     write: OwnedFd,
+    /// The bytes the pipe holds at most (what the kernel granted, not what was asked).
+    capacity: usize,
+}
+
+impl Pipe {
+    /// The bytes the pipe holds at most. (It may take fewer: the kernel counts pages, and a
+    /// page spliced from a socket may be partly filled.)
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
 }
 
 #[cfg(all(target_os = "linux", feature = "sendfile"))]
@@ -75,14 +86,20 @@ impl Pipe {
             // SAFETY: fcntl on a descriptor we own; a failure only leaves the default size.
             unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
         }
+        // SAFETY: fcntl on a descriptor we own; it reads nothing of our memory and answers
+        // the pipe's size in bytes (or -1).
+        let granted = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ) };
         Ok(Pipe {
             read: File::from(read),
             write,
+            // 4096: the least a pipe holds (one page), should the kernel not say.
+            capacity: usize::try_from(granted).unwrap_or(4096).max(4096),
         })
     }
 
-    /// Moves up to `len` received bytes from `sock` into the (empty) pipe. `Ok(0)` is the
-    /// end of the stream; `WouldBlock` means the socket has nothing now.
+    /// Moves up to `len` received bytes from `sock` into the pipe. `Ok(0)` is the end of the
+    /// stream; `WouldBlock` means the socket has nothing now, or (if the pipe holds bytes
+    /// already) that the pipe is full.
     pub fn fill_from(&self, sock: &impl AsRawFd, len: usize) -> io::Result<usize> {
         splice(
             sock.as_raw_fd(),

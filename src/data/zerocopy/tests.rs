@@ -94,3 +94,12 @@ fn a_file_that_refuses_splice_leaves_the_bytes_readable_from_the_pipe() {
     assert!(rest.is_empty());
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+#[cfg(all(target_os = "linux", feature = "sendfile"))]
+fn a_pipe_says_how_much_it_holds() {
+    let pipe = Pipe::new(256 * 1024).unwrap();
+    // The kernel grants whole pages (at most /proc/sys/fs/pipe-max-size, 1 MiB by default).
+    let cap = pipe.capacity();
+    assert!(cap >= 4096 && cap % 4096 == 0, "{cap}");
+}
