@@ -15,6 +15,7 @@
 
 pub mod addr;
 mod apply;
+mod args;
 mod channel;
 mod core;
 mod engine;

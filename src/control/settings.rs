@@ -1,17 +1,16 @@
 //! The command core's first part: commands that only read and change the session's settings.
 //!
 //! TYPE, MODE, STRU, REST, RANG, PWD, OPTS, FEAT, HELP, SITE HELP, SITE QUOTA, NOOP, SYST,
-//! ALLO, ACCT, SMNT and a bare SITE touch no socket, no file and no other handler: what they do is
-//! a function of the session's settings and the configuration, and what they return is a
-//! reply. So they are written as such functions, over a narrow [`Settings`] context, and the
-//! connection's engine sends what they return. This is the shape the whole command core is
-//! moving to (ARCHITECTURE.md §10): a command cannot reach what its context does not hold, and
-//! each is tested below as (settings before, command) → (reply, settings after), without a
-//! socket.
+//! ALLO, ACCT, SMNT and a bare SITE touch no file and no other handler: what they do is a
+//! function of the session's settings and the configuration, and what they return is a reply.
+//! So they run over an even narrower context than the rest of the core (`core.rs`), just
+//! [`Settings`], with their arguments already typed (`args.rs`); each is tested below as
+//! (settings before, command) → (reply, settings after), without a socket.
 //!
 //! HELP, SITE HELP and FEAT are derived from the command table, so a command can never be
 //! advertised without existing, or exist without being advertised.
 
+use super::args::Args;
 use super::session::{Session, TransferType};
 use super::table::{self, Verb};
 use crate::checksum::Algo;
@@ -28,35 +27,36 @@ pub(super) struct Settings<'a> {
 }
 
 /// The reply of a settings command, or `None` if `verb` is not one (the dispatcher goes on).
-pub(super) fn run(verb: Verb, arg: &str, cx: Settings<'_>) -> Option<Reply> {
+pub(super) fn run(verb: Verb, args: &Args<'_>, cx: Settings<'_>) -> Option<Reply> {
     let Settings { session, cfg } = cx;
-    Some(match verb {
-        Verb::Type => type_(session, arg),
-        Verb::Mode => mode(arg),
-        Verb::Stru => stru(arg),
-        Verb::Rest => rest(session, arg),
-        Verb::Rang => rang(session, arg),
-        Verb::Pwd => Reply::new(
+    let arg = args.text();
+    Some(match (verb, args) {
+        (Verb::Type, Args::Type(ttype)) => type_(session, *ttype),
+        (Verb::Mode, _) => Reply::new(ReplyCode::Ok, "Transfer mode set to: S"),
+        (Verb::Stru, _) => Reply::new(ReplyCode::Ok, "File transfer structure set to: F."),
+        (Verb::Rest, Args::Offset(offset)) => rest(session, offset),
+        (Verb::Rang, Args::Range(range)) => rang(session, *range),
+        (Verb::Pwd, _) => Reply::new(
             ReplyCode::PathCreated,
             format!(
                 "{} is the current directory.",
                 crate::reply::quote_path(session.cwd.as_str())
             ),
         ),
-        Verb::Opts => opts(session, cfg, arg),
-        Verb::Feat => feat(session, cfg),
-        Verb::Help => help(arg),
-        Verb::SiteHelp => site_help(arg, &cfg.site_commands),
-        Verb::SiteQuota => crate::quota::site_quota(session.quota.as_deref()),
-        Verb::Noop => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
-        Verb::Syst => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
-        Verb::Allo => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
-        Verb::Acct => Reply::new(
+        (Verb::Opts, _) => opts(session, cfg, arg),
+        (Verb::Feat, _) => feat(session, cfg),
+        (Verb::Help, _) => help(arg),
+        (Verb::SiteHelp, _) => site_help(arg, &cfg.site_commands),
+        (Verb::SiteQuota, _) => crate::quota::site_quota(session.quota.as_deref()),
+        (Verb::Noop, _) => Reply::new(ReplyCode::Ok, "I successfully did nothing'."),
+        (Verb::Syst, _) => Reply::new(ReplyCode::SystemType, "UNIX Type: L8"),
+        (Verb::Allo, _) => Reply::new(ReplyCode::Superfluous, "No storage allocation necessary."),
+        (Verb::Acct, _) => Reply::new(
             ReplyCode::Superfluous,
             "Command not implemented, superfluous at this site.",
         ),
-        Verb::Smnt => Reply::new(ReplyCode::NotImplemented, "SMNT not implemented."),
-        Verb::Site => Reply::new(
+        (Verb::Smnt, _) => Reply::new(ReplyCode::NotImplemented, "SMNT not implemented."),
+        (Verb::Site, _) => Reply::new(
             ReplyCode::SyntaxErrorArgs,
             "Syntax error: command needs an argument.",
         ),
@@ -64,84 +64,47 @@ pub(super) fn run(verb: Verb, arg: &str, cx: Settings<'_>) -> Option<Reply> {
     })
 }
 
-/// TYPE (RFC 959 §3.1.1): A (optionally `A N`), I, and `L 8` as a synonym of I (RFC 1123).
-fn type_(session: &mut Session, arg: &str) -> Reply {
-    let t: String = arg
-        .to_ascii_uppercase()
-        .chars()
-        .filter(|c| *c != ' ')
-        .collect();
-    match t.as_str() {
-        "A" | "AN" | "L7" => {
-            session.ttype = TransferType::Ascii;
-            Reply::new(ReplyCode::Ok, "Type set to: ASCII.")
-        }
-        "I" | "L8" => {
-            session.ttype = TransferType::Binary;
-            Reply::new(ReplyCode::Ok, "Type set to: Binary.")
-        }
-        _ => Reply::new(
-            ReplyCode::NotImplementedParam,
-            format!("Unsupported type \"{arg}\"."),
-        ),
+/// TYPE (RFC 959 §3.1.1): A (optionally `A N`), I, and `L 8` as a synonym of I (RFC 1123);
+/// the parser refused the others (`504`).
+fn type_(session: &mut Session, ttype: TransferType) -> Reply {
+    session.ttype = ttype;
+    match ttype {
+        TransferType::Ascii => Reply::new(ReplyCode::Ok, "Type set to: ASCII."),
+        TransferType::Binary => Reply::new(ReplyCode::Ok, "Type set to: Binary."),
     }
 }
 
-/// STRU (RFC 959 §4.1.2): only File structure.
-fn stru(arg: &str) -> Reply {
-    match arg.trim().to_ascii_uppercase().as_str() {
-        "F" => Reply::new(ReplyCode::Ok, "File transfer structure set to: F."),
-        "P" | "R" => Reply::new(ReplyCode::NotImplementedParam, "Unimplemented STRU type."),
-        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized STRU type."),
-    }
-}
-
-/// MODE (RFC 959 §4.1.2): only Stream mode.
-fn mode(arg: &str) -> Reply {
-    match arg.trim().to_ascii_uppercase().as_str() {
-        "S" => Reply::new(ReplyCode::Ok, "Transfer mode set to: S"),
-        "B" | "C" => Reply::new(ReplyCode::NotImplementedParam, "Unimplemented MODE type."),
-        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Unrecognized MODE type."),
-    }
-}
-
-/// REST (RFC 3659 §5): the offset of the next RETR/STOR, binary mode only.
-fn rest(session: &mut Session, arg: &str) -> Reply {
+/// REST (RFC 3659 §5): the offset of the next RETR/STOR, binary mode only (checked before
+/// the offset itself).
+fn rest(session: &mut Session, offset: &Result<u64, Reply>) -> Reply {
     if session.ttype == TransferType::Ascii {
         return Reply::new(
             ReplyCode::SyntaxErrorArgs,
             "Resuming transfers not allowed in ASCII mode.",
         );
     }
-    match arg.trim().parse::<u64>() {
+    match offset {
         Ok(n) => {
-            session.rest = n;
+            session.rest = *n;
             Reply::new(
                 ReplyCode::PendingFurtherInfo,
                 format!("Restarting at position {n}."),
             )
         }
-        Err(_) => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid parameter."),
+        Err(reply) => reply.clone(),
     }
 }
 
 /// RANG (draft-bryan-ftp-range): the octets, first and last inclusive, that the next HASH
 /// covers; `RANG 1 0` resets to the whole file. (Transfers do not use it.)
-fn rang(session: &mut Session, arg: &str) -> Reply {
-    let mut parts = arg.split_whitespace().map(str::parse::<u64>);
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(Ok(1)), Some(Ok(0)), None) => {
-            session.rang = None;
-            Reply::new(ReplyCode::PendingFurtherInfo, "Resetting the byte range.")
-        }
-        (Some(Ok(first)), Some(Ok(last)), None) if first <= last => {
-            session.rang = Some((first, last));
-            Reply::new(
-                ReplyCode::PendingFurtherInfo,
-                format!("Restarting at {first}. Ending byte range at {last}."),
-            )
-        }
-        _ => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid byte range."),
+fn rang(session: &mut Session, range: Option<(u64, u64)>) -> Reply {
+    session.rang = range;
+    match range {
+        None => Reply::new(ReplyCode::PendingFurtherInfo, "Resetting the byte range."),
+        Some((first, last)) => Reply::new(
+            ReplyCode::PendingFurtherInfo,
+            format!("Restarting at {first}. Ending byte range at {last}."),
+        ),
     }
 }
 

@@ -122,6 +122,8 @@ pub struct CommandSpec {
     pub auth: bool,
     /// Argument rule.
     pub arg: Arg,
+    /// How the argument is parsed into a typed value (`args.rs`), after the gate.
+    pub syntax: Syntax,
     /// Permission letter required on the path argument: `path_arg` (in `ops/mod.rs`) checks
     /// exactly this letter once the command has resolved its path (gate step 5).
     pub perm: Option<Perm>,
@@ -133,6 +135,35 @@ pub struct CommandSpec {
     pub tls: TlsReq,
     /// Which way the command's data connection carries bytes, if it opens one.
     pub direction: Direction,
+}
+
+/// How a command's argument is parsed into a typed value (see `args.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// As sent: a path, a name, a password, options.
+    Text,
+    /// TYPE's representation type.
+    Type,
+    /// MODE's transfer mode.
+    Mode,
+    /// STRU's file structure.
+    Stru,
+    /// REST's offset.
+    Offset,
+    /// RANG's two octets.
+    Range,
+    /// PORT's six bytes.
+    Port,
+    /// EPRT's `|proto|address|port|`.
+    Eprt,
+    /// EPSV's protocol or `ALL`.
+    Epsv,
+    /// MFMT's time and path.
+    Mtime,
+    /// SITE CHMOD's octal mode and path.
+    Chmod,
+    /// The legacy digests' path and range.
+    Digest,
 }
 
 /// Which TLS policy guards a command.
@@ -168,6 +199,7 @@ const fn cmd(verb: Verb) -> CommandSpec {
         verb,
         auth: false,
         arg: Arg::None,
+        syntax: Syntax::Text,
         perm: None,
         help: "",
         feat: None,
@@ -183,6 +215,10 @@ impl CommandSpec {
     }
     const fn takes(mut self, arg: Arg) -> Self {
         self.arg = arg;
+        self
+    }
+    const fn parsed(mut self, syntax: Syntax) -> Self {
+        self.syntax = syntax;
         self
     }
     const fn perm(mut self, letter: Perm) -> Self {
@@ -223,38 +259,38 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(Verb::Cdup).login().perm(Perm::E).help("Syntax: CDUP (go to parent directory)."),
     cmd(Verb::Cwd).login().takes(Opt).perm(Perm::E).help("Syntax: CWD [<SP> dir-name] (change working directory)."),
     cmd(Verb::Dele).login().takes(Req).perm(Perm::D).help("Syntax: DELE <SP> file-name (delete file)."),
-    cmd(Verb::Eprt).login().takes(Req).tls(TlsReq::Data).feat("EPRT").help("Syntax: EPRT <SP> |proto|ip|port| (extended active mode)."),
-    cmd(Verb::Epsv).login().takes(Opt).tls(TlsReq::Data).feat("EPSV").help("Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode)."),
+    cmd(Verb::Eprt).login().takes(Req).tls(TlsReq::Data).feat("EPRT").parsed(Syntax::Eprt).help("Syntax: EPRT <SP> |proto|ip|port| (extended active mode)."),
+    cmd(Verb::Epsv).login().takes(Opt).tls(TlsReq::Data).feat("EPSV").parsed(Syntax::Epsv).help("Syntax: EPSV [<SP> proto/\"ALL\"] (extended passive mode)."),
     cmd(Verb::Feat).help("Syntax: FEAT (list all new features supported)."),
     cmd(Verb::Hash).login().takes(Req).perm(Perm::R).feat("HASH").help("Syntax: HASH <SP> file-name (checksum of a file, or of the RANG range)."),
     cmd(Verb::Help).takes(Opt).help("Syntax: HELP [<SP> cmd] (show help)."),
     cmd(Verb::Host).takes(Req).feat("HOST").help("Syntax: HOST <SP> hostname (virtual host, RFC 7151)."),
     cmd(Verb::List).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: LIST [<SP> path] (list files)."),
     cmd(Verb::Mdtm).login().takes(Req).perm(Perm::L).feat("MDTM").help("Syntax: MDTM [<SP> path] (file last modification time)."),
-    cmd(Verb::Mfmt).login().takes(Req).perm(Perm::Mtime).feat("MFMT").help("Syntax: MFMT <SP> timeval <SP> path (file update last modification time)."),
+    cmd(Verb::Mfmt).login().takes(Req).perm(Perm::Mtime).feat("MFMT").parsed(Syntax::Mtime).help("Syntax: MFMT <SP> timeval <SP> path (file update last modification time)."),
     cmd(Verb::Mkd).login().takes(Req).perm(Perm::M).help("Syntax: MKD <SP> path (create directory)."),
     cmd(Verb::Mlsd).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: MLSD [<SP> path] (list directory)."),
     cmd(Verb::Mlst).login().takes(Opt).perm(Perm::L).feat("MLST").help("Syntax: MLST [<SP> path] (show information about path)."),
-    cmd(Verb::Mode).login().takes(Req).help("Syntax: MODE <SP> mode (noop; set data transfer mode)."),
+    cmd(Verb::Mode).login().takes(Req).parsed(Syntax::Mode).help("Syntax: MODE <SP> mode (noop; set data transfer mode)."),
     cmd(Verb::Nlst).login().takes(Opt).perm(Perm::L).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: NLST [<SP> path-name] (list path in a compact form)."),
     cmd(Verb::Noop).help("Syntax: NOOP (just do nothing)."),
     cmd(Verb::Opts).login().takes(Req).help("Syntax: OPTS <SP> cmd [<SP> option] (set option for command)."),
     cmd(Verb::Pass).takes(Opt).tls(TlsReq::Control).help("Syntax: PASS [<SP> password] (set user password)."),
     cmd(Verb::Pasv).login().tls(TlsReq::Data).help("Syntax: PASV (open passive data connection)."),
     cmd(Verb::Pbsz).takes(Req).tls(TlsReq::Command).feat("PBSZ").help("Syntax: PBSZ <SP> 0 (negotiate TLS buffer)."),
-    cmd(Verb::Port).login().takes(Req).tls(TlsReq::Data).help("Syntax: PORT <sp> h,h,h,h,p,p (open active data connection)."),
+    cmd(Verb::Port).login().takes(Req).tls(TlsReq::Data).parsed(Syntax::Port).help("Syntax: PORT <sp> h,h,h,h,p,p (open active data connection)."),
     cmd(Verb::Prot).takes(Req).tls(TlsReq::Command).feat("PROT").help("Syntax: PROT <SP> [C|P] (set up un/secure data channel)."),
     cmd(Verb::Pwd).login().help("Syntax: PWD (get current working directory)."),
     cmd(Verb::Quit).help("Syntax: QUIT (quit current session)."),
-    cmd(Verb::Rang).login().takes(Req).help("Syntax: RANG <SP> first <SP> last (octet range of the next HASH; RANG 1 0 resets)."),
+    cmd(Verb::Rang).login().takes(Req).parsed(Syntax::Range).help("Syntax: RANG <SP> first <SP> last (octet range of the next HASH; RANG 1 0 resets)."),
     cmd(Verb::Rein).login().help("Syntax: REIN (flush account)."),
-    cmd(Verb::Rest).login().takes(Req).feat("REST STREAM").help("Syntax: REST <SP> offset (set file offset)."),
+    cmd(Verb::Rest).login().takes(Req).feat("REST STREAM").parsed(Syntax::Offset).help("Syntax: REST <SP> offset (set file offset)."),
     cmd(Verb::Retr).login().takes(Req).perm(Perm::R).tls(TlsReq::Data).moves(Direction::Download).help("Syntax: RETR <SP> file-name (retrieve a file)."),
     cmd(Verb::Rmd).login().takes(Req).perm(Perm::D).help("Syntax: RMD <SP> dir-name (remove directory)."),
     cmd(Verb::Rnfr).login().takes(Req).perm(Perm::F).help("Syntax: RNFR <SP> file-name (rename (source name))."),
     cmd(Verb::Rnto).login().takes(Req).perm(Perm::F).help("Syntax: RNTO <SP> file-name (rename (destination name))."),
     cmd(Verb::Site).takes(Req).help("Syntax: SITE <SP> site-command (execute SITE command)."),
-    cmd(Verb::SiteChmod).login().takes(Req).perm(Perm::Chmod).help("Syntax: SITE CHMOD <SP> mode path (change file mode)."),
+    cmd(Verb::SiteChmod).login().takes(Req).perm(Perm::Chmod).parsed(Syntax::Chmod).help("Syntax: SITE CHMOD <SP> mode path (change file mode)."),
     cmd(Verb::SiteHelp).takes(Opt).help("Syntax: SITE HELP [<SP> cmd] (show SITE command help)."),
     cmd(Verb::SiteQuota).login().help("Syntax: SITE QUOTA (show quota usage and limits)."),
     cmd(Verb::Size).login().takes(Req).perm(Perm::L).feat("SIZE").help("Syntax: SIZE <SP> file-name (get file size)."),
@@ -262,15 +298,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(Verb::Stat).takes(Opt).perm(Perm::L).help("Syntax: STAT [<SP> path name] (server stats [list files])."),
     cmd(Verb::Stor).login().takes(Req).perm(Perm::W).tls(TlsReq::Data).moves(Direction::Upload).help("Syntax: STOR <SP> file-name (store a file)."),
     cmd(Verb::Stou).login().takes(Opt).perm(Perm::W).tls(TlsReq::Data).moves(Direction::Upload).help("Syntax: STOU [<SP> name] (store a file with a unique name)."),
-    cmd(Verb::Stru).login().takes(Req).help("Syntax: STRU <SP> type (noop; set file structure)."),
+    cmd(Verb::Stru).login().takes(Req).parsed(Syntax::Stru).help("Syntax: STRU <SP> type (noop; set file structure)."),
     cmd(Verb::Syst).help("Syntax: SYST (get operating system type)."),
-    cmd(Verb::Type).login().takes(Req).help("Syntax: TYPE <SP> [A | I] (set transfer type)."),
+    cmd(Verb::Type).login().takes(Req).parsed(Syntax::Type).help("Syntax: TYPE <SP> [A | I] (set transfer type)."),
     cmd(Verb::User).takes(Req).tls(TlsReq::Control).help("Syntax: USER <SP> user-name (set username)."),
-    cmd(Verb::Xcrc).login().takes(Req).perm(Perm::R).help("Syntax: XCRC <SP> file-name [<SP> start [<SP> end]] (CRC-32 of a file)."),
-    cmd(Verb::Xmd5).login().takes(Req).perm(Perm::R).help("Syntax: XMD5 <SP> file-name [<SP> start [<SP> end]] (MD5 of a file)."),
-    cmd(Verb::Xsha1).login().takes(Req).perm(Perm::R).help("Syntax: XSHA1 <SP> file-name [<SP> start [<SP> end]] (SHA-1 of a file)."),
-    cmd(Verb::Xsha256).login().takes(Req).perm(Perm::R).help("Syntax: XSHA256 <SP> file-name [<SP> start [<SP> end]] (SHA-256 of a file)."),
-    cmd(Verb::Xsha512).login().takes(Req).perm(Perm::R).help("Syntax: XSHA512 <SP> file-name [<SP> start [<SP> end]] (SHA-512 of a file)."),
+    cmd(Verb::Xcrc).login().takes(Req).perm(Perm::R).parsed(Syntax::Digest).help("Syntax: XCRC <SP> file-name [<SP> start [<SP> end]] (CRC-32 of a file)."),
+    cmd(Verb::Xmd5).login().takes(Req).perm(Perm::R).parsed(Syntax::Digest).help("Syntax: XMD5 <SP> file-name [<SP> start [<SP> end]] (MD5 of a file)."),
+    cmd(Verb::Xsha1).login().takes(Req).perm(Perm::R).parsed(Syntax::Digest).help("Syntax: XSHA1 <SP> file-name [<SP> start [<SP> end]] (SHA-1 of a file)."),
+    cmd(Verb::Xsha256).login().takes(Req).perm(Perm::R).parsed(Syntax::Digest).help("Syntax: XSHA256 <SP> file-name [<SP> start [<SP> end]] (SHA-256 of a file)."),
+    cmd(Verb::Xsha512).login().takes(Req).perm(Perm::R).parsed(Syntax::Digest).help("Syntax: XSHA512 <SP> file-name [<SP> start [<SP> end]] (SHA-512 of a file)."),
 ];
 
 /// RFC 775 "experimental" aliases that RFC 1123 tells servers to accept.

@@ -9,7 +9,9 @@
 use super::super::core::{fs, Core, Outcome};
 use super::super::session::TransferType;
 use super::{fs_error, tri};
-use crate::fs::listing::{self, parse_mdtm};
+use std::time::SystemTime;
+
+use crate::fs::listing;
 use crate::fs::{FileKind, VirtualPath};
 use crate::reply::{quote_path, Reply, ReplyCode};
 
@@ -212,19 +214,7 @@ pub(in crate::control) fn mdtm(c: &mut Core<'_>, arg: &str) -> Outcome {
 }
 
 /// MFMT (draft-somers-ftp-mfxx): `MFMT YYYYMMDDHHMMSS path` sets the modification time.
-pub(in crate::control) fn mfmt(c: &mut Core<'_>, arg: &str) -> Outcome {
-    let Some((time, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
-        return Outcome::Reply(Reply::new(
-            ReplyCode::SyntaxErrorArgs,
-            "Syntax error: command needs two arguments.",
-        ));
-    };
-    let Some(when) = parse_mdtm(time) else {
-        return Outcome::Reply(Reply::new(
-            ReplyCode::SyntaxErrorArgs,
-            "Invalid time format; expected: YYYYMMDDHHMMSS.",
-        ));
-    };
+pub(in crate::control) fn mfmt(c: &mut Core<'_>, when: SystemTime, name: &str) -> Outcome {
     let path = tri!(c.path(name));
     let (target, shown) = (path.clone(), name.to_owned());
     fs(
@@ -250,20 +240,8 @@ pub(in crate::control) fn mfmt(c: &mut Core<'_>, arg: &str) -> Outcome {
     )
 }
 
-/// SITE CHMOD (de-facto standard): octal modes only, never symbolic ones.
-pub(in crate::control) fn site_chmod(c: &mut Core<'_>, arg: &str) -> Outcome {
-    let Some((mode, name)) = arg.split_once(' ').filter(|(_, n)| !n.is_empty()) else {
-        return Outcome::Reply(Reply::new(
-            ReplyCode::SyntaxErrorArgs,
-            "Syntax error: command needs two arguments.",
-        ));
-    };
-    let Some(mode) = parse_octal_mode(mode) else {
-        return Outcome::Reply(Reply::new(
-            ReplyCode::SyntaxErrorArgs,
-            "Invalid SITE CHMOD format.",
-        ));
-    };
+/// SITE CHMOD (de-facto standard): octal modes only, never symbolic ones (`args.rs`).
+pub(in crate::control) fn site_chmod(c: &mut Core<'_>, mode: u32, name: &str) -> Outcome {
     let path = tri!(c.path(name));
     let shown = path.as_str().to_owned();
     fs(
@@ -276,28 +254,4 @@ pub(in crate::control) fn site_chmod(c: &mut Core<'_>, arg: &str) -> Outcome {
             c.log_change("SITE CHMOD", &shown, reply)
         },
     )
-}
-
-/// Parses `755`, `0644`, `4755`: one to four octal digits.
-fn parse_octal_mode(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        return None;
-    }
-    u32::from_str_radix(s, 8).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_octal_mode;
-
-    #[test]
-    fn octal_modes() {
-        assert_eq!(parse_octal_mode("755"), Some(0o755));
-        assert_eq!(parse_octal_mode("0644"), Some(0o644));
-        assert_eq!(parse_octal_mode("4755"), Some(0o4755));
-        assert_eq!(parse_octal_mode("u+x"), None);
-        assert_eq!(parse_octal_mode("888"), None);
-        assert_eq!(parse_octal_mode("07777"), None);
-        assert_eq!(parse_octal_mode(""), None);
-    }
 }

@@ -96,16 +96,33 @@ pub(in crate::control) fn stat(c: &mut Core<'_>, arg: &str) -> Outcome {
     Reply::multi(ReplyCode::SystemStatus, lines).into()
 }
 
-/// HASH (draft-bryan-ftpext-hash) and the legacy XCRC, XMD5, XSHA1, XSHA256, XSHA512: a
-/// file's digest, always computed on the blocking pool (`checksum.rs`).
-pub(in crate::control) fn hash(c: &mut Core<'_>, verb: Verb, arg: &str) -> Outcome {
-    let (name, algo, range) = match legacy_algo(verb) {
-        None => (arg, c.session.hash_algo, c.session.rang.take()),
-        Some(algo) => {
-            let (name, range) = tri!(legacy_args(arg));
-            (name, algo, range)
-        }
+/// HASH (draft-bryan-ftpext-hash): a file's digest with the algorithm OPTS HASH chose, over
+/// the range RANG set, always computed on the blocking pool (`checksum.rs`).
+pub(in crate::control) fn hash(c: &mut Core<'_>, name: &str) -> Outcome {
+    let (algo, range) = (c.session.hash_algo, c.session.rang.take());
+    checksum(c, Verb::Hash, name, (algo, range))
+}
+
+/// The legacy XCRC, XMD5, XSHA1, XSHA256, XSHA512: `path [start [end]]` (`args.rs`).
+pub(in crate::control) fn digest(
+    c: &mut Core<'_>,
+    verb: Verb,
+    name: &str,
+    range: Option<(u64, u64)>,
+) -> Outcome {
+    let Some(algo) = legacy_algo(verb) else {
+        return Reply::new(ReplyCode::NotImplemented, "Command not implemented.").into();
     };
+    checksum(c, verb, name, (algo, range))
+}
+
+/// The digest of `name` over `range`, made on the pool.
+fn checksum(
+    c: &mut Core<'_>,
+    verb: Verb,
+    name: &str,
+    (algo, range): (Algo, Option<(u64, u64)>),
+) -> Outcome {
     let path = tri!(c.path(name));
     let req = Request {
         algo,
@@ -157,28 +174,6 @@ fn legacy_algo(verb: Verb) -> Option<Algo> {
         Verb::Xsha256 => Some(Algo::Sha256),
         Verb::Xsha512 => Some(Algo::Sha512),
         _ => None,
-    }
-}
-
-/// First and last octet of a range, inclusive.
-type Octets = (u64, u64);
-
-/// `path [start [end]]` of the legacy commands, as ProFTPD reads them: numbers at the end are
-/// the range, `end` exclusive. The range, inclusive, is `(start, u64::MAX)` without an end.
-fn legacy_args(arg: &str) -> Result<(&str, Option<Octets>), Reply> {
-    let words: Vec<&str> = arg.rsplitn(3, ' ').collect();
-    let number = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
-    match (number(0), number(1), words.len()) {
-        (Some(end), Some(start), 3) if end > start => Ok((words[2], Some((start, end - 1)))),
-        (Some(_), Some(_), 3) => Err(Reply::new(
-            ReplyCode::SyntaxErrorArgs,
-            "Invalid byte range.",
-        )),
-        (Some(start), _, 2..) => Ok((
-            &arg[..arg.len() - words[0].len() - 1],
-            Some((start, u64::MAX)),
-        )),
-        _ => Ok((arg, None)),
     }
 }
 

@@ -15,6 +15,7 @@ mod ports;
 mod tls;
 mod transfer;
 
+use super::args::{self, Args};
 use super::core::{Action, Core, Outcome};
 use super::settings::{self, Settings};
 use super::table::Verb;
@@ -41,20 +42,32 @@ pub(super) fn run_line(c: &mut Core<'_>, line: &str, rnfr: Option<VirtualPath>) 
         c.tls,
         c.sec.prot_private
     ));
+    // The argument's own rules come after the gate: 530 before 501.
+    let args = tri!(args::parse(
+        cmd.spec.syntax,
+        &cmd.arg,
+        c.local.map(|a| a.ip())
+    ));
     // The permission letter of this row: `Core::path` checks it (gate step 5).
     c.perm = cmd.spec.perm;
     let settings = Settings {
         session: c.session,
         cfg: c.cfg,
     };
-    if let Some(reply) = settings::run(cmd.spec.verb, &cmd.arg, settings) {
+    if let Some(reply) = settings::run(cmd.spec.verb, &args, settings) {
         return reply.into();
     }
-    run(c, cmd.spec.verb, &cmd.arg, rnfr)
+    run(c, cmd.spec.verb, args, rnfr)
 }
 
 /// Runs one gated command of the core (the settings commands are answered before it). `rnfr` is the pending rename source, if the previous command was RNFR.
-pub(super) fn run(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {
+pub(super) fn run(
+    c: &mut Core<'_>,
+    verb: Verb,
+    args: Args<'_>,
+    rnfr: Option<VirtualPath>,
+) -> Outcome {
+    let arg = args.text();
     match verb {
         Verb::User => access::user(c, arg),
         Verb::Pass => access::pass(c, arg),
@@ -66,49 +79,50 @@ pub(super) fn run(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualP
         Verb::Pbsz => tls::pbsz(c, arg),
         Verb::Prot => tls::prot(c, arg),
         Verb::Ccc => tls::ccc(c),
-        _ => run_disk(c, verb, arg, rnfr),
+        _ => run_disk(c, verb, args, rnfr),
     }
 }
 
 /// The commands that touch the disk (the rest of `run`).
-fn run_disk(c: &mut Core<'_>, verb: Verb, arg: &str, rnfr: Option<VirtualPath>) -> Outcome {
-    match verb {
-        Verb::Avbl => info::avbl(c, arg),
-        Verb::Hash | Verb::Xcrc | Verb::Xmd5 | Verb::Xsha1 | Verb::Xsha256 | Verb::Xsha512 => {
-            info::hash(c, verb, arg)
-        }
-        Verb::Stat => info::stat(c, arg),
-        Verb::Cwd => files::cwd(c, arg),
-        Verb::Cdup => files::cwd(c, ".."),
-        Verb::Mkd => files::mkd(c, arg),
-        Verb::Rmd => files::rmd(c, arg),
-        Verb::Dele => files::dele(c, arg),
-        Verb::Rnfr => files::rnfr(c, arg),
-        Verb::Rnto => files::rnto(c, arg, rnfr),
-        Verb::Size => files::size(c, arg),
-        Verb::Mdtm => files::mdtm(c, arg),
-        Verb::Mfmt => files::mfmt(c, arg),
-        Verb::SiteChmod => files::site_chmod(c, arg),
-        _ => run_data(c, verb, arg),
+fn run_disk(c: &mut Core<'_>, verb: Verb, args: Args<'_>, rnfr: Option<VirtualPath>) -> Outcome {
+    let arg = args.text();
+    match (verb, args) {
+        (Verb::Avbl, _) => info::avbl(c, arg),
+        (Verb::Hash, _) => info::hash(c, arg),
+        (_, Args::Digest(path, range)) => info::digest(c, verb, path, range),
+        (Verb::Stat, _) => info::stat(c, arg),
+        (Verb::Cwd, _) => files::cwd(c, arg),
+        (Verb::Cdup, _) => files::cwd(c, ".."),
+        (Verb::Mkd, _) => files::mkd(c, arg),
+        (Verb::Rmd, _) => files::rmd(c, arg),
+        (Verb::Dele, _) => files::dele(c, arg),
+        (Verb::Rnfr, _) => files::rnfr(c, arg),
+        (Verb::Rnto, _) => files::rnto(c, arg, rnfr),
+        (Verb::Size, _) => files::size(c, arg),
+        (Verb::Mdtm, _) => files::mdtm(c, arg),
+        (Verb::Mfmt, Args::Mtime(time, path)) => files::mfmt(c, time, path),
+        (Verb::SiteChmod, Args::Chmod(mode, path)) => files::site_chmod(c, mode, path),
+        (verb, args) => run_data(c, verb, args),
     }
 }
 
 /// The commands of the data channel (the rest of `run`).
-fn run_data(c: &mut Core<'_>, verb: Verb, arg: &str) -> Outcome {
-    match verb {
-        Verb::Pasv => ports::pasv(c, false, arg),
-        Verb::Epsv => ports::pasv(c, true, arg),
-        Verb::Port => ports::port(c, false, arg),
-        Verb::Eprt => ports::port(c, true, arg),
-        Verb::Retr => transfer::retr(c, arg),
-        Verb::Stor => transfer::stor(c, arg, false),
-        Verb::Appe => transfer::stor(c, arg, true),
-        Verb::Stou => transfer::stou(c, arg),
-        Verb::Abor => transfer::abor(c),
-        Verb::List => listing::list(c, listing::ListKind::List, arg),
-        Verb::Nlst => listing::list(c, listing::ListKind::Nlst, arg),
-        Verb::Mlsd => listing::list(c, listing::ListKind::Mlsd, arg),
-        Verb::Mlst => listing::mlst(c, arg),
+fn run_data(c: &mut Core<'_>, verb: Verb, args: Args<'_>) -> Outcome {
+    let arg = args.text();
+    match (verb, args) {
+        (Verb::Pasv, _) => ports::pasv(c, None),
+        (Verb::Epsv, Args::Epsv(all)) => ports::pasv(c, Some(all)),
+        (Verb::Port, Args::Address(target)) => ports::port(c, "PORT", target),
+        (Verb::Eprt, Args::Address(target)) => ports::port(c, "EPRT", target),
+        (Verb::Retr, _) => transfer::retr(c, arg),
+        (Verb::Stor, _) => transfer::stor(c, arg, false),
+        (Verb::Appe, _) => transfer::stor(c, arg, true),
+        (Verb::Stou, _) => transfer::stou(c, arg),
+        (Verb::Abor, _) => transfer::abor(c),
+        (Verb::List, _) => listing::list(c, listing::ListKind::List, arg),
+        (Verb::Nlst, _) => listing::list(c, listing::ListKind::Nlst, arg),
+        (Verb::Mlsd, _) => listing::list(c, listing::ListKind::Mlsd, arg),
+        (Verb::Mlst, _) => listing::mlst(c, arg),
         _ => Reply::new(ReplyCode::NotImplemented, "Command not implemented.").into(),
     }
 }

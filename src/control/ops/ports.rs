@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::super::addr::{self, EprtError, EpsvArg};
 use super::super::channel::PassivePlan;
 use super::super::core::{Action, Core, Outcome};
 use super::transfer::busy;
@@ -29,10 +28,10 @@ fn pasv_address(c: &Core<'_>) -> Option<IpAddr> {
         .or_else(|| c.cfg.nat_ip())
 }
 
-/// PASV (`extended == false`) and EPSV: where to listen and what to announce, or the
-/// refusal (or EPSV ALL's own answer).
-pub(in crate::control) fn pasv(c: &mut Core<'_>, extended: bool, arg: &str) -> Outcome {
-    if c.data.epsv_all && !extended {
+/// PASV (`epsv` is `None`) and EPSV (its parsed argument: `true` for ALL): where to listen
+/// and what to announce, or the refusal (or EPSV ALL's own answer).
+pub(in crate::control) fn pasv(c: &mut Core<'_>, epsv: Option<Result<bool, Reply>>) -> Outcome {
+    if c.data.epsv_all && epsv.is_none() {
         return Reply::new(
             ReplyCode::SyntaxErrorArgs,
             "PASV not allowed after EPSV ALL.",
@@ -45,7 +44,7 @@ pub(in crate::control) fn pasv(c: &mut Core<'_>, extended: bool, arg: &str) -> O
     let Some(ip) = c.local.map(|a| a.ip()) else {
         return cant_open().into();
     };
-    if !extended {
+    let Some(all) = epsv else {
         return match (pasv_address(c), ip) {
             (Some(IpAddr::V4(m)), _) | (_, IpAddr::V4(m)) => {
                 Action::Passive(PassivePlan { ip, shown: Some(m) }).into()
@@ -56,16 +55,20 @@ pub(in crate::control) fn pasv(c: &mut Core<'_>, extended: bool, arg: &str) -> O
             )
             .into(),
         };
-    }
-    if tri!(epsv_arg(arg, ip)) {
+    };
+    if tri!(all) {
         return Action::EpsvAll.into();
     }
     Action::Passive(PassivePlan { ip, shown: None }).into()
 }
 
-/// PORT (`extended == false`) and EPRT: where to connect, or the refusal.
-pub(in crate::control) fn port(c: &mut Core<'_>, extended: bool, arg: &str) -> Outcome {
-    let name = if extended { "EPRT" } else { "PORT" };
+/// PORT and EPRT (`name`), with the parsed address: where to connect, or the refusal. A bad
+/// address is reported after the EPSV ALL and transfer checks, as before typed arguments.
+pub(in crate::control) fn port(
+    c: &mut Core<'_>,
+    name: &'static str,
+    target: Result<SocketAddr, Reply>,
+) -> Outcome {
     if c.data.epsv_all {
         return Reply::new(
             ReplyCode::SyntaxErrorArgs,
@@ -79,7 +82,7 @@ pub(in crate::control) fn port(c: &mut Core<'_>, extended: bool, arg: &str) -> O
     let Some(local) = c.local.map(|a| a.ip()) else {
         return cant_open().into();
     };
-    let target = tri!(port_target(extended, arg, local));
+    let target = tri!(target);
     tri!(check_bounce(c, name, target));
     Action::Connect {
         name,
@@ -125,41 +128,3 @@ fn check_bounce(c: &Core<'_>, name: &str, target: SocketAddr) -> Result<(), Repl
 fn cant_open() -> Reply {
     Reply::new(ReplyCode::CantOpenData, "Can't open data connection.")
 }
-
-/// EPSV's argument (RFC 2428 §3): none, the network protocol of the control connection
-/// (`1` IPv4, `2` IPv6), or `ALL`. `Ok(true)` for ALL; `Err` is the refusal.
-fn epsv_arg(arg: &str, ip: IpAddr) -> Result<bool, Reply> {
-    let use_n = if ip.is_ipv4() { 1 } else { 2 };
-    match addr::parse_epsv(arg) {
-        None => Err(Reply::new(
-            ReplyCode::SyntaxErrorArgs,
-            format!("Unknown network protocol (use {use_n})."),
-        )),
-        Some(EpsvArg::All) => Ok(true),
-        Some(EpsvArg::Proto(p)) if p != use_n => Err(Reply::new(
-            ReplyCode::ProtocolNotSupported,
-            format!("Network protocol not supported (use {use_n})."),
-        )),
-        Some(_) => Ok(false),
-    }
-}
-
-/// The address PORT (`h1,h2,h3,h4,p1,p2`) or EPRT (`|proto|addr|port|`) names; `Err` is the
-/// `501` for a bad argument, or the `522` for EPRT in the other address family than `local`.
-fn port_target(extended: bool, arg: &str, local: IpAddr) -> Result<SocketAddr, Reply> {
-    if !extended {
-        return addr::parse_port(arg)
-            .ok_or_else(|| Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid PORT format."));
-    }
-    let n = if local.is_ipv4() { 1 } else { 2 };
-    addr::parse_eprt(arg, n).map_err(|e| match e {
-        EprtError::Syntax => Reply::new(ReplyCode::SyntaxErrorArgs, "Invalid EPRT format."),
-        EprtError::Protocol => Reply::new(
-            ReplyCode::ProtocolNotSupported,
-            format!("Network protocol not supported (use {n})."),
-        ),
-    })
-}
-
-#[cfg(test)]
-mod tests;

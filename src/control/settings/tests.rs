@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::checksum::Algo;
+use crate::control::args::Args;
 use crate::MemoryAuthorizer;
 
 fn config(encoding: Encoding) -> Config {
@@ -16,8 +17,17 @@ fn config(encoding: Encoding) -> Config {
 /// Runs `line` (verb and argument) on `session`; the reply's code and its first line.
 fn run_line(session: &mut Session, cfg: &Config, line: &str) -> (u16, String) {
     let cmd = crate::control::parser::parse(line).unwrap_or_else(|r| panic!("{line}: {r:?}"));
-    let reply = run(cmd.spec.verb, &cmd.arg, Settings { session, cfg })
+    let args = match crate::control::args::parse(cmd.spec.syntax, &cmd.arg, None) {
+        Ok(args) => args,
+        Err(reply) => return reply_of(&reply),
+    };
+    let reply = run(cmd.spec.verb, &args, Settings { session, cfg })
         .unwrap_or_else(|| panic!("{line} is a settings command"));
+    reply_of(&reply)
+}
+
+/// A reply's code and its first line's text.
+fn reply_of(reply: &Reply) -> (u16, String) {
     let text = reply.to_string();
     let first = text.lines().next().unwrap_or_default();
     (reply.code().as_u16(), first[4..].to_owned())
@@ -132,11 +142,14 @@ fn settings_after_each_command() {
 #[test]
 fn feat_follows_the_session_and_the_configuration() {
     let mut s = Session::default();
-    let feat =
-        |s: &mut Session, cfg: &Config| match run(Verb::Feat, "", Settings { session: s, cfg }) {
-            Some(r) => r.to_string(),
-            None => unreachable!(),
-        };
+    let feat = |s: &mut Session, cfg: &Config| match run(
+        Verb::Feat,
+        &Args::Text(""),
+        Settings { session: s, cfg },
+    ) {
+        Some(r) => r.to_string(),
+        None => unreachable!(),
+    };
     let utf8 = feat(&mut s, &config(Encoding::Utf8));
     assert!(
         utf8.contains(" UTF8\r\n") && utf8.contains(" HASH SHA-256*;"),
@@ -174,7 +187,7 @@ fn a_bare_site_needs_a_sub_command() {
     let mut s = Session::default();
     let reply = run(
         Verb::Site,
-        "",
+        &Args::Text(""),
         Settings {
             session: &mut s,
             cfg: &cfg,
@@ -201,7 +214,7 @@ fn commands_with_io_are_not_settings_commands() {
         assert!(
             run(
                 verb,
-                "x",
+                &Args::Text("x"),
                 Settings {
                     session: &mut s,
                     cfg: &cfg
