@@ -123,3 +123,6 @@ macro_rules! tri {
     };
 }
 pub(crate) use tri;
+
+#[cfg(test)]
+mod tests;
