@@ -137,3 +137,6 @@ macro_rules! tri {
     };
 }
 pub(crate) use tri;
+
+#[cfg(test)]
+mod tests;
