@@ -207,3 +207,25 @@ fn abor_of_a_long_plain_listing() {
     assert_eq!(xfer::download(&mut c, "RETR small.txt"), b"still serving");
     assert_eq!(xfer::listing(&mut c, "NLST many").len(), ENTRIES);
 }
+
+/// ABOR of a RETR still waiting for its data connection (the client got `150`, never
+/// connected): `426` and `226`, and the RETR is gone: a second ABOR has nothing to abort, and
+/// the next PASV's connection carries the next command's data, not the aborted file's.
+#[test]
+fn abor_of_a_transfer_waiting_for_its_connection_drops_it() {
+    let srv = TestServer::with_user();
+    fs::write(srv.root().join("aborted.txt"), b"must not be sent").unwrap();
+    fs::write(srv.root().join("wanted.txt"), b"the wanted file").unwrap();
+    let mut c = srv.login();
+    c.expect("TYPE I", 200);
+    xfer::pasv(&mut c);
+    c.expect("RETR aborted.txt", 150);
+    c.send_raw(b"ABOR\r\n");
+    let first = c.read_reply();
+    assert_aborted(first, c.read_reply());
+    c.expect_line("ABOR", "225 No transfer to abort.");
+    assert_eq!(
+        xfer::download(&mut c, "RETR wanted.txt"),
+        b"the wanted file"
+    );
+}

@@ -115,7 +115,9 @@ impl ControlConn {
                 None
             }
             Action::CloseChannel(replies) => {
-                self.close_channel(cx);
+                if let Some(id) = self.data.abandon() {
+                    cx.close(id);
+                }
                 let mut replies = replies.into_iter();
                 let last = replies.next_back();
                 replies.for_each(|r| self.respond(r));

@@ -165,6 +165,14 @@ impl DataSide {
         id
     }
 
+    /// ABOR: forgets the channel *and* the transfer waiting for it (whose `150` the client
+    /// already has: ABOR answers it with `426`); the connection or acceptor to close.
+    #[must_use]
+    pub fn abandon(&mut self) -> Option<ConnId> {
+        self.pending = None;
+        self.close()
+    }
+
     /// The reply to a transfer command without a data channel: why the last one was refused
     /// (said once), or `425`.
     pub fn no_channel(&mut self) -> Reply {

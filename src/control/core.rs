@@ -127,7 +127,8 @@ pub(super) enum Action {
     /// ABOR during a transfer: stop it on this data connection; its end says `426`, then
     /// `226` follows.
     AbortTransfer(ConnId),
-    /// Close the data channel (dropping a transfer waiting for it), then send these replies.
+    /// ABOR: close the data channel and drop a transfer waiting for it
+    /// (`DataSide::abandon`), then send these replies.
     CloseChannel(Vec<Reply>),
     /// QUIT while a transfer runs: `221` once it has ended (RFC 959).
     QuitAfterTransfer,

@@ -294,7 +294,7 @@ impl Rig {
             } => (format!("Connect {name} {local} {target}"), None),
             Action::AbortTransfer(id) => (format!("AbortTransfer {}", id.key), None),
             Action::CloseChannel(replies) => {
-                let _ = self.data.close();
+                let _ = self.data.abandon();
                 ran.replies.extend(replies);
                 ("CloseChannel".to_owned(), None)
             }

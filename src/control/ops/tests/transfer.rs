@@ -198,11 +198,8 @@ fn abor_of_a_waiting_transfer_ends_it_first() {
 
 /// ABOR of a transfer that waits for its data connection answers `426` and `226` and closes
 /// the channel; the transfer must go too, or a second ABOR finishes it again and the next
-/// data connection (after a new PASV) would start it. Before the command core, ABOR dropped
-/// it (`pending.take()`); now `ops::abor` cannot change the data side, and the engine's
-/// `CloseChannel` (`DataSide::close`) keeps `pending`.
+/// data connection (after a new PASV) would start it (`DataSide::abandon`).
 #[test]
-#[ignore = "core bug: CloseChannel keeps the waiting transfer (DataSide::close leaves `pending`)"]
 fn abor_drops_the_waiting_transfer() {
     let mut rig = Rig::passive();
     rig.run("RETR a.txt");
