@@ -1,23 +1,28 @@
 //! The engine's other half: running a command through the command core and applying what it
 //! decided.
 //!
-//! [`ControlConn::dispatch`] builds the core's narrow context ([`Core`]) for the table row
-//! being run, calls the command (`ops::run`), and hands the [`Outcome`] to
-//! [`ControlConn::apply`]. A reply is returned to the engine, which queues it. An [`Action`] is
-//! carried out here, because it needs what the core cannot see: filesystem work runs now or on
-//! the blocking pool (`offload.rs` decides), and its continuation is called back with the
-//! result, possibly after a message from the pool; a transfer starts on the data connection or
-//! waits for it; a passive listener or an active connect is spawned on the loop; ABOR stops the
-//! data side. Each of these is one named function below, so a reader following a RETR goes
-//! `dispatch` → `ops::transfer::retr` → `apply` → `run_fs` → the continuation → `apply` →
-//! `start_or_queue`.
+//! The engine (`engine.rs`) builds the core's narrow context ([`Core`]) with
+//! [`ControlConn::core`], runs a line through the command core (`ops::run_line`), and hands
+//! the [`Outcome`] to [`ControlConn::apply`]. A reply is returned to the engine, which queues
+//! it. An [`Action`] is carried out here, because it needs what the core cannot see:
+//! filesystem work runs now or on the blocking pool (`offload.rs` decides), and its
+//! continuation is called back with the result, possibly after a message from the pool; a
+//! transfer starts on the data connection or waits for it; a passive listener or an active
+//! connect is spawned on the loop; ABOR stops the data side; a login is checked on the pool.
+//! Each of these is one named function below, so a reader following a RETR goes
+//! `ops::run_line` → `ops::transfer::retr` → `apply` → `run_fs` → the continuation →
+//! `apply` → `start_or_queue`, and later `data_message` → `launch`.
+//!
+//! News from the data side (a connection is up, a transfer ended) arrives as messages:
+//! `DataSide::on_message` (`channel.rs`) turns each into the channel's new state and a list of
+//! [`News`], which `data_message` applies in the same way.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::channel::open::Opener;
 use super::channel::{final_reply, Channel, News, PendingJob, Transfer};
-use super::core::{not_logged_in, Action, Core, Done, Outcome, Then, Work};
+use super::core::{not_logged_in, Action, Core, Cost, Done, Outcome, Then, Work};
 use super::phase::{Phase, WaitFor};
 use super::ControlConn;
 use crate::auth::AuthError;
@@ -84,7 +89,7 @@ impl ControlConn {
             Outcome::Do(action) => action,
         };
         match action {
-            Action::Fs { pool, work, then } => self.run_fs(pool, work.0, then, cx),
+            Action::Fs { cost, work, then } => self.run_fs(cost, work.0, then, cx),
             Action::Transfer(pj, (t125, t150)) => self.start_or_queue(*pj, (&t125, &t150), cx),
             Action::Passive(plan) => {
                 let env = opener!(self);
@@ -202,11 +207,13 @@ impl ControlConn {
 
     /// Runs filesystem work here and now, or, when the filesystem may be slow (`offload.rs`),
     /// on the blocking pool (the reply is `None` meanwhile and `on_fs_done` continues).
-    fn run_fs(&mut self, pool: bool, work: Work, then: Then, cx: &mut Cx<'_>) -> Option<Reply> {
+    fn run_fs(&mut self, cost: Cost, work: Work, then: Then, cx: &mut Cx<'_>) -> Option<Reply> {
         let Some(fs) = self.session.fs.as_deref() else {
             return Some(not_logged_in());
         };
-        let offload = pool || self.fs_timing.offload(self.cfg.offload_fs, fs.may_block());
+        let offload = self
+            .fs_timing
+            .offload(cost, self.cfg.offload_fs, fs.may_block());
         let Some(shared) = offload.then(|| fs.share()).flatten() else {
             let started = Instant::now();
             let result = work(fs);

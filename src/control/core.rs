@@ -94,11 +94,11 @@ pub(super) enum Outcome {
 /// What only the engine can do for a command.
 #[derive(Debug)]
 pub(super) enum Action {
-    /// Run `work` with the filesystem (on the pool when `pool`, or when the filesystem may be
-    /// slow), then `then` with its result.
+    /// Run `work` with the filesystem (here or on the pool, by its `cost` and
+    /// `--offload-fs`), then `then` with its result.
     Fs {
-        /// Always on the pool (hashing a file is long on any disk).
-        pool: bool,
+        /// How long the work may take, which decides where it runs.
+        cost: Cost,
         /// The filesystem calls.
         work: WorkBox,
         /// What makes the outcome from their result.
@@ -154,6 +154,21 @@ impl std::fmt::Debug for LoginJob {
     }
 }
 
+/// How long filesystem work may take, which decides where it runs (`offload.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cost {
+    /// A lookup (stat, open, mkdir, set times, a directory's first entries): microseconds on
+    /// a local disk. `--offload-fs auto` runs it on the loop while the session's calls are
+    /// fast, measured.
+    Light,
+    /// A call whose cost grows with the data it touches: removing or replacing a file frees
+    /// its pages (milliseconds for a large one, more under writeback). On the pool unless
+    /// `--offload-fs never`.
+    Heavy,
+    /// Long on any disk (hashing a whole file): always on the pool.
+    Long,
+}
+
 /// [`Work`], with a `Debug` for the action's.
 pub(super) struct WorkBox(pub Work);
 
@@ -180,7 +195,15 @@ pub(super) fn fs<T: Send + 'static>(
     work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
     then: impl for<'a> FnOnce(&mut Core<'a>, T) -> Outcome + Send + 'static,
 ) -> Outcome {
-    typed(false, work, then)
+    typed(Cost::Light, work, then)
+}
+
+/// [`fs`] for work whose cost grows with the data (removing or replacing files).
+pub(super) fn heavy<T: Send + 'static>(
+    work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
+    then: impl for<'a> FnOnce(&mut Core<'a>, T) -> Outcome + Send + 'static,
+) -> Outcome {
+    typed(Cost::Heavy, work, then)
 }
 
 /// [`fs`], always on the pool.
@@ -188,11 +211,11 @@ pub(super) fn pool<T: Send + 'static>(
     work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
     then: impl for<'a> FnOnce(&mut Core<'a>, T) -> Outcome + Send + 'static,
 ) -> Outcome {
-    typed(true, work, then)
+    typed(Cost::Long, work, then)
 }
 
 fn typed<T: Send + 'static>(
-    pool: bool,
+    cost: Cost,
     work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
     then: impl for<'a> FnOnce(&mut Core<'a>, T) -> Outcome + Send + 'static,
 ) -> Outcome {
@@ -202,7 +225,7 @@ fn typed<T: Send + 'static>(
         Err(_) => Outcome::Reply(local_error()),
     };
     Outcome::Do(Action::Fs {
-        pool,
+        cost,
         work: WorkBox(work),
         then: Then(Box::new(then)),
     })

@@ -4,25 +4,36 @@
 //! those calls take microseconds; on a network filesystem, or a disk that stalls, they can take
 //! seconds, and on the loop that would be seconds for every session. So a command hands its
 //! calls to the engine as an action (`core::Action::Fs`): `work` runs with the session's
-//! filesystem, `then` turns the result into the command's outcome (`apply.rs`). When the filesystem may be slow, `work`
-//! goes to a worker with a handle of its own ([`Filesystem::share`]) and the session waits in
-//! `Phase::Offloaded`, its next commands held in order, until `Msg::FsDone` brings the result
-//! back; otherwise both run at once, on the loop, exactly as before.
+//! filesystem, `then` turns the result into the command's outcome (`apply.rs`). When the work
+//! may be slow, it goes to a worker with a filesystem handle of its own
+//! ([`Filesystem::share`]) and the session waits in `Phase::Offloaded`, its next commands
+//! held in order, until `Msg::FsDone` brings the result back; otherwise both run at once, on
+//! the loop.
 //!
-//! Whether a filesystem "may be slow" is `--offload-fs`: `always`, `never`, or `auto` (the
-//! default): offload when the filesystem says so ([`Filesystem::may_block`]) or when this
-//! session's recent calls were slow, measured: [`FsTiming`] keeps a moving average of how long
-//! the calls took, wherever they ran.
+//! Where the work runs is decided by its [`Cost`] and `--offload-fs`:
+//! - `Long` work (hashing a file) always runs on the pool;
+//! - `Heavy` work (DELE, RMD, RNTO: removing or replacing a file frees its pages, which takes
+//!   milliseconds for a large file and longer while it is being written back; measured under
+//!   eight sessions uploading and deleting 8 MiB files, an `unlink` on the loop took 1 to 4 ms)
+//!   runs on the pool unless `never`;
+//! - `Light` work (a `stat`, an open) runs on the loop with `auto` (the default) unless the
+//!   filesystem says it may block ([`Filesystem::may_block`]) or this session's recent calls
+//!   were slow, measured: [`FsTiming`] keeps a moving average of how long the calls took,
+//!   wherever they ran, and above [`SLOW`] the session's calls go to the pool.
+//!
+//! `always` and `never` override the measurement.
 //!
 //! [`Filesystem::share`]: crate::fs::Filesystem::share
 //! [`Filesystem::may_block`]: crate::fs::Filesystem::may_block
 
 use std::time::Duration;
 
+use super::core::Cost;
 use crate::config::OffloadFs;
 
-/// Above this moving average, `auto` offloads the session's filesystem calls.
-const SLOW: Duration = Duration::from_millis(1);
+/// Above this moving average, `auto` offloads the session's light filesystem calls: a quarter
+/// of the loop's bulk budget, so that one slow call is a small share of a turn.
+const SLOW: Duration = Duration::from_micros(250);
 
 /// A moving average of the session's filesystem call times (weight 1/8 for the newest).
 #[derive(Debug, Default, Clone, Copy)]
@@ -37,12 +48,13 @@ impl FsTiming {
         self.average_us = (self.average_us.saturating_mul(7).saturating_add(us)) / 8;
     }
 
-    /// Whether the next calls should run on the pool.
-    pub fn offload(&self, policy: OffloadFs, fs_may_block: bool) -> bool {
-        match policy {
-            OffloadFs::Always => true,
-            OffloadFs::Never => false,
-            OffloadFs::Auto => {
+    /// Whether work of this `cost` should run on the pool.
+    pub fn offload(&self, cost: Cost, policy: OffloadFs, fs_may_block: bool) -> bool {
+        match (cost, policy) {
+            (Cost::Long, _) | (_, OffloadFs::Always) => true,
+            (_, OffloadFs::Never) => false,
+            (Cost::Heavy, OffloadFs::Auto) => true,
+            (Cost::Light, OffloadFs::Auto) => {
                 fs_may_block || self.average_us >= u64::try_from(SLOW.as_micros()).unwrap_or(0)
             }
         }
@@ -55,16 +67,25 @@ mod tests {
 
     #[test]
     fn auto_offloads_once_calls_are_slow_and_returns_when_they_are_fast_again() {
+        let light = Cost::Light;
         let mut t = FsTiming::default();
-        assert!(!t.offload(OffloadFs::Auto, false));
-        assert!(t.offload(OffloadFs::Auto, true));
-        assert!(t.offload(OffloadFs::Always, false));
+        assert!(!t.offload(light, OffloadFs::Auto, false));
+        assert!(t.offload(light, OffloadFs::Auto, true));
+        assert!(t.offload(light, OffloadFs::Always, false));
         t.record(Duration::from_millis(50));
-        assert!(t.offload(OffloadFs::Auto, false));
-        assert!(!t.offload(OffloadFs::Never, false));
+        assert!(t.offload(light, OffloadFs::Auto, false));
+        assert!(!t.offload(light, OffloadFs::Never, false));
         for _ in 0..40 {
             t.record(Duration::from_micros(20));
         }
-        assert!(!t.offload(OffloadFs::Auto, false));
+        assert!(!t.offload(light, OffloadFs::Auto, false));
+    }
+
+    #[test]
+    fn removing_files_goes_to_the_pool_unless_never_and_hashing_always() {
+        let t = FsTiming::default();
+        assert!(t.offload(Cost::Heavy, OffloadFs::Auto, false));
+        assert!(!t.offload(Cost::Heavy, OffloadFs::Never, false));
+        assert!(t.offload(Cost::Long, OffloadFs::Never, false));
     }
 }

@@ -124,7 +124,7 @@ pub struct CommandSpec {
     pub arg: Arg,
     /// How the argument is parsed into a typed value (`args.rs`), after the gate.
     pub syntax: Syntax,
-    /// Permission letter required on the path argument: `path_arg` (in `ops/mod.rs`) checks
+    /// Permission letter required on the path argument: `Core::path` (in `core.rs`) checks
     /// exactly this letter once the command has resolved its path (gate step 5).
     pub perm: Option<Perm>,
     /// Text for `HELP <verb>`.
