@@ -25,7 +25,6 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 use prometheus_client::metrics::gauge::Gauge;
 
-use super::states::{Secure, State};
 use super::DataConn;
 use crate::config::Config;
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
@@ -98,49 +97,6 @@ pub fn connect_result(sock: &TcpStream) -> Option<Result<(), String>> {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
             Err(e) => Some(Err(e.to_string())),
         },
-    }
-}
-
-impl DataConn {
-    /// Active mode: the connect finished, one way or the other (mio's connect protocol).
-    pub(super) fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
-        let me = cx.me();
-        match connect_result(self.sock.tcp()) {
-            None => Flow::Continue,
-            Some(Err(reason)) => {
-                cx.send(self.owner, Msg::DataFailed { id: me, reason });
-                Flow::Close
-            }
-            Some(Ok(())) => {
-                if let Some(t) = &self.tls {
-                    if let Err(e) = self.sock.upgrade(Arc::clone(&t.config), Some(&t.token)) {
-                        cx.send(
-                            self.owner,
-                            Msg::DataFailed {
-                                id: me,
-                                reason: e.to_string(),
-                            },
-                        );
-                        return Flow::Close;
-                    }
-                }
-                self.state = State::Idle;
-                self.deadline.clear();
-                let securing = self.secure == Secure::Handshaking;
-                if securing {
-                    self.arm_connect_timeout(cx);
-                }
-                cx.send(
-                    self.owner,
-                    Msg::DataConnected {
-                        id: me,
-                        via: me,
-                        securing,
-                    },
-                );
-                Flow::Continue
-            }
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The byte-moving loops of a data connection: sendfile, buffered send, receive.
+//! The byte-moving loops of a data connection (sendfile, buffered send) and what both
+//! directions share: the end of an active-mode connect, the TLS gate, completing a transfer.
 //!
 //! Each loop follows the edge-triggered rules: keep going until the socket says `WouldBlock`
 //! (then wait for the next readiness event), or until the per-turn budget is spent (then
@@ -7,13 +8,13 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 use std::net::Shutdown;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::batches::Next;
+use super::pace::Pacing;
 use super::{producer::FileProducer, zerocopy, DataConn, Outcome, Secure, State, CHUNK};
 use crate::ioloop::Flow;
-use crate::msg::{Cx, Msg, TimerKind};
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
 /// Chunks moved per callback before yielding (8 × 64 KiB buffered, 8 × 512 KiB with
@@ -78,9 +79,53 @@ pub(super) fn local_error(e: &io::Error) -> Reply {
 }
 
 impl DataConn {
+    /// Active mode: the connect finished, one way or the other (mio's connect protocol).
+    pub(super) fn check_connected(&mut self, cx: &mut Cx<'_>) -> Flow {
+        let me = cx.me();
+        match super::connect::connect_result(self.sock.tcp()) {
+            None => Flow::Continue,
+            Some(Err(reason)) => {
+                cx.send(self.owner, Msg::DataFailed { id: me, reason });
+                Flow::Close
+            }
+            Some(Ok(())) => {
+                if let Some(t) = &self.tls {
+                    if let Err(e) = self
+                        .sock
+                        .upgrade(std::sync::Arc::clone(&t.config), Some(&t.token))
+                    {
+                        cx.send(
+                            self.owner,
+                            Msg::DataFailed {
+                                id: me,
+                                reason: e.to_string(),
+                            },
+                        );
+                        return Flow::Close;
+                    }
+                }
+                self.state = State::Idle;
+                self.deadline.clear();
+                let securing = self.secure == Secure::Handshaking;
+                if securing {
+                    self.arm_connect_timeout(cx);
+                }
+                cx.send(
+                    self.owner,
+                    Msg::DataConnected {
+                        id: me,
+                        via: me,
+                        securing,
+                    },
+                );
+                Flow::Continue
+            }
+        }
+    }
+
     /// Moves bytes for the current state.
     pub(super) fn run(&mut self, cx: &mut Cx<'_>) -> Flow {
-        if self.paused {
+        if self.pace.pacing == Pacing::Throttled {
             return Flow::Continue;
         }
         if matches!(self.state, State::Closing { .. }) {
@@ -100,51 +145,9 @@ impl DataConn {
         }
     }
 
-    /// Bytes the throttle allows now; 0 means a pause was scheduled.
-    /// The minimum of this connection's bucket and the user's shared bucket (per-user
-    /// aggregate limit across all their sessions).
-    pub(super) fn allowance(&mut self, cx: &mut Cx<'_>, want: usize) -> usize {
-        let mut n = want;
-        let mut wait = std::time::Duration::ZERO;
-        let chunk = want.min(CHUNK);
-        if let Some(b) = self.bucket.as_mut() {
-            n = n.min(b.allowance(cx.now));
-            if n == 0 {
-                wait = wait.max(b.wait(cx.now, chunk));
-            }
-        }
-        if let Some((shared, share)) = self.user_bucket.as_mut() {
-            // An equal share of the user's limit among the transfers holding it.
-            let sharers = (std::sync::Arc::strong_count(shared) - 1).max(1) as u64;
-            share.set_rate((shared.rate() / sharers).max(1), cx.now);
-            let allowed = share.allowance(cx.now);
-            n = n.min(allowed);
-            if allowed == 0 {
-                wait = wait.max(share.wait(cx.now, chunk));
-            }
-        }
-        if n == 0 {
-            self.paused = true;
-            cx.after(wait, TimerKind::Throttle);
-        }
-        n
-    }
-
+    /// `n` bytes moved: counted (`Pace::moved`), and the stall timer pushed back.
     pub(super) fn moved(&mut self, n: usize, cx: &mut Cx<'_>) {
-        self.bytes += n as u64;
-        self.progress.fetch_add(n as u64, Ordering::Relaxed);
-        if let Some(m) = &self.meter {
-            m.inc_by(n as u64);
-        }
-        if let Some(b) = self.bucket.as_mut() {
-            b.consume(n);
-        }
-        if let Some((_, share)) = self.user_bucket.as_mut() {
-            share.consume(n);
-        }
-        if let Some(p) = self.progress_hook.as_mut() {
-            p.report(self.bytes, cx.now);
-        }
+        self.pace.moved(n, cx.now);
         self.touch(cx);
     }
 
@@ -258,9 +261,9 @@ impl DataConn {
     /// One `sendfile` call (within the throttle's allowance); falls back to buffered writes if
     /// the first call fails. `Some` ends the callback.
     fn send_file(&mut self, cx: &mut Cx<'_>) -> Option<Flow> {
-        let throttled = self.bucket.is_some() || self.user_bucket.is_some();
+        let throttled = self.pace.limited();
         let want = if throttled { CHUNK } else { SENDFILE_CHUNK };
-        let allow = self.allowance(cx, want);
+        let allow = self.pace.allowance(want, cx);
         if allow == 0 {
             return Some(Flow::Continue);
         }
@@ -305,7 +308,7 @@ impl DataConn {
                 return Some(flow);
             }
         }
-        let allow = self.allowance(cx, self.buf.len() - self.pos);
+        let allow = self.pace.allowance(self.buf.len() - self.pos, cx);
         if allow == 0 {
             return Some(Flow::Continue);
         }

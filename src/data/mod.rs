@@ -25,6 +25,7 @@ mod chunk;
 pub mod connect;
 mod download;
 pub(crate) mod job;
+mod pace;
 pub mod producer;
 mod sink;
 mod states;
@@ -50,6 +51,7 @@ use crate::config::Config;
 use crate::ioloop::{ConnId, Deadline, Fired, Flow};
 use crate::msg::{Cx, Msg, TimerKind};
 use crate::reply::Reply;
+use pace::{Pace, Pacing};
 pub use sink::FileSink;
 use states::{Secure, State};
 use throttle::TokenBucket;
@@ -71,22 +73,11 @@ pub struct DataConn {
     /// Download buffer and how much of it was written.
     buf: Vec<u8>,
     pos: usize,
-    /// Bytes moved, shared with the owner for STAT during a transfer.
-    progress: Arc<AtomicU64>,
-    bytes: u64,
+    /// The throttle and the byte counters.
+    pace: Pace,
     started: Option<Instant>,
     /// Connect timeout (Connecting) or stall timeout (transferring).
     deadline: Deadline,
-    bucket: Option<TokenBucket>,
-    /// The user's aggregate limit (shared with their other data connections) and this
-    /// connection's bucket for its share of it.
-    user_bucket: Option<(crate::state::SharedBucket, TokenBucket)>,
-    /// Progress reports for hooks.
-    progress_hook: Option<Progress>,
-    /// The server's counter of data bytes in this job's direction (metrics).
-    meter: Option<prometheus_client::metrics::counter::Counter>,
-    /// Sleeping on the throttle timer.
-    paused: bool,
     /// Set when the job ended; reported by `closed`.
     outcome: Option<Outcome>,
 }
@@ -149,15 +140,9 @@ impl DataConn {
             state,
             buf: Vec::new(),
             pos: 0,
-            progress,
-            bytes: 0,
+            pace: Pace::new(progress),
             started: None,
             deadline: Deadline::default(),
-            bucket: None,
-            user_bucket: None,
-            progress_hook: None,
-            meter: None,
-            paused: false,
             outcome: None,
         }
     }
@@ -165,7 +150,7 @@ impl DataConn {
     pub(crate) fn state(&self) -> &'static str {
         match self.state {
             State::Closing { .. } => "data:closing",
-            _ if self.paused => "data:throttled",
+            _ if self.pace.pacing == Pacing::Throttled => "data:throttled",
             _ => self.state.name(self.sock.is_handshaking()),
         }
     }
@@ -232,12 +217,12 @@ impl DataConn {
     fn on_message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
             Msg::DataStart(start) => {
-                self.user_bucket = start.user_bucket.map(|shared| {
+                self.pace.user_bucket = start.user_bucket.map(|shared| {
                     let share = TokenBucket::new(shared.rate(), cx.now);
                     (shared, share)
                 });
-                self.progress_hook = start.progress;
-                self.meter = start.meter;
+                self.pace.hook = start.progress;
+                self.pace.meter = start.meter;
                 self.start(start.job, cx)
             }
             Msg::Start => {
@@ -269,7 +254,7 @@ impl DataConn {
     fn on_timer(&mut self, kind: TimerKind, cx: &mut Cx<'_>) -> Flow {
         match kind {
             TimerKind::Throttle => {
-                self.paused = false;
+                self.pace.pacing = Pacing::Running;
                 self.run(cx)
             }
             TimerKind::DataDeadline => match self.deadline.fired(cx.now) {
@@ -319,7 +304,7 @@ impl DataConn {
                 crate::reply::ReplyCode::TransferAborted,
                 "Connection closed; transfer aborted.",
             ))),
-            bytes: self.bytes,
+            bytes: self.pace.bytes,
             elapsed: cx.now.saturating_duration_since(t),
         });
         // An upload that did not complete is aborted (committed ones are already done); then
@@ -347,7 +332,7 @@ impl DataConn {
             }
         };
         if limit > 0 {
-            self.bucket = Some(TokenBucket::new(limit, cx.now));
+            self.pace.bucket = Some(TokenBucket::new(limit, cx.now));
         }
         let zero_copy = self.cfg.use_sendfile && zerocopy::AVAILABLE && !self.sock.is_tls();
         self.state = State::for_job(job, zero_copy, cx);

@@ -19,12 +19,12 @@
 use std::cell::RefCell;
 use std::io::{self, Read};
 
-use super::chunk::CHUNK_BYTES;
+use super::chunk::{Written, CHUNK_BYTES};
 use super::download::{client_gone, local_error, Slice};
 use super::writebehind::{truncated, WriteBehind};
 use super::{zerocopy, DataConn, Outcome, State};
 use crate::ioloop::Flow;
-use crate::msg::Cx;
+use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
 /// Bytes read from the socket per call in the small phase.
@@ -64,7 +64,7 @@ impl DataConn {
         }
         let mut slice = Slice::start();
         while slice.next() {
-            let allow = self.allowance(cx, RECV_CHUNK);
+            let allow = self.pace.allowance(RECV_CHUNK, cx);
             if allow == 0 {
                 return Flow::Continue;
             }
@@ -75,7 +75,7 @@ impl DataConn {
                         return self.fail(reply);
                     }
                     self.moved(n, cx);
-                    if self.bytes >= WRITE_BEHIND_AFTER {
+                    if self.pace.bytes >= WRITE_BEHIND_AFTER {
                         self.start_write_behind();
                         // A large upload: the next turn reads into the chunks.
                         return Flow::Yield;
@@ -85,7 +85,7 @@ impl DataConn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     // TLS without close_notify: the client may have been cut off.
-                    truncated(self.bytes);
+                    truncated(self.pace.bytes);
                     let State::Recv(sink) = &mut self.state else {
                         return Flow::Continue;
                     };
@@ -174,7 +174,7 @@ impl DataConn {
         if room == 0 {
             return Some(Flow::Continue);
         }
-        let allow = self.allowance(cx, room);
+        let allow = self.pace.allowance(room, cx);
         if allow == 0 {
             return Some(Flow::Continue);
         }
@@ -195,5 +195,102 @@ impl DataConn {
             Err(e) => return Some(self.fail(client_gone(&e))),
         }
         Some(Flow::Continue)
+    }
+
+    /// Sends the write that is due (see [`WriteBehind::next_job`]) to a worker; true if one
+    /// left.
+    pub(super) fn ship(&mut self, cx: &mut Cx<'_>) -> bool {
+        let State::WriteBehind(wb) = &mut self.state else {
+            return false;
+        };
+        let Some(job) = wb.next_job() else {
+            return false;
+        };
+        cx.offload(move || Msg::Written(Box::new(job.run())), Msg::WriteLost);
+        true
+    }
+
+    /// A write came back from the pool (`Msg::Written`): report the commit, fail, or send the
+    /// next chunk and read on (reading may have stopped with both chunks taken).
+    pub(super) fn written(&mut self, w: Written, cx: &mut Cx<'_>) -> Flow {
+        let State::WriteBehind(wb) = &mut self.state else {
+            // Never happens; dropping it here, on the loop, aborts its sink.
+            return Flow::Continue;
+        };
+        let last = w.last;
+        let cut = wb.finishing() == Some(true);
+        let result = wb.came_home(w);
+        if result.is_err() {
+            // Nothing more can be written: the bytes held go nowhere.
+            wb.discard();
+        }
+        if wb.stopping() {
+            return Flow::Close;
+        }
+        match result {
+            Err(e) => return self.fail(local_error(&e)),
+            Ok(()) if last && cut => {
+                truncated(self.pace.bytes);
+                self.outcome = Some(Outcome::Complete);
+                return Flow::Close;
+            }
+            // Under TLS, answer the client's close_notify with ours.
+            Ok(()) if last => return self.complete(),
+            Ok(()) => {}
+        }
+        // The disk made progress: not a stall, even if the socket was not read meanwhile.
+        self.touch(cx);
+        self.ship(cx);
+        // Read on, but in the bulk queue's turn (`resume`), not in this message's: results
+        // arrive with the events, ahead of the interactive work they must not delay.
+        Flow::Yield
+    }
+
+    /// A write's job panicked (`Msg::WriteLost`): the upload fails with `451`.
+    pub(super) fn write_lost(&mut self) -> Flow {
+        let State::WriteBehind(wb) = &mut self.state else {
+            return Flow::Continue;
+        };
+        wb.lost();
+        if wb.stopping() {
+            return Flow::Close;
+        }
+        self.fail(local_error(&io::Error::other(
+            "the upload could not be written",
+        )))
+    }
+
+    /// Applies the write-behind rule to a callback's `flow`: a data connection whose sink is on
+    /// a worker does not close yet. A stop first writes what arrived, then closes with the
+    /// first stop's outcome once the sink is home (to be aborted by `closed`); the last
+    /// write's own result decides a finishing upload.
+    pub(super) fn settle(&mut self, flow: Flow, cx: &mut Cx<'_>) -> Flow {
+        if flow != Flow::Close {
+            return flow;
+        }
+        let State::WriteBehind(wb) = &mut self.state else {
+            return flow;
+        };
+        if wb.finishing().is_some() {
+            return if wb.writing() {
+                Flow::Continue
+            } else {
+                Flow::Close
+            };
+        }
+        wb.stop(self.outcome.take());
+        if self.ship(cx) {
+            return Flow::Continue;
+        }
+        let State::WriteBehind(wb) = &mut self.state else {
+            return flow;
+        };
+        match wb.stopped() {
+            Some(outcome) => {
+                self.outcome = outcome;
+                Flow::Close
+            }
+            None => Flow::Continue,
+        }
     }
 }

@@ -34,11 +34,8 @@
 use std::io;
 
 use super::chunk::{Chunk, WriteJob, Written};
-use super::download::local_error;
 use super::sink::FileSink;
-use super::{DataConn, Outcome, State};
-use crate::ioloop::Flow;
-use crate::msg::{Cx, Msg};
+use super::Outcome;
 
 /// A large upload's two chunks, its sink, and how far it has got.
 #[derive(Debug)]
@@ -105,7 +102,16 @@ impl WriteBehind {
         matches!(self.writer, Writer::Away)
     }
 
-    fn stopping(&self) -> bool {
+    /// The last bytes and the commit are on a worker (`cut`: the stream ended without TLS
+    /// `close_notify`).
+    pub fn finishing(&self) -> Option<bool> {
+        match self.stage {
+            Stage::Finishing { cut } => Some(cut),
+            _ => None,
+        }
+    }
+
+    pub(super) fn stopping(&self) -> bool {
         matches!(self.stage, Stage::Stopping(_))
     }
 
@@ -194,105 +200,6 @@ impl WriteBehind {
             (Stage::Receiving, true, false) => "data:upload-writing",
             (Stage::Receiving, false, true) => "data:splicing",
             (Stage::Receiving, false, false) => "data:receiving",
-        }
-    }
-}
-
-impl DataConn {
-    /// Sends the write that is due (see [`WriteBehind::next_job`]) to a worker; true if one
-    /// left.
-    pub(super) fn ship(&mut self, cx: &mut Cx<'_>) -> bool {
-        let State::WriteBehind(wb) = &mut self.state else {
-            return false;
-        };
-        let Some(job) = wb.next_job() else {
-            return false;
-        };
-        cx.offload(move || Msg::Written(Box::new(job.run())), Msg::WriteLost);
-        true
-    }
-
-    /// A write came back from the pool (`Msg::Written`): report the commit, fail, or send the
-    /// next chunk and read on (reading may have stopped with both chunks taken).
-    pub(super) fn written(&mut self, w: Written, cx: &mut Cx<'_>) -> Flow {
-        let State::WriteBehind(wb) = &mut self.state else {
-            // Never happens; dropping it here, on the loop, aborts its sink.
-            return Flow::Continue;
-        };
-        let last = w.last;
-        let cut = matches!(wb.stage, Stage::Finishing { cut: true });
-        let result = wb.came_home(w);
-        if result.is_err() {
-            // Nothing more can be written: the bytes held go nowhere.
-            wb.discard();
-        }
-        if wb.stopping() {
-            return Flow::Close;
-        }
-        match result {
-            Err(e) => return self.fail(local_error(&e)),
-            Ok(()) if last && cut => {
-                truncated(self.bytes);
-                self.outcome = Some(Outcome::Complete);
-                return Flow::Close;
-            }
-            // Under TLS, answer the client's close_notify with ours.
-            Ok(()) if last => return self.complete(),
-            Ok(()) => {}
-        }
-        // The disk made progress: not a stall, even if the socket was not read meanwhile.
-        self.touch(cx);
-        self.ship(cx);
-        // Read on, but in the bulk queue's turn (`resume`), not in this message's: results
-        // arrive with the events, ahead of the interactive work they must not delay.
-        Flow::Yield
-    }
-
-    /// A write's job panicked (`Msg::WriteLost`): the upload fails with `451`.
-    pub(super) fn write_lost(&mut self) -> Flow {
-        let State::WriteBehind(wb) = &mut self.state else {
-            return Flow::Continue;
-        };
-        wb.lost();
-        if wb.stopping() {
-            return Flow::Close;
-        }
-        self.fail(local_error(&io::Error::other(
-            "the upload could not be written",
-        )))
-    }
-
-    /// Applies the write-behind rule to a callback's `flow`: a data connection whose sink is on
-    /// a worker does not close yet. A stop first writes what arrived, then closes with the
-    /// first stop's outcome once the sink is home (to be aborted by `closed`); the last
-    /// write's own result decides a finishing upload.
-    pub(super) fn settle(&mut self, flow: Flow, cx: &mut Cx<'_>) -> Flow {
-        if flow != Flow::Close {
-            return flow;
-        }
-        let State::WriteBehind(wb) = &mut self.state else {
-            return flow;
-        };
-        if let Stage::Finishing { .. } = wb.stage {
-            return if wb.writing() {
-                Flow::Continue
-            } else {
-                Flow::Close
-            };
-        }
-        wb.stop(self.outcome.take());
-        if self.ship(cx) {
-            return Flow::Continue;
-        }
-        let State::WriteBehind(wb) = &mut self.state else {
-            return flow;
-        };
-        match wb.stopped() {
-            Some(outcome) => {
-                self.outcome = outcome;
-                Flow::Close
-            }
-            None => Flow::Continue,
         }
     }
 }
