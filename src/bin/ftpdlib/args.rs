@@ -189,12 +189,15 @@ pub struct Args {
     /// per-IP and per-user limits and bans stay global.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub workers: usize,
-    /// Threads per event loop for work that would block it (password hashing); 0 = none, do
-    /// it on the loop. Default: the number of cores.
+    /// Threads per event loop for work that would block it (password hashing, listings of
+    /// large directories, large uploads' writes, slow filesystem calls, file digests); they run
+    /// at a lower CPU priority than the loop. 0 = none, do it on the loop. Default: the number
+    /// of cores.
     #[arg(long, value_name = "N")]
     pub blocking_threads: Option<usize>,
     /// When the filesystem calls of commands (CWD, SIZE, DELE, RNTO...) run on those threads:
-    /// auto (when a session's calls prove slow), always, never.
+    /// auto (removing and renaming files always; lookups when a session's calls prove slow),
+    /// always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub offload_fs: ftpdlib::OffloadFs,
     /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (bytes, or with K, M, G, T);
