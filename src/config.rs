@@ -205,8 +205,7 @@ impl std::str::FromStr for MinFree {
 /// When a session's filesystem calls run on the blocking-work pool (`--offload-fs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OffloadFs {
-    /// Removing and renaming files always (their cost grows with the file); lookups when the
-    /// filesystem says it may be slow, or this session's calls were slow (measured).
+    /// When the filesystem says it may be slow, or this session's calls were slow (measured).
     #[default]
     Auto,
     /// Always (every call pays a hand-off to a thread, about ten microseconds).

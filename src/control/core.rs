@@ -157,14 +157,10 @@ impl std::fmt::Debug for LoginJob {
 /// How long filesystem work may take, which decides where it runs (`offload.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Cost {
-    /// A lookup (stat, open, mkdir, set times, a directory's first entries): microseconds on
-    /// a local disk. `--offload-fs auto` runs it on the loop while the session's calls are
-    /// fast, measured.
+    /// The calls of a command (stat, open, unlink, rename, mkdir, set times, a directory's
+    /// first entries): microseconds on a local disk. `--offload-fs auto` runs them on the loop
+    /// while the session's calls are fast, measured.
     Light,
-    /// A call whose cost grows with the data it touches: removing or replacing a file frees
-    /// its pages (milliseconds for a large one, more under writeback). On the pool unless
-    /// `--offload-fs never`.
-    Heavy,
     /// Long on any disk (hashing a whole file): always on the pool.
     Long,
 }
@@ -196,14 +192,6 @@ pub(super) fn fs<T: Send + 'static>(
     then: impl for<'a> FnOnce(&mut Core<'a>, T) -> Outcome + Send + 'static,
 ) -> Outcome {
     typed(Cost::Light, work, then)
-}
-
-/// [`fs`] for work whose cost grows with the data (removing or replacing files).
-pub(super) fn heavy<T: Send + 'static>(
-    work: impl FnOnce(&dyn Filesystem) -> T + Send + 'static,
-    then: impl for<'a> FnOnce(&mut Core<'a>, T) -> Outcome + Send + 'static,
-) -> Outcome {
-    typed(Cost::Heavy, work, then)
 }
 
 /// [`fs`], always on the pool.

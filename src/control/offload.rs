@@ -12,16 +12,17 @@
 //!
 //! Where the work runs is decided by its [`Cost`] and `--offload-fs`:
 //! - `Long` work (hashing a file) always runs on the pool;
-//! - `Heavy` work (DELE, RMD, RNTO: removing or replacing a file frees its pages, which takes
-//!   milliseconds for a large file and longer while it is being written back; measured under
-//!   eight sessions uploading and deleting 8 MiB files, an `unlink` on the loop took 1 to 4 ms)
-//!   runs on the pool unless `never`;
-//! - `Light` work (a `stat`, an open) runs on the loop with `auto` (the default) unless the
-//!   filesystem says it may block ([`Filesystem::may_block`]) or this session's recent calls
-//!   were slow, measured: [`FsTiming`] keeps a moving average of how long the calls took,
-//!   wherever they ran, and above [`SLOW`] the session's calls go to the pool.
+//! - `Light` work (the calls of DELE, SIZE, an open...) runs on the loop with `auto` (the
+//!   default) unless the filesystem says it may block ([`Filesystem::may_block`]) or this
+//!   session's recent calls were slow, measured: [`FsTiming`] keeps a moving average of how
+//!   long the calls took, wherever they ran, and above [`SLOW`] the session's calls go to the
+//!   pool. `always` and `never` override the measurement.
 //!
-//! `always` and `never` override the measurement.
+//! (Sending DELE, RMD and RNTO to the pool always was tried: under eight sessions storing and
+//! deleting 8 MiB files, an `unlink` on the loop takes 1–4 ms. It made the many-small-files
+//! benchmark 8% slower for one hand-off per command, and the loop then waited on the
+//! directory lock that the worker's `unlink` held whenever it opened the next upload in that
+//! directory: docs/performance.md, run K.)
 //!
 //! [`Filesystem::share`]: crate::fs::Filesystem::share
 //! [`Filesystem::may_block`]: crate::fs::Filesystem::may_block
@@ -31,9 +32,8 @@ use std::time::Duration;
 use super::core::Cost;
 use crate::config::OffloadFs;
 
-/// Above this moving average, `auto` offloads the session's light filesystem calls: a quarter
-/// of the loop's bulk budget, so that one slow call is a small share of a turn.
-const SLOW: Duration = Duration::from_micros(250);
+/// Above this moving average, `auto` offloads the session's filesystem calls.
+const SLOW: Duration = Duration::from_millis(1);
 
 /// A moving average of the session's filesystem call times (weight 1/8 for the newest).
 #[derive(Debug, Default, Clone, Copy)]
@@ -53,7 +53,6 @@ impl FsTiming {
         match (cost, policy) {
             (Cost::Long, _) | (_, OffloadFs::Always) => true,
             (_, OffloadFs::Never) => false,
-            (Cost::Heavy, OffloadFs::Auto) => true,
             (Cost::Light, OffloadFs::Auto) => {
                 fs_may_block || self.average_us >= u64::try_from(SLOW.as_micros()).unwrap_or(0)
             }
@@ -82,10 +81,9 @@ mod tests {
     }
 
     #[test]
-    fn removing_files_goes_to_the_pool_unless_never_and_hashing_always() {
+    fn hashing_always_goes_to_the_pool() {
         let t = FsTiming::default();
-        assert!(t.offload(Cost::Heavy, OffloadFs::Auto, false));
-        assert!(!t.offload(Cost::Heavy, OffloadFs::Never, false));
         assert!(t.offload(Cost::Long, OffloadFs::Never, false));
+        assert!(t.offload(Cost::Long, OffloadFs::Auto, false));
     }
 }

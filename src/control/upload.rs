@@ -32,6 +32,9 @@ pub(super) struct UploadPlan {
     /// The user's quota, and `(--atomic-uploads, --delete-incomplete-uploads)`: what a failed
     /// upload leaves, for the quota's account.
     pub quota: Option<(Arc<Quota>, (bool, bool))>,
+    /// `--offload-fs always`: a large upload's writes run on the blocking pool (as they do for
+    /// a filesystem that may block).
+    pub offload: bool,
 }
 
 impl UploadPlan {
@@ -57,7 +60,9 @@ impl UploadPlan {
                 return Err(fs_error(&e));
             }
         };
-        let mut sink = FileSink::new(file, self.ascii).with_quota(charge);
+        let mut sink = FileSink::new(file, self.ascii)
+            .with_quota(charge)
+            .offloaded(self.offload || fs.may_block());
         let keep = match self.mode {
             WriteMode::Truncate => Some(0),
             WriteMode::At(n) => Some(n),

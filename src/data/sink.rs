@@ -26,6 +26,9 @@ pub struct FileSink {
     scratch: Vec<u8>,
     /// The user's quota account of this upload, if the user has a quota.
     quota: Option<Charge>,
+    /// A large upload's writes always run on the blocking pool (the filesystem may block, or
+    /// `--offload-fs always`), whatever the loop's own measure says (`data/upload.rs`).
+    offload: bool,
 }
 
 impl FileSink {
@@ -37,7 +40,19 @@ impl FileSink {
             pending_cr: false,
             scratch: Vec::new(),
             quota: None,
+            offload: false,
         }
+    }
+
+    /// Makes a large upload's writes run on the blocking pool always.
+    pub(crate) fn offloaded(mut self, yes: bool) -> FileSink {
+        self.offload = yes;
+        self
+    }
+
+    /// Whether a large upload's writes must run on the blocking pool.
+    pub fn offload(&self) -> bool {
+        self.offload
     }
 
     /// Counts this upload's bytes against the user's quota.

@@ -44,6 +44,10 @@ pub(super) struct WriteBehind {
     /// The chunk the loop reads into.
     pub filling: Chunk,
     stage: Stage,
+    /// Counted among this loop's large uploads while it lives (where its writes run).
+    _active: super::upload::Active,
+    /// Its writes always run on the pool ([`FileSink::offload`]).
+    pub pool: bool,
 }
 
 /// Where the sink is.
@@ -76,6 +80,7 @@ impl WriteBehind {
     /// Takes over `sink`, with two pipes as chunks if `splice` (falling back to memory if the
     /// system gives no pipe).
     pub fn new(sink: FileSink, splice: bool) -> WriteBehind {
+        let pool = sink.offload();
         let pipes = splice.then(|| Chunk::pipe().and_then(|a| Ok((a, Chunk::pipe()?))));
         let (filling, spare) = match pipes {
             Some(Ok(pair)) => pair,
@@ -89,6 +94,8 @@ impl WriteBehind {
             writer: Writer::Home(sink, spare),
             filling,
             stage: Stage::Receiving,
+            _active: super::upload::Active::new(),
+            pool,
         }
     }
 

@@ -198,7 +198,7 @@ impl<M: Send + 'static> Drop for Pool<M> {
 
 /// How much nicer than the loop the workers are: when the cores are busy, the scheduler runs
 /// the loop (interactive work) before the pool (hashing, listings).
-const NICER: i32 = 10;
+const NICER: i32 = 5;
 
 /// A worker: take a job, run it, hand the result back, wake the loop if it may be asleep.
 fn work<M: Send + 'static>(inner: &Inner<M>) {

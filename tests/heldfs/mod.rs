@@ -120,6 +120,10 @@ impl Filesystem for WatchedFs {
     fn root(&self) -> &Path {
         self.inner.root()
     }
+    /// Its writes wait at a gate: they must not run on the loop.
+    fn may_block(&self) -> bool {
+        true
+    }
     fn stat(&self, p: &VirtualPath) -> io::Result<FileStat> {
         self.inner.stat(p)
     }

@@ -196,8 +196,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub blocking_threads: Option<usize>,
     /// When the filesystem calls of commands (CWD, SIZE, DELE, RNTO...) run on those threads:
-    /// auto (removing and renaming files always; lookups when a session's calls prove slow),
-    /// always, never.
+    /// auto (when a session's calls prove slow), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub offload_fs: ftpdlib::OffloadFs,
     /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (bytes, or with K, M, G, T);

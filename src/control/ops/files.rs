@@ -6,7 +6,7 @@
 //! [`Filesystem`](crate::fs::Filesystem), which refuses anything that would leave the root,
 //! symlinks included. Errors become `550 <reason>.` in one place (`fs_error`).
 
-use super::super::core::{fs, heavy, Core, Outcome};
+use super::super::core::{fs, Core, Outcome};
 use super::super::session::TransferType;
 use super::{fs_error, tri};
 use std::time::SystemTime;
@@ -67,7 +67,7 @@ pub(in crate::control) fn rmd(c: &mut Core<'_>, arg: &str) -> Outcome {
         return c.log_change("RMD", arg, reply);
     }
     let gone = path.clone();
-    heavy(
+    fs(
         move |fs| fs.rmdir(&gone),
         move |c, done| {
             let reply = match done {
@@ -91,7 +91,7 @@ pub(in crate::control) fn dele(c: &mut Core<'_>, arg: &str) -> Outcome {
     let path = tri!(c.path(arg));
     let gone = path.clone();
     let quota = c.session.quota.clone();
-    heavy(
+    fs(
         move |fs| crate::quota::remove_file(fs, quota.as_deref(), &gone),
         move |c, done| {
             let reply = match done {
@@ -146,7 +146,7 @@ pub(in crate::control) fn rnto(c: &mut Core<'_>, arg: &str, rnfr: Option<Virtual
     }
     let (src, dst) = (from.clone(), to.clone());
     let quota = c.session.quota.clone();
-    heavy(
+    fs(
         move |fs| crate::quota::rename(fs, quota.as_deref(), &src, &dst),
         move |c, done| {
             let reply = match done {

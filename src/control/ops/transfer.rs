@@ -123,6 +123,7 @@ pub(in crate::control) fn stor(c: &mut Core<'_>, arg: &str, append: bool) -> Out
                     mode,
                     ascii: c.session.ttype == TransferType::Ascii,
                     quota: upload_quota(c),
+                    offload: c.cfg.offload_fs == crate::config::OffloadFs::Always,
                 }),
                 total: None,
             };
@@ -180,6 +181,7 @@ pub(in crate::control) fn stou(c: &mut Core<'_>, arg: &str) -> Outcome {
                     mode: WriteMode::CreateNew,
                     ascii: c.session.ttype == TransferType::Ascii,
                     quota: upload_quota(c),
+                    offload: c.cfg.offload_fs == crate::config::OffloadFs::Always,
                 }),
                 total: None,
             };
