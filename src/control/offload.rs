@@ -20,9 +20,8 @@
 //!
 //! (Sending DELE, RMD and RNTO to the pool always was tried: under eight sessions storing and
 //! deleting 8 MiB files, an `unlink` on the loop takes 1–4 ms. It made the many-small-files
-//! benchmark 8% slower for one hand-off per command, and the loop then waited on the
-//! directory lock that the worker's `unlink` held whenever it opened the next upload in that
-//! directory: docs/performance.md, run K.)
+//! benchmark 8% slower for one hand-off per command, and the STOR stall next to a peer worse,
+//! for a reason not pinned down: docs/performance.md, run K.)
 //!
 //! [`Filesystem::share`]: crate::fs::Filesystem::share
 //! [`Filesystem::may_block`]: crate::fs::Filesystem::may_block
