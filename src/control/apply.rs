@@ -41,8 +41,7 @@ macro_rules! opener {
             shared: &$conn.shared,
             session: &$conn.session,
             peer: $conn.peer,
-            tls: $conn.sec.data_tls(&$conn.cfg),
-            tag: super::session_tag($conn.peer, &$conn.session),
+            sec: &$conn.sec,
         }
     };
 }
@@ -106,34 +105,57 @@ impl ControlConn {
                 target,
             } => {
                 let env = opener!(self);
-                match self.data.connect(name, (local, target), env, cx) {
-                    Ok(()) => {
-                        self.phase = Phase::Waiting(WaitFor::Connect);
-                        None
-                    }
-                    Err(reply) => Some(reply),
-                }
+                let started = self.data.connect(name, (local, target), env, cx);
+                started
+                    .err()
+                    .or_else(|| self.wait(Phase::Waiting(WaitFor::Connect)))
             }
             Action::AbortTransfer(data) => {
                 cx.send(data, Msg::Abort);
-                self.phase = Phase::Waiting(WaitFor::Abort);
-                None
+                self.wait(Phase::Waiting(WaitFor::Abort))
             }
-            Action::CloseChannel(replies) => {
-                if let Some(id) = self.data.abandon() {
-                    cx.close(id);
-                }
-                let mut replies = replies.into_iter();
-                let last = replies.next_back();
-                replies.for_each(|r| self.respond(r));
-                last
+            Action::CloseChannel(replies) => self.abandon_channel(replies, cx),
+            Action::QuitAfterTransfer => self.wait(Phase::Waiting(WaitFor::Quit)),
+            Action::CheckLogin(job) => {
+                cx.offload(
+                    move || Msg::LoginChecked(Box::new((job.0)())),
+                    Msg::LoginChecked(Box::new((Err(AuthError::BadCredentials), None))),
+                );
+                self.wait(Phase::Authenticating)
             }
-            Action::QuitAfterTransfer => {
-                self.phase = Phase::Waiting(WaitFor::Quit);
-                None
+            Action::DelayFailure => {
+                cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
+                self.wait(Phase::AuthDelay)
             }
-            _ => self.apply_session(action, cx),
+            Action::StartTls(reply) => {
+                // Discard anything pipelined after AUTH: it arrived in plaintext.
+                self.reader.clear();
+                self.phase = Phase::TlsUpgrade;
+                Some(reply)
+            }
+            Action::Close(reply) => {
+                self.close_when_done();
+                Some(reply)
+            }
         }
+    }
+
+    /// Enters `phase` (a wait: later commands stay queued); the reply comes when it ends.
+    fn wait(&mut self, phase: Phase) -> Option<Reply> {
+        self.phase = phase;
+        None
+    }
+
+    /// ABOR without a running transfer: closes the channel and drops a transfer waiting for
+    /// it, then sends `replies` (the last one is returned, as a command's reply).
+    fn abandon_channel(&mut self, replies: Vec<Reply>, cx: &mut Cx<'_>) -> Option<Reply> {
+        if let Some(id) = self.data.abandon() {
+            cx.close(id);
+        }
+        let mut replies = replies.into_iter();
+        let last = replies.next_back();
+        replies.for_each(|r| self.respond(r));
+        last
     }
 
     /// The blocking pool's answer to a login check: finish the login (or start the delayed
@@ -173,36 +195,6 @@ impl ControlConn {
         let reply = self.apply(outcome, cx);
         self.finish_deferred(reply);
         self.pump(cx)
-    }
-
-    /// The actions of the login and of the connection itself (the rest of `apply`).
-    fn apply_session(&mut self, action: Action, cx: &mut Cx<'_>) -> Option<Reply> {
-        match action {
-            Action::CheckLogin(job) => {
-                self.phase = Phase::Authenticating;
-                cx.offload(
-                    move || Msg::LoginChecked(Box::new((job.0)())),
-                    Msg::LoginChecked(Box::new((Err(AuthError::BadCredentials), None))),
-                );
-                None
-            }
-            Action::DelayFailure => {
-                self.phase = Phase::AuthDelay;
-                cx.after(self.cfg.auth_failed_delay, TimerKind::AuthDelay);
-                None
-            }
-            Action::StartTls(reply) => {
-                // Discard anything pipelined after AUTH: it arrived in plaintext.
-                self.reader.clear();
-                self.phase = Phase::TlsUpgrade;
-                Some(reply)
-            }
-            Action::Close(reply) => {
-                self.close_when_done();
-                Some(reply)
-            }
-            _ => None,
-        }
     }
 
     /// Runs filesystem work here and now, or, when the filesystem may be slow (`offload.rs`),

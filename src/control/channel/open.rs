@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{Channel, DataSide, PassivePlan, PendingJob, Transfer, Work};
 use crate::config::Config;
 use crate::control::addr;
+use crate::control::security::SecState;
 use crate::control::session::Session;
 use crate::data::connect::{bind_passive, connect_active, PassiveAcceptor};
 use crate::data::{DataConn, Job, Progress, Start};
@@ -30,10 +31,20 @@ pub(in crate::control) struct Opener<'a> {
     pub session: &'a Session,
     /// The client's address.
     pub peer: SocketAddr,
-    /// PROT P: the TLS parameters of new data connections.
-    pub tls: Option<DataTls>,
-    /// The session's log prefix.
-    pub tag: String,
+    /// The session's TLS state (PROT P makes new data connections TLS).
+    pub sec: &'a SecState,
+}
+
+impl Opener<'_> {
+    /// PROT P: the TLS parameters of a new data connection (made only when one is).
+    fn tls(&self) -> Option<DataTls> {
+        self.sec.data_tls(self.cfg)
+    }
+
+    /// The session's log prefix (made only for a log line).
+    fn tag(&self) -> String {
+        crate::control::session_tag(self.peer, self.session)
+    }
 }
 
 impl DataSide {
@@ -46,7 +57,7 @@ impl DataSide {
         let (listener, port) = match bind_passive(plan.ip, env.cfg.passive_ports.as_ref()) {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                log::warn!("{} no free port in the passive range: {e}", env.tag);
+                log::warn!("{} no free port in the passive range: {e}", env.tag());
                 env.shared.metrics.passive_exhausted();
                 return Reply::new(
                     ReplyCode::CantOpenData,
@@ -54,7 +65,7 @@ impl DataSide {
                 );
             }
             Err(e) => {
-                log::warn!("{} cannot open passive port: {e}", env.tag);
+                log::warn!("{} cannot open passive port: {e}", env.tag());
                 return cant_open_passive();
             }
         };
@@ -64,13 +75,13 @@ impl DataSide {
             env.peer.ip(),
             Arc::clone(env.cfg),
             Arc::clone(&self.progress),
-            env.tls,
+            env.tls(),
             env.shared.metrics.passive_listeners(),
         );
         let id = match cx.spawn(acceptor.into()) {
             Ok(id) => id,
             Err(e) => {
-                log::warn!("{} cannot register passive listener: {e}", env.tag);
+                log::warn!("{} cannot register passive listener: {e}", env.tag());
                 return cant_open_passive();
             }
         };
@@ -92,7 +103,7 @@ impl DataSide {
             cx.close(id);
         }
         let stream = connect_active(local, target).map_err(|e| {
-            log::info!("{} {name} connect to {target} failed: {e}", env.tag);
+            log::info!("{} {name} connect to {target} failed: {e}", env.tag());
             cant_connect()
         })?;
         let conn = DataConn::connecting(
@@ -100,7 +111,7 @@ impl DataSide {
             cx.me(),
             Arc::clone(env.cfg),
             Arc::clone(&self.progress),
-            env.tls,
+            env.tls(),
         );
         let id = cx.spawn(conn.into()).map_err(|_| cant_connect())?;
         cx.send(id, Msg::Start);
