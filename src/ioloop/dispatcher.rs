@@ -33,7 +33,7 @@ use mio::{Registry, Token};
 use slab::Slab;
 
 use super::core::{Core, CLOSED, READ, RESUME, WRITE};
-use super::pool::Pool;
+use super::pool::{Pool, RETRY};
 use super::{ConnId, Context, Flow, Handler, Timers, TokenRange};
 use crate::metrics::LoopMeters;
 
@@ -191,17 +191,27 @@ impl<H: Handler> Dispatcher<H> {
         self.deliver(registry, now);
     }
 
-    /// How long the host may sleep: `ZERO` while handlers wait in the yield or bulk queue.
+    /// How long the host may sleep: `ZERO` while handlers wait in the yield or bulk queue, at
+    /// most [`RETRY`] while the pool holds a job or results the loop could not pass through
+    /// its locks (see `pool.rs`).
     pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
         if !self.core.yielded.is_empty() || !self.core.bulk.is_empty() {
             return Some(Duration::ZERO);
         }
-        self.core.timers.next_timeout(now)
+        let timers = self.core.timers.next_timeout(now);
+        match &self.core.pool {
+            Some(pool) if pool.stalled() => Some(timers.map_or(RETRY, |t| t.min(RETRY))),
+            _ => timers,
+        }
     }
 
-    /// Fires every timer due at `now`, runs each yielded handler once, then serves the bulk
-    /// queue for at most [`BULK_TURN`].
+    /// Retries the pool if it is stalled, fires every timer due at `now`, runs each yielded
+    /// handler once, then serves the bulk queue for at most [`BULK_TURN`].
     pub fn handle_timers(&mut self, registry: &Registry, now: Instant) {
+        if let Some(pool) = self.core.pool.as_mut().filter(|p| p.stalled()) {
+            self.core.outbox.extend(pool.take_done());
+            self.deliver(registry, now);
+        }
         let mut due = Vec::new();
         while let Some(entry) = self.core.timers.pop_due(now) {
             due.push(entry);

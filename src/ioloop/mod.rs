@@ -210,7 +210,7 @@ impl<H: Handler> Context<'_, H> {
     /// way the handler must not count on the answer arriving before its next callback.
     pub fn offload(&mut self, job: impl FnOnce() -> H::Msg + Send + 'static, lost: H::Msg) {
         let me = self.me;
-        match &self.core.pool {
+        match &mut self.core.pool {
             Some(pool) => pool.submit(me, Box::new(job), lost),
             None => {
                 let msg =

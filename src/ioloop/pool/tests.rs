@@ -111,18 +111,23 @@ impl Rig {
             .send(self.poll.registry(), Instant::now(), to, msg);
     }
 
-    /// Polls until `want` records were seen (at most 5 s); returns them.
+    /// Polls as a host does (events, then timers, sleeping as `next_timeout` says) until
+    /// `want` records were seen (at most 5 s); returns them.
     fn run_until(&mut self, want: usize) -> Vec<String> {
         let mut events = Events::with_capacity(16);
         let limit = Instant::now() + Duration::from_secs(5);
         while self.seen.lock().unwrap().len() < want && Instant::now() < limit {
-            self.poll
-                .poll(&mut events, Some(Duration::from_millis(100)))
-                .unwrap();
+            let sleep = self.disp.next_timeout(Instant::now());
+            let sleep = sleep.map_or(Duration::from_millis(100), |t| {
+                t.min(Duration::from_millis(100))
+            });
+            self.poll.poll(&mut events, Some(sleep)).unwrap();
             for ev in events.iter() {
                 self.disp
                     .handle_event(self.poll.registry(), ev, Instant::now());
             }
+            self.disp
+                .handle_timers(self.poll.registry(), Instant::now());
         }
         self.seen.lock().unwrap().clone()
     }
@@ -201,4 +206,72 @@ fn the_pool_takes_the_last_token_and_leaves_the_rest_to_handlers() {
     let seen = Arc::clone(&rig.seen);
     let full = rig.disp.insert(rig.poll.registry(), Worker { sock, seen });
     assert!(full.is_err(), "the waker's token was given to a handler");
+}
+
+/// Polls `pool`'s waker until it has `want` results (at most 5 s); returns them.
+fn collect(poll: &mut Poll, pool: &mut super::Pool<u32>, want: usize) -> Vec<u32> {
+    let mut events = Events::with_capacity(4);
+    let mut got = Vec::new();
+    let limit = Instant::now() + Duration::from_secs(5);
+    while got.len() < want && Instant::now() < limit {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))
+            .unwrap();
+        got.extend(pool.take_done().into_iter().map(|(_, n)| n));
+    }
+    got
+}
+
+/// Holds `m` on another thread until the returned sender is dropped or sent to.
+fn hold<T: Send + 'static>(m: Arc<super::Inner<T>>, queue: bool) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _guard = if queue {
+            (Some(super::lock(&m.queue)), None)
+        } else {
+            (None, Some(super::lock(&m.done)))
+        };
+        let _ = held_tx.send(());
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+    });
+    held_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    tx
+}
+
+#[test]
+fn the_loop_hands_over_later_when_a_worker_holds_the_queue() {
+    let mut poll = Poll::new().unwrap();
+    let mut pool = super::Pool::<u32>::new(1, poll.registry(), mio::Token(99), None).unwrap();
+    let owner = ConnId { key: 0, gen: 0 };
+    let release = hold(Arc::clone(&pool.inner), true);
+    // With the lock held elsewhere, submit returns at once and keeps the job.
+    pool.submit(owner, Box::new(|| 41), 0);
+    assert!(pool.stalled(), "the job was not kept in the backlog");
+    assert_eq!(pool.queued(), 1);
+    assert!(pool.take_done().is_empty());
+    drop(release);
+    // The dispatcher comes back (within RETRY): the backlog goes to the worker.
+    let limit = Instant::now() + Duration::from_secs(5);
+    while pool.stalled() && Instant::now() < limit {
+        pool.take_done();
+        std::thread::yield_now();
+    }
+    assert!(!pool.stalled());
+    assert_eq!(collect(&mut poll, &mut pool, 1), [41]);
+    assert_eq!(pool.queued(), 0);
+}
+
+#[test]
+fn results_behind_a_held_lock_are_collected_on_the_next_try() {
+    let mut poll = Poll::new().unwrap();
+    let mut pool = super::Pool::<u32>::new(1, poll.registry(), mio::Token(99), None).unwrap();
+    let owner = ConnId { key: 0, gen: 0 };
+    let release = hold(Arc::clone(&pool.inner), false);
+    pool.submit(owner, Box::new(|| 7), 0);
+    // The worker is stuck pushing its result; the loop does not wait for it.
+    assert!(pool.take_done().is_empty());
+    assert!(pool.stalled(), "a missed collection was not remembered");
+    drop(release);
+    assert_eq!(collect(&mut poll, &mut pool, 1), [7]);
+    assert!(!pool.stalled());
 }
