@@ -6,7 +6,7 @@
 //! [`Filesystem`](crate::fs::Filesystem), which refuses anything that would leave the root,
 //! symlinks included. Errors become `550 <reason>.` in one place (`fs_error`).
 
-use super::super::core::{fs, Core, Outcome};
+use super::super::core::{fs, pool, Core, Outcome};
 use super::super::session::TransferType;
 use super::{fs_error, tri};
 use std::time::SystemTime;
@@ -89,21 +89,41 @@ pub(in crate::control) fn rmd(c: &mut Core<'_>, arg: &str) -> Outcome {
 
 pub(in crate::control) fn dele(c: &mut Core<'_>, arg: &str) -> Outcome {
     let path = tri!(c.path(arg));
+    let look = path.clone();
+    fs(
+        move |fs| fs.lstat(&look).map(|st| st.size),
+        move |c, size| remove(c, path, size.unwrap_or(0)),
+    )
+}
+
+/// A file at least this large is removed on the blocking pool: `unlink` frees the file's
+/// cached pages and extents before it returns, about 0.1 ms per MiB just written (measured:
+/// 0.8 ms, up to 1.4 ms, for 8 MiB on ext4), time every other session would wait. Smaller
+/// files, the common case, are removed on the loop after a `lstat` of a few microseconds.
+const LARGE_REMOVAL: u64 = 1 << 20;
+
+/// DELE's second step: remove the file (of `size` bytes, 0 if unknown), where its size says.
+fn remove(c: &mut Core<'_>, path: VirtualPath, size: u64) -> Outcome {
     let gone = path.clone();
     let quota = c.session.quota.clone();
-    fs(
-        move |fs| crate::quota::remove_file(fs, quota.as_deref(), &gone),
-        move |c, done| {
-            let reply = match done {
-                Ok(()) => {
-                    c.cfg.hooks.on_delete(&c.info(), path.as_str());
-                    Reply::new(ReplyCode::FileActionOk, "File removed.")
-                }
-                Err(e) => fs_error(&e),
-            };
-            c.log_change("DELE", path.as_str(), reply)
-        },
-    )
+    let work = move |fs: &dyn crate::fs::Filesystem| {
+        crate::quota::remove_file(fs, quota.as_deref(), &gone)
+    };
+    let then = move |c: &mut Core<'_>, done: std::io::Result<()>| {
+        let reply = match done {
+            Ok(()) => {
+                c.cfg.hooks.on_delete(&c.info(), path.as_str());
+                Reply::new(ReplyCode::FileActionOk, "File removed.")
+            }
+            Err(e) => fs_error(&e),
+        };
+        c.log_change("DELE", path.as_str(), reply)
+    };
+    if size >= LARGE_REMOVAL {
+        pool(work, then)
+    } else {
+        fs(work, then)
+    }
 }
 
 pub(in crate::control) fn rnfr(c: &mut Core<'_>, arg: &str) -> Outcome {

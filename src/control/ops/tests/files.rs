@@ -173,3 +173,16 @@ fn mdtm_shows_the_time_on_disk() {
     rig.run("MFMT 19991231235959 a.txt");
     assert_eq!(rig.run("MDTM /a.txt").text(), "19991231235959");
 }
+
+#[test]
+fn a_large_file_is_removed_on_the_pool_a_small_one_on_the_loop() {
+    let mut rig = Rig::logged_in();
+    std::fs::write(rig.disk("big.bin"), vec![0u8; 1 << 20]).unwrap();
+    std::fs::write(rig.disk("small.bin"), vec![0u8; (1 << 20) - 1]).unwrap();
+    let big = rig.run("DELE big.bin");
+    assert_eq!((big.actions(), big.code()), ("Pool".to_owned(), 250));
+    assert!(!rig.disk("big.bin").exists());
+    let small = rig.run("DELE small.bin");
+    assert_eq!((small.actions(), small.code()), (String::new(), 250));
+    assert!(!rig.disk("small.bin").exists());
+}

@@ -240,7 +240,7 @@ impl Rig {
     }
 
     /// Follows an outcome to its replies: filesystem work runs here and now (as `run_fs`
-    /// without the pool), a login check and the delay after a failed one are resolved at
+    /// without the pool; work that always goes to the pool is recorded as `Pool`), a login check and the delay after a failed one are resolved at
     /// once (as the pool and the timer would), and every other action is recorded.
     fn apply(&mut self, mut outcome: Outcome, ran: &mut Ran) {
         loop {
@@ -249,7 +249,10 @@ impl Rig {
                 Outcome::Do(action) => action,
             };
             outcome = match action {
-                Action::Fs { work, then, .. } => {
+                Action::Fs { cost, work, then } => {
+                    if cost == crate::control::core::Cost::Long {
+                        ran.actions.push("Pool".to_owned());
+                    }
                     let Some(fs) = self.session.fs.as_deref() else {
                         return ran.replies.push(crate::control::core::not_logged_in());
                     };
