@@ -161,6 +161,15 @@ pub struct Args {
     /// stall: interval between the probe's NOOPs, ms.
     #[arg(long, default_value_t = 10.0)]
     pub stall_interval_ms: f64,
+    /// stall: nice value of the probe's thread (e.g. -10, as root). A remote client does not
+    /// share its CPU with the load generator; this takes the probe's own wait for a CPU out of
+    /// its figures, for every server alike. 0 (the default) leaves it as it is.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub stall_probe_nice: i32,
+    /// stall: nice value of the load threads (e.g. 10): the load generator then takes only
+    /// the CPU the servers leave, as a load from other machines would. 0 leaves it as it is.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub stall_load_nice: i32,
     /// stall stor: size of each upload.
     #[arg(long, default_value = "8M", value_parser = parse_size)]
     pub stall_size: u64,

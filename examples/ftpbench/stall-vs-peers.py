@@ -94,7 +94,9 @@ def start_ftpdlib(ctx, pasv):
 def bench(args, out, tag, extra, bound_s):
     """Runs ftpbench; writes its table to OUT/TAG.md and its JSON to OUT/TAG.json."""
     argv = [BENCH, "--repeat", str(args.repeat), "--stall-seconds", str(args.seconds),
-            "--json", os.path.join(out, tag + ".json")] + extra
+            "--json", os.path.join(out, tag + ".json"),
+            "--stall-probe-nice", str(args.probe_nice),
+            "--stall-load-nice", str(args.load_nice)] + extra
     print("$ " + " ".join(argv), flush=True)
     try:
         cp = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -198,6 +200,12 @@ def parse():
     ap.add_argument("--kinds", default="none,list,stor,login")
     ap.add_argument("--seconds", type=float, default=5.0, help="one round, s")
     ap.add_argument("--repeat", type=int, default=2, help="rounds per kind and server")
+    ap.add_argument("--probe-nice", type=int, default=0,
+                    help="nice value of the probe's thread (e.g. -10, as root): a remote "
+                    "client does not wait for a CPU behind the load generator")
+    ap.add_argument("--load-nice", type=int, default=0,
+                    help="nice value of the load threads (e.g. 10): the load then takes only "
+                    "the CPU the servers leave, as clients on other machines would")
     ap.add_argument("--out", default=None, help="tables, JSON and logs (default: a /tmp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the servers' work dir")
     ap.add_argument("--summarize", metavar="DIR", default=None,

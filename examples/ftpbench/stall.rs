@@ -101,9 +101,24 @@ pub fn run(name: &str, t: &Target, ctx: &Ctx) -> Result<Metrics, String> {
         let hs: Vec<_> = conns
             .into_iter()
             .enumerate()
-            .map(|(i, c)| s.spawn(move || load(kind, c, i, t, ctx, end)))
+            .map(|(i, c)| {
+                s.spawn(move || match prioritise(ctx.args.stall_load_nice) {
+                    Ok(()) => load(kind, c, i, t, ctx, end),
+                    Err(e) => LoadOut {
+                        ops: 0,
+                        err: Some(e),
+                    },
+                })
+            })
             .collect();
-        let probe = probe(probe_c, interval, start, end);
+        let nice = a.stall_probe_nice;
+        let probe = s
+            .spawn(move || {
+                prioritise(nice)?;
+                probe(probe_c, interval, start, end)
+            })
+            .join()
+            .unwrap_or_else(|_| Err("probe thread panicked".into()));
         let loads: Vec<LoadOut> = hs
             .into_iter()
             .map(|h| {
@@ -117,6 +132,23 @@ pub fn run(name: &str, t: &Target, ctx: &Ctx) -> Result<Metrics, String> {
     });
     let used = meter.stop()?;
     metrics(kind, ctx, window.as_secs_f64(), probe?, &loads, used.srv)
+}
+
+/// Gives the calling thread (the probe's own) the nice value `nice`, if not 0. On Linux the
+/// nice value is per thread, so the load threads keep theirs.
+fn prioritise(nice: i32) -> Result<(), String> {
+    if nice == 0 {
+        return Ok(());
+    }
+    // SAFETY: setpriority takes plain integers; `who` 0 is the calling thread on Linux.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    if rc != 0 {
+        return Err(format!(
+            "--stall-probe-nice {nice}: setpriority: {} (a negative value needs root)",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
 }
 
 /// The round's figures; an error if any load session failed.
