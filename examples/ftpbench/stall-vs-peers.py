@@ -45,7 +45,8 @@ HARNESS = os.environ.get("FTPBENCH_HARNESS",
 sys.path.insert(0, HARNESS)
 import ftpbench as referee  # noqa: E402  (../shared/bench/ftpbench.py)
 
-FTPDLIB = os.path.join(PROJECT, "target", "release", "ftpdlib")
+# FTPDLIB_BIN: another build of ftpdlib to measure (an older commit, for a before/after).
+FTPDLIB = os.environ.get("FTPDLIB_BIN") or os.path.join(PROJECT, "target", "release", "ftpdlib")
 BENCH = os.path.join(PROJECT, "target", "release", "examples", "ftpbench")
 PORT_BASE, PASV_BASE, PASV_SPAN = 30100, 30200, 500
 # Libraries unpacked next to the peers (see above), for the peers' processes only.
