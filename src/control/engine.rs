@@ -1,5 +1,8 @@
 //! The control connection's engine: reading command lines, running them, writing replies.
 //!
+//! The dispatcher's `readable`, `writable` and `resume` for a control connection arrive here
+//! (through `FtpHandler`), and all three call `pump`.
+//!
 //! `pump` is the one function every callback ends in: flush replies, read what the socket
 //! has (until `WouldBlock`, or until the input buffer is at its cap), run complete lines in
 //! order, flush again. It runs commands only in the `Ready` phase and only while the reply
@@ -45,6 +48,23 @@ pub(super) const READ_INTEREST: mio::Interest = mio::Interest::READABLE;
 const SHORT_READ_PROVES_EMPTY: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 impl ControlConn {
+    /// The socket has bytes (or the peer closed, or urgent data is pending): pump.
+    pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.drained = false;
+        self.read_to_block = cx.peer_closed() || cx.urgent();
+        self.pump(cx)
+    }
+
+    /// The socket takes bytes again: pump (flushes what waits).
+    pub(crate) fn writable(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.pump(cx)
+    }
+
+    /// The turn after a `Flow::Yield`: pump on.
+    pub(crate) fn resume(&mut self, cx: &mut Cx<'_>) -> Flow {
+        self.pump(cx)
+    }
+
     /// Queues a reply (logging it with `-D`).
     pub(super) fn respond(&mut self, reply: Reply) {
         self.replies_sent += 1;
@@ -341,44 +361,5 @@ impl ControlConn {
         self.sock.upgrade(config, Some(&self.sec.token))?;
         self.phase = Phase::Ready;
         Ok(())
-    }
-
-    /// Sends the reply of a command that was answered later (PASS, an offloaded command), and
-    /// its command event, which `on_line` held back.
-    pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
-        if let Some(command) = self.deferred_cmd.take() {
-            // A wrong password is answered 530 after the delay (`auth_failed_reply`).
-            let code = match &reply {
-                Some(r) => Some(r.code().as_u16()),
-                None if self.phase == Phase::AuthDelay => Some(530),
-                None => None,
-            };
-            self.count_command(&command, code);
-        }
-        if let Some(reply) = reply {
-            self.respond(reply);
-        }
-    }
-
-    /// Counts a command in the metrics and reports its event, with its reply's code.
-    pub(super) fn count_command(&self, line: &str, code: Option<u16>) {
-        let verb = super::table::metric_label(line);
-        self.shared.metrics.command(verb, code);
-        if !self.cfg.events.is_empty() {
-            let masked = crate::log::mask_password(line);
-            self.emit(&crate::events::Event::Command {
-                conn: self.conn_id,
-                peer: self.peer,
-                user: self.session.log_name(),
-                command: &masked,
-                code,
-            });
-        }
-    }
-
-    pub(super) fn emit(&self, event: &crate::events::Event<'_>) {
-        for sink in &self.cfg.events {
-            sink.event(event);
-        }
     }
 }

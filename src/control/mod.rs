@@ -12,6 +12,11 @@
 //! wait too) and while the reply buffer is over its cap (backpressure). Because mio is
 //! edge-triggered, whenever it stops reading before `WouldBlock` it makes sure something will
 //! call it again: a writable event, a timer, or a yield.
+//!
+//! `ControlConn`'s methods live in three files: this one (the struct, its set-up, messages,
+//! timers, closing, and the reports of commands), `engine.rs` (the socket callbacks
+//! `readable`/`writable`/`resume` and `pump`: a reader following an event from the dispatcher
+//! lands there) and `apply.rs` (carrying out what the command core decided).
 
 pub mod addr;
 mod apply;
@@ -202,20 +207,6 @@ impl ControlConn {
         }
     }
 
-    pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
-        self.drained = false;
-        self.read_to_block = cx.peer_closed() || cx.urgent();
-        self.pump(cx)
-    }
-
-    pub(crate) fn writable(&mut self, cx: &mut Cx<'_>) -> Flow {
-        self.pump(cx)
-    }
-
-    pub(crate) fn resume(&mut self, cx: &mut Cx<'_>) -> Flow {
-        self.pump(cx)
-    }
-
     pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
             Msg::Start => self.start(cx),
@@ -309,6 +300,45 @@ impl ControlConn {
     }
 
     /// Greets the client (or refuses it) and arms the idle timer.
+    /// Sends the reply of a command that was answered later (PASS, an offloaded command), and
+    /// its command event, which `on_line` held back.
+    pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
+        if let Some(command) = self.deferred_cmd.take() {
+            // A wrong password is answered 530 after the delay (`auth_failed_reply`).
+            let code = match &reply {
+                Some(r) => Some(r.code().as_u16()),
+                None if self.phase == Phase::AuthDelay => Some(530),
+                None => None,
+            };
+            self.count_command(&command, code);
+        }
+        if let Some(reply) = reply {
+            self.respond(reply);
+        }
+    }
+
+    /// Counts a command in the metrics and reports its event, with its reply's code.
+    pub(super) fn count_command(&self, line: &str, code: Option<u16>) {
+        let verb = table::metric_label(line);
+        self.shared.metrics.command(verb, code);
+        if !self.cfg.events.is_empty() {
+            let masked = crate::log::mask_password(line);
+            self.emit(&crate::events::Event::Command {
+                conn: self.conn_id,
+                peer: self.peer,
+                user: self.session.log_name(),
+                command: &masked,
+                code,
+            });
+        }
+    }
+
+    pub(super) fn emit(&self, event: &crate::events::Event<'_>) {
+        for sink in &self.cfg.events {
+            sink.event(event);
+        }
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Flow {
         self.touch(cx);
         if self.cfg.proxy_protocol && self.refusal.is_none() {
