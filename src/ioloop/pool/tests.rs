@@ -238,11 +238,16 @@ fn hold<T: Send + 'static>(m: Arc<super::Inner<T>>, queue: bool) -> std::sync::m
     tx
 }
 
+/// A pool of one worker on its own poll, and an owner for its jobs.
+fn one_worker() -> (Poll, super::Pool<u32>, ConnId) {
+    let poll = Poll::new().unwrap();
+    let pool = super::Pool::<u32>::new(1, poll.registry(), mio::Token(99), None).unwrap();
+    (poll, pool, ConnId { key: 0, gen: 0 })
+}
+
 #[test]
 fn the_loop_hands_over_later_when_a_worker_holds_the_queue() {
-    let mut poll = Poll::new().unwrap();
-    let mut pool = super::Pool::<u32>::new(1, poll.registry(), mio::Token(99), None).unwrap();
-    let owner = ConnId { key: 0, gen: 0 };
+    let (mut poll, mut pool, owner) = one_worker();
     let release = hold(Arc::clone(&pool.inner), true);
     // With the lock held elsewhere, submit returns at once and keeps the job.
     pool.submit(owner, Box::new(|| 41), 0);
@@ -263,9 +268,7 @@ fn the_loop_hands_over_later_when_a_worker_holds_the_queue() {
 
 #[test]
 fn results_behind_a_held_lock_are_collected_on_the_next_try() {
-    let mut poll = Poll::new().unwrap();
-    let mut pool = super::Pool::<u32>::new(1, poll.registry(), mio::Token(99), None).unwrap();
-    let owner = ConnId { key: 0, gen: 0 };
+    let (mut poll, mut pool, owner) = one_worker();
     let release = hold(Arc::clone(&pool.inner), false);
     pool.submit(owner, Box::new(|| 7), 0);
     // The worker is stuck pushing its result; the loop does not wait for it.
