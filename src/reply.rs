@@ -137,6 +137,12 @@ pub fn strerror(e: &std::io::Error) -> String {
     }
 }
 
+/// The `530` of a command that needs a login, before one (gate check 3, and the commands
+/// and continuations that find no user).
+pub(crate) fn not_logged_in() -> Reply {
+    Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.")
+}
+
 /// The one mapping from a filesystem error to a reply: `550 <reason>.`
 pub(crate) fn fs_error(e: &std::io::Error) -> Reply {
     let text = strerror(e);

@@ -227,10 +227,7 @@ pub(super) fn local_error() -> Reply {
     )
 }
 
-/// The reply to a command that needs a login, before one.
-pub(super) fn not_logged_in() -> Reply {
-    Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.")
-}
+pub(super) use crate::reply::not_logged_in;
 
 impl Core<'_> {
     /// Resolves `arg` against the cwd and checks, on the result, the permission letter that

@@ -22,10 +22,7 @@ use crate::tls::TlsSettings;
 /// Check 3 for a parsed command.
 pub fn check_command(spec: &CommandSpec, logged_in: bool) -> Result<(), Reply> {
     if spec.auth && !logged_in {
-        return Err(Reply::new(
-            ReplyCode::NotLoggedIn,
-            "Log in with USER and PASS first.",
-        ));
+        return Err(crate::reply::not_logged_in());
     }
     Ok(())
 }

@@ -132,9 +132,11 @@ impl DataSide {
         let job = match pj.work {
             Work::Job(job) => job,
             Work::Upload(plan) => {
-                let fs = env.session.fs.as_deref().ok_or_else(|| {
-                    Reply::new(ReplyCode::NotLoggedIn, "Log in with USER and PASS first.")
-                })?;
+                let fs = env
+                    .session
+                    .fs
+                    .as_deref()
+                    .ok_or_else(crate::reply::not_logged_in)?;
                 Job::Receive(plan.open(fs)?)
             }
         };
