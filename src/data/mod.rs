@@ -29,6 +29,8 @@ mod pace;
 pub mod producer;
 mod sink;
 mod states;
+#[cfg(test)]
+mod testkit;
 pub mod throttle;
 mod upload;
 mod writebehind;

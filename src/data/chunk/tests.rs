@@ -1,61 +1,9 @@
 use super::*;
-use std::fs::File;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::TcpStream;
 
+use crate::data::testkit::{tcp_pair, temp_file, MemFile, OsTarget};
 use crate::fs::WriteFile;
-
-/// An in-memory upload target that records its bytes and whether it was committed.
-#[derive(Debug, Default, Clone)]
-struct MemFile(Arc<Mutex<(Vec<u8>, bool)>>);
-
-impl Write for MemFile {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().0.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl WriteFile for MemFile {
-    fn set_len(&mut self, _len: u64) -> io::Result<()> {
-        Ok(())
-    }
-    fn commit(self: Box<Self>) -> io::Result<()> {
-        self.0.lock().unwrap().1 = true;
-        Ok(())
-    }
-    fn abort(self: Box<Self>) {}
-}
-
-/// An upload target on an OS file, offered for `splice` (as `OsUpload` does).
-#[derive(Debug)]
-struct OsTarget(File);
-
-impl Write for OsTarget {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.write(b)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl WriteFile for OsTarget {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
-    }
-    fn commit(self: Box<Self>) -> io::Result<()> {
-        Ok(())
-    }
-    fn abort(self: Box<Self>) {}
-    fn as_file(&self) -> Option<&File> {
-        Some(&self.0)
-    }
-}
 
 /// A target whose writes fail.
 #[derive(Debug)]
@@ -97,7 +45,7 @@ fn a_memory_chunk_fills_to_its_size_and_writes_out_empty() {
     chunk.write_to(&mut sink).unwrap();
     assert!(chunk.is_empty());
     assert_eq!(chunk.room(), CHUNK_BYTES);
-    assert!(target.0.lock().unwrap().0 == data[..CHUNK_BYTES]);
+    assert!(target.0.lock().unwrap().bytes == data[..CHUNK_BYTES]);
 }
 
 #[test]
@@ -123,26 +71,11 @@ fn the_last_job_writes_then_commits_and_hands_the_sink_back() {
     }
     .run();
     assert!(w.result.is_ok() && w.last && w.chunk.is_empty());
-    assert_eq!(*target.0.lock().unwrap(), (b"tail\n".to_vec(), true));
-}
-
-fn tcp_pair() -> (TcpStream, TcpStream) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (b, _) = l.accept().unwrap();
-    (a, b)
-}
-
-fn temp_file(tag: &str, append: bool) -> (std::path::PathBuf, File) {
-    let path = std::env::temp_dir().join(format!("ftpdlib-chunk-{tag}-{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(!append)
-        .write(true)
-        .append(append)
-        .open(&path)
-        .unwrap();
-    (path, file)
+    let seen = target.0.lock().unwrap();
+    assert_eq!(
+        (seen.bytes.clone(), seen.committed),
+        (b"tail\n".to_vec(), true)
+    );
 }
 
 /// Splices what `rx` has into a pipe chunk until `n` bytes are in (bounded).
@@ -173,7 +106,7 @@ fn a_pipe_chunk_is_spliced_into_the_file() {
     let want = data.len().min(chunk.room());
     splice_in(&mut chunk, &rx, want);
     let n = chunk.len();
-    let (path, file) = temp_file("splice", false);
+    let (path, file) = temp_file("chunk-splice", false);
     let mut sink = FileSink::new(Box::new(OsTarget(file)), false);
     chunk.write_to(&mut sink).unwrap();
     assert!(chunk.is_pipe() && chunk.is_empty());
@@ -190,7 +123,7 @@ fn a_pipe_chunk_whose_file_refuses_splice_is_written_by_hand_and_turns_to_memory
     let mut chunk = Chunk::pipe().unwrap();
     splice_in(&mut chunk, &rx, 20);
     // O_APPEND: splice(2) refuses it with EINVAL.
-    let (path, file) = temp_file("append", true);
+    let (path, file) = temp_file("chunk-append", true);
     let mut sink = FileSink::new(Box::new(OsTarget(file)), false);
     chunk.write_to(&mut sink).unwrap();
     assert!(!chunk.is_pipe() && chunk.is_empty());

@@ -1,31 +1,6 @@
 use super::*;
+use crate::data::testkit::MemFile;
 use std::sync::{Arc, Mutex};
-
-/// An in-memory upload target that records whether it was committed.
-#[derive(Debug, Default, Clone)]
-struct MemFile(Arc<Mutex<(Vec<u8>, bool)>>);
-
-impl Write for MemFile {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().0.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl WriteFile for MemFile {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.0.lock().unwrap().0.truncate(len as usize);
-        Ok(())
-    }
-    fn commit(self: Box<Self>) -> io::Result<()> {
-        self.0.lock().unwrap().1 = true;
-        Ok(())
-    }
-    fn abort(self: Box<Self>) {}
-}
 
 #[test]
 fn ascii_upload_crlf_becomes_lf_split_anywhere() {
@@ -36,7 +11,8 @@ fn ascii_upload_crlf_becomes_lf_split_anywhere() {
         sink.write(&wire[..split]).unwrap();
         sink.write(&wire[split..]).unwrap();
         sink.finish().unwrap();
-        let (got, committed) = target.0.lock().unwrap().clone();
+        let seen = target.0.lock().unwrap();
+        let (got, committed) = (seen.bytes.clone(), seen.committed);
         assert!(committed);
         assert_eq!(got, b"one\ntwo\n\nlone\rcr\n", "split {split}");
     }

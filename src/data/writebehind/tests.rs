@@ -2,44 +2,8 @@
 //! order the loop would get them back.
 
 use super::*;
-use crate::fs::WriteFile;
+use crate::data::testkit::MemFile;
 use crate::reply::{Reply, ReplyCode};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-/// What an upload target saw: its bytes, committed, aborted.
-#[derive(Debug, Default)]
-struct Seen {
-    bytes: Vec<u8>,
-    committed: bool,
-    aborted: bool,
-}
-
-#[derive(Debug, Default, Clone)]
-struct MemFile(Arc<Mutex<Seen>>);
-
-impl Write for MemFile {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().bytes.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl WriteFile for MemFile {
-    fn set_len(&mut self, _len: u64) -> io::Result<()> {
-        Ok(())
-    }
-    fn commit(self: Box<Self>) -> io::Result<()> {
-        self.0.lock().unwrap().committed = true;
-        Ok(())
-    }
-    fn abort(self: Box<Self>) {
-        self.0.lock().unwrap().aborted = true;
-    }
-}
 
 fn upload(ascii: bool) -> (WriteBehind, MemFile) {
     let target = MemFile::default();

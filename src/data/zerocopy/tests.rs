@@ -1,25 +1,7 @@
 use super::*;
+use crate::data::testkit::{tcp_pair, temp_file};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-
-fn tcp_pair() -> (TcpStream, TcpStream) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (b, _) = l.accept().unwrap();
-    (a, b)
-}
-
-fn temp_file(tag: &str, append: bool) -> (std::path::PathBuf, File) {
-    let path = std::env::temp_dir().join(format!("ftpdlib-splice-{tag}-{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(!append)
-        .write(true)
-        .append(append)
-        .open(&path)
-        .unwrap();
-    (path, file)
-}
+use std::net::TcpStream;
 
 /// Moves everything `from` sends into `file` through the pipe; returns the bytes moved.
 /// Bounded: 20 s at most.
@@ -51,7 +33,7 @@ fn socket_bytes_reach_the_file_in_order() {
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let sent = data.clone();
     let writer = std::thread::spawn(move || tx.write_all(&sent).unwrap());
-    let (path, file) = temp_file("order", false);
+    let (path, file) = temp_file("zerocopy-order", false);
     let pipe = Pipe::new(256 * 1024).unwrap();
     let n = splice_all(&pipe, &rx, &file);
     writer.join().unwrap();
@@ -66,7 +48,7 @@ fn a_file_that_refuses_splice_leaves_the_bytes_readable_from_the_pipe() {
     let (mut tx, rx) = tcp_pair();
     tx.write_all(b"hello, pipe").unwrap();
     drop(tx);
-    let (path, file) = temp_file("append", true);
+    let (path, file) = temp_file("zerocopy-append", true);
     let pipe = Pipe::new(64 * 1024).unwrap();
     let mut n = 0;
     for _ in 0..1000 {
