@@ -166,22 +166,17 @@ pub(crate) fn room_for_file(
     }
 }
 
-/// DELE: removes `path` and takes the file off the usage.
+/// DELE: removes `path` and takes the file off the usage. `size`: what an `lstat` of `path`
+/// found just before, if it is a regular file (DELE makes that call to choose where the
+/// removal runs; the quota needs nothing more).
 pub(crate) fn remove_file(
     fs: &dyn Filesystem,
     quota: Option<&Quota>,
     path: &VirtualPath,
+    size: Option<u64>,
 ) -> io::Result<()> {
-    let Some(q) = quota else {
-        return fs.remove_file(path);
-    };
-    let size = fs
-        .lstat(path)
-        .ok()
-        .filter(|st| st.kind == FileKind::File)
-        .map(|st| st.size);
     fs.remove_file(path)?;
-    if let Some(size) = size {
+    if let (Some(q), Some(size)) = (quota, size) {
         q.release(size, 1);
     }
     Ok(())

@@ -298,7 +298,8 @@ fn a_new_file_needs_a_place_in_the_file_quota() {
     assert!(upload(&fs, &q, "two", WriteMode::Truncate, (false, false), b"").is_err());
     assert!(!d.join("two").exists());
     // DELE gives the place back; RNTO over a file takes the replaced file off.
-    remove_file(&fs, Some(&q), &vp("one")).unwrap();
+    let one = fs.lstat(&vp("one")).unwrap().size;
+    remove_file(&fs, Some(&q), &vp("one"), Some(one)).unwrap();
     assert_eq!(used(&q), (0, 0));
     upload(&fs, &q, "two", WriteMode::Truncate, (false, false), b"22")
         .unwrap()

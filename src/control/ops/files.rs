@@ -91,8 +91,13 @@ pub(in crate::control) fn dele(c: &mut Core<'_>, arg: &str) -> Outcome {
     let path = tri!(c.path(arg));
     let look = path.clone();
     fs(
-        move |fs| fs.lstat(&look).map(|st| st.size),
-        move |c, size| remove(c, path, size.unwrap_or(0)),
+        move |fs| {
+            fs.lstat(&look)
+                .ok()
+                .filter(|st| st.kind == FileKind::File)
+                .map(|st| st.size)
+        },
+        move |c, size| remove(c, path, size),
     )
 }
 
@@ -102,12 +107,13 @@ pub(in crate::control) fn dele(c: &mut Core<'_>, arg: &str) -> Outcome {
 /// files, the common case, are removed on the loop after a `lstat` of a few microseconds.
 const LARGE_REMOVAL: u64 = 1 << 20;
 
-/// DELE's second step: remove the file (of `size` bytes, 0 if unknown), where its size says.
-fn remove(c: &mut Core<'_>, path: VirtualPath, size: u64) -> Outcome {
+/// DELE's second step: remove the file (a regular file of `size` bytes, if the `lstat` found
+/// one), where its size says.
+fn remove(c: &mut Core<'_>, path: VirtualPath, size: Option<u64>) -> Outcome {
     let gone = path.clone();
     let quota = c.session.quota.clone();
     let work = move |fs: &dyn crate::fs::Filesystem| {
-        crate::quota::remove_file(fs, quota.as_deref(), &gone)
+        crate::quota::remove_file(fs, quota.as_deref(), &gone, size)
     };
     let then = move |c: &mut Core<'_>, done: std::io::Result<()>| {
         let reply = match done {
@@ -119,7 +125,7 @@ fn remove(c: &mut Core<'_>, path: VirtualPath, size: u64) -> Outcome {
         };
         c.log_change("DELE", path.as_str(), reply)
     };
-    if size >= LARGE_REMOVAL {
+    if size.is_some_and(|n| n >= LARGE_REMOVAL) {
         pool(work, then)
     } else {
         fs(work, then)
