@@ -133,6 +133,9 @@ pub struct Config {
     /// stall every session); its waker takes the last token of the server's range. `0` runs
     /// that work on the loop itself. Default: the number of cores.
     pub blocking_threads: usize,
+    /// The scheduling class of those threads: Linux's idle class, lifted while other programs
+    /// would starve them, or the normal class at nice +5. Default: [`WorkerPriority::Idle`].
+    pub blocking_priority: crate::ioloop::pool::WorkerPriority,
     /// When the filesystem calls of commands (DELE, SIZE, CWD...) run on the blocking pool
     /// instead of the loop. Default: [`OffloadFs::Auto`].
     pub offload_fs: OffloadFs,
@@ -272,6 +275,7 @@ impl Config {
             events: Vec::new(),
             proxy_protocol: false,
             blocking_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            blocking_priority: crate::ioloop::pool::WorkerPriority::Idle,
             offload_fs: OffloadFs::Auto,
             hash_max_size: 0,
             min_free: MinFree::None,

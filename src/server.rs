@@ -115,7 +115,7 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let mut dispatcher = Dispatcher::new(tokens);
         dispatcher.set_meters(shared.metrics.loop_meters());
-        dispatcher.start_pool(registry, cfg.blocking_threads)?;
+        dispatcher.start_pool_with(registry, cfg.blocking_threads, cfg.blocking_priority)?;
         let l = Listener::new(
             mio::net::TcpListener::from_std(listener),
             Arc::clone(&live),

@@ -248,3 +248,70 @@ fn mdtm_follows_use_localtime_and_tz() {
     // 2009-02-13 23:31:30 GMT is 2009-02-14 04:31:30 in that zone.
     c.expect_line("MDTM f.txt", "213 20090214043130");
 }
+
+/// The scheduling class (proc(5) `stat` field 41) of the daemon's blocking-pool threads.
+fn pool_classes(pid: u32) -> Vec<i64> {
+    let mut classes = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let text = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap_or_default();
+        let Some((name, rest)) = text.rsplit_once(')') else {
+            continue;
+        };
+        if name.ends_with("(ftpdlib-blockin") {
+            classes.push(rest.split_whitespace().nth(38).unwrap().parse().unwrap());
+        }
+    }
+    classes
+}
+
+/// `--blocking-priority`: `idle` puts the pool's threads in Linux's idle class once the loop
+/// has looked at them (or keeps them at nice +5, saying why, where they could not be lifted
+/// back); `low` keeps them in the normal class; anything else is a usage error.
+#[test]
+fn blocking_priority_sets_the_pool_threads_class() {
+    const OTHER: i64 = 0;
+    const IDLE: i64 = 5;
+    let dir = TempDir::new("cli-priority");
+    for (class, want) in [("low", OTHER), ("idle", IDLE)] {
+        let extra = [
+            "--blocking-threads",
+            "2",
+            "--blocking-priority",
+            class,
+            "--log-level",
+            "info",
+        ];
+        let (d, addr) = start_with(dir.path(), "127.0.0.1", &extra, &[]);
+        let (mut c, _) = Ctrl::connect(addr);
+        let refused = || d.stderr().contains("workers run at nice +5");
+        let limit = std::time::Instant::now() + Duration::from_secs(5);
+        // Each command is a loop turn, and the loop looks at its workers after each turn.
+        while pool_classes(d.pid()) != [want, want] && std::time::Instant::now() < limit {
+            assert_eq!(c.cmd("NOOP").code, 200);
+            if want == IDLE && refused() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let got = pool_classes(d.pid());
+        if want == IDLE && refused() {
+            assert_eq!(got, [OTHER, OTHER], "{}", d.stderr());
+        } else {
+            assert_eq!(got, [want, want], "--blocking-priority {class}");
+        }
+    }
+    let d = dir.path().to_str().unwrap();
+    let args = [
+        "-p",
+        "0",
+        "-i",
+        "127.0.0.1",
+        "-d",
+        d,
+        "--blocking-priority",
+        "high",
+    ];
+    let (status, err) = startup_failure(&args);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("is not one of idle, low"), "{err}");
+}

@@ -33,7 +33,7 @@ use mio::{Registry, Token};
 use slab::Slab;
 
 use super::core::{Core, CLOSED, READ, RESUME, WRITE};
-use super::pool::{Pool, RETRY};
+use super::pool::{Pool, WorkerPriority, RETRY};
 use super::{ConnId, Context, Flow, Handler, Timers, TokenRange};
 use crate::metrics::LoopMeters;
 
@@ -81,10 +81,21 @@ impl<H: Handler> Dispatcher<H> {
         self.meters = Some(meters);
     }
 
-    /// Starts a blocking-work pool of `threads` workers ([`Context::offload`]); its waker
-    /// takes the last token of the range. Call before inserting handlers. Zero threads: jobs
-    /// run inline on the loop.
+    /// Starts a blocking-work pool of `threads` workers ([`Context::offload`]) in the idle
+    /// class (see [`start_pool_with`](Self::start_pool_with)).
     pub fn start_pool(&mut self, registry: &Registry, threads: usize) -> io::Result<()> {
+        self.start_pool_with(registry, threads, WorkerPriority::default())
+    }
+
+    /// Starts a blocking-work pool of `threads` workers ([`Context::offload`]) at `priority`;
+    /// its waker takes the last token of the range. Call before inserting handlers. Zero
+    /// threads: jobs run inline on the loop.
+    pub fn start_pool_with(
+        &mut self,
+        registry: &Registry,
+        threads: usize,
+        priority: WorkerPriority,
+    ) -> io::Result<()> {
         if threads == 0 || self.core.pool.is_some() {
             return Ok(());
         }
@@ -95,7 +106,7 @@ impl<H: Handler> Dispatcher<H> {
         }
         let token = Token(self.core.range.base + self.core.range.len - 1);
         let meters = self.meters.clone();
-        self.core.pool = Some(Pool::new(threads, registry, token, meters)?);
+        self.core.pool = Some(Pool::new(threads, registry, token, meters, priority)?);
         Ok(())
     }
 
@@ -193,16 +204,19 @@ impl<H: Handler> Dispatcher<H> {
 
     /// How long the host may sleep: `ZERO` while handlers wait in the yield or bulk queue, at
     /// most [`RETRY`] while the pool holds a job or results the loop could not pass through
-    /// its locks (see `pool.rs`).
+    /// its locks, at most [`WATCH`](super::pool::WATCH) while idle-class workers have jobs
+    /// (see `pool.rs`).
     pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
         if !self.core.yielded.is_empty() || !self.core.bulk.is_empty() {
             return Some(Duration::ZERO);
         }
         let timers = self.core.timers.next_timeout(now);
-        match &self.core.pool {
-            Some(pool) if pool.stalled() => Some(timers.map_or(RETRY, |t| t.min(RETRY))),
-            _ => timers,
-        }
+        let Some(pool) = &self.core.pool else {
+            return timers;
+        };
+        let retry = pool.stalled().then_some(RETRY);
+        let watch = pool.watch_due().map(|at| at.saturating_duration_since(now));
+        [timers, retry, watch].into_iter().flatten().min()
     }
 
     /// Retries the pool if it is stalled, fires every timer due at `now`, runs each yielded
@@ -211,6 +225,9 @@ impl<H: Handler> Dispatcher<H> {
         if let Some(pool) = self.core.pool.as_mut().filter(|p| p.stalled()) {
             self.core.outbox.extend(pool.take_done());
             self.deliver(registry, now);
+        }
+        if let Some(pool) = self.core.pool.as_mut() {
+            pool.watch(now);
         }
         let mut due = Vec::new();
         while let Some(entry) = self.core.timers.pop_due(now) {

@@ -26,6 +26,9 @@
 //!   The loop therefore only *tries* the locks: a job it cannot hand over waits in its own
 //!   backlog, results it cannot collect stay where they are, and the dispatcher comes back
 //!   within [`RETRY`] (a priority inversion turned into a short delay for one job).
+//! - **Interactive work first.** On Linux the workers run in the kernel's idle class, so the
+//!   loop (and every other normal task) preempts them at once; the loop lifts them to the
+//!   normal class while another program would starve them (`priority.rs`).
 //! - **No pool, same behaviour.** With zero threads a job runs inline, at once, and its result
 //!   is delivered after the callback returns: the order of messages is the same, only the loop
 //!   blocks (the right trade for tests and tiny embedded servers).
@@ -44,6 +47,10 @@ use mio::{Interest, Registry, Token};
 
 use super::ConnId;
 use crate::metrics::LoopMeters;
+
+mod priority;
+use priority::Watch;
+pub use priority::{WorkerPriority, NICER, WATCH};
 
 /// A unit of blocking work: runs on a worker, returns the message for its owner.
 pub type Job<M> = Box<dyn FnOnce() -> M + Send + 'static>;
@@ -70,6 +77,10 @@ struct Inner<M> {
     waiting: AtomicUsize,
     /// The workers' end of the wake-up socket pair.
     waker: UnixStream,
+    /// Workers that started and that the loop's [`Watch`] has not taken yet.
+    started: Mutex<Vec<priority::Started>>,
+    /// Signalled as each worker starts.
+    starting: Condvar,
     /// Queue depth and job times, if counted.
     meters: Option<LoopMeters>,
 }
@@ -102,6 +113,10 @@ pub struct Pool<M: Send + 'static> {
     backlog: VecDeque<Task<M>>,
     /// A worker held the results' lock when the loop came for them.
     missed: bool,
+    /// Jobs submitted whose results have not been taken yet.
+    outstanding: usize,
+    /// The guard that lifts starved idle-class workers.
+    watch: Watch,
 }
 
 impl<M: Send + 'static> std::fmt::Debug for Pool<M> {
@@ -115,13 +130,16 @@ impl<M: Send + 'static> std::fmt::Debug for Pool<M> {
 }
 
 impl<M: Send + 'static> Pool<M> {
-    /// Starts `threads` workers whose results wake `registry`'s poll with `token`.
+    /// Starts `threads` workers at `priority` whose results wake `registry`'s poll with
+    /// `token`.
     pub fn new(
         threads: usize,
         registry: &Registry,
         token: Token,
         meters: Option<LoopMeters>,
+        priority: WorkerPriority,
     ) -> io::Result<Pool<M>> {
+        let mode = priority::prepare(priority);
         let (loop_end, worker_end) = UnixStream::pair()?;
         loop_end.set_nonblocking(true)?;
         worker_end.set_nonblocking(true)?;
@@ -136,6 +154,8 @@ impl<M: Send + 'static> Pool<M> {
             done: Mutex::new(Vec::new()),
             waiting: AtomicUsize::new(0),
             waker: worker_end,
+            started: Mutex::new(Vec::with_capacity(threads)),
+            starting: Condvar::new(),
             meters,
         });
         let mut workers = Vec::with_capacity(threads);
@@ -143,7 +163,7 @@ impl<M: Send + 'static> Pool<M> {
             let inner = Arc::clone(&inner);
             let spawned = std::thread::Builder::new()
                 .name(format!("ftpdlib-blocking-{i}"))
-                .spawn(move || work(&inner));
+                .spawn(move || work(&inner, mode));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 // Fewer threads than asked is still a pool; none at all is an error.
@@ -151,6 +171,14 @@ impl<M: Send + 'static> Pool<M> {
                 Err(e) => log::warn!("blocking pool: started {i} of {threads} threads: {e}"),
             }
         }
+        // Each worker opens its own statistics files as it starts: wait for them (once, for 2 s
+        // at most), so that every descriptor of the pool is open before the server listens.
+        let count = workers.len();
+        let started = lock(&inner.started);
+        let waited = inner
+            .starting
+            .wait_timeout_while(started, Duration::from_secs(2), |s| s.len() < count);
+        drop(waited);
         Ok(Pool {
             inner,
             workers,
@@ -158,6 +186,8 @@ impl<M: Send + 'static> Pool<M> {
             wakeup,
             backlog: VecDeque::new(),
             missed: false,
+            outstanding: 0,
+            watch: Watch::new(mode),
         })
     }
 
@@ -180,6 +210,7 @@ impl<M: Send + 'static> Pool<M> {
     /// job panics (so the owner is never left waiting).
     pub fn submit(&mut self, owner: ConnId, job: Job<M>, lost: M) {
         self.backlog.push_back(Task { owner, job, lost });
+        self.outstanding += 1;
         self.inner.waiting.fetch_add(1, Ordering::Relaxed);
         if let Some(m) = &self.inner.meters {
             m.pool_queued.inc();
@@ -234,8 +265,27 @@ impl<M: Send + 'static> Pool<M> {
                 Vec::new()
             }
         };
+        self.outstanding = self.outstanding.saturating_sub(done.len());
         self.hand_over();
         done
+    }
+
+    /// When the dispatcher must come back for [`watch`](Self::watch) (while jobs are out and
+    /// the workers are in the idle class).
+    pub fn watch_due(&self) -> Option<std::time::Instant> {
+        self.watch.due(self.outstanding > 0)
+    }
+
+    /// Looks at the workers if it is time, lifting starved ones (see `priority.rs`). Cheap
+    /// when it is not: the dispatcher calls it every turn.
+    pub fn watch(&mut self, now: std::time::Instant) {
+        if self.watch.wants(self.workers.len()) {
+            let started = try_lock(&self.inner.started).map(|mut s| std::mem::take(&mut *s));
+            for worker in started.unwrap_or_default() {
+                self.watch.add(worker);
+            }
+        }
+        self.watch.check(now, self.outstanding > 0);
     }
 }
 
@@ -261,14 +311,10 @@ impl<M: Send + 'static> Drop for Pool<M> {
     }
 }
 
-/// How much nicer than the loop the workers are: when the cores are busy, the scheduler runs
-/// the loop (interactive work) before the pool (hashing, listings).
-const NICER: i32 = 5;
-
 /// A worker: take a job, run it, hand the result back, wake the loop if it may be asleep.
-fn work<M: Send + 'static>(inner: &Inner<M>) {
-    // Linux: the nice value is per thread. Elsewhere, or without permission, keep the default.
-    let _ = rustix::process::nice(NICER);
+fn work<M: Send + 'static>(inner: &Inner<M>, mode: WorkerPriority) {
+    lock(&inner.started).push(priority::enter(mode));
+    inner.starting.notify_all();
     loop {
         let Task { owner, job, lost } = {
             let mut q = lock(&inner.queue);

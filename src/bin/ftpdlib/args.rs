@@ -195,6 +195,10 @@ pub struct Args {
     /// of cores.
     #[arg(long, value_name = "N")]
     pub blocking_threads: Option<usize>,
+    /// Their CPU priority: idle (Linux's idle class, so that any session's work goes first;
+    /// lifted to nice +5 while other programs keep the cores busy) or low (nice +5).
+    #[arg(long, value_name = "CLASS", default_value = "idle")]
+    pub blocking_priority: ftpdlib::WorkerPriority,
     /// When the filesystem calls of commands (CWD, SIZE, DELE, RNTO...) run on those threads:
     /// auto (when a session's calls prove slow), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]

@@ -8,8 +8,8 @@
 //! file, the TLS certificate and `-n` (an address or a host name) all change this way.
 //!
 //! What lives in sockets, threads or the logger cannot change in place: the listening address
-//! and ports, the number of workers and of blocking threads, `--run-as`, the log settings and
-//! the shutdown grace. A reload that changes one of them logs that it needs a restart and keeps
+//! and ports, the number of workers and of blocking threads (and their priority), `--run-as`,
+//! the log settings and the shutdown grace. A reload that changes one of them logs that it needs a restart and keeps
 //! the running value. A file that does not load (or a configuration that does not build) keeps
 //! the whole old configuration running, and the error is logged.
 //!
@@ -62,6 +62,7 @@ fn pin_restart_only(running: &Args, new: &mut Args) -> Vec<&'static str> {
         metrics_listen => "metrics-listen",
         workers => "workers",
         blocking_threads => "blocking-threads",
+        blocking_priority => "blocking-priority",
         run_as => "run-as",
         allow_root => "allow-root",
         log_level => "log-level",

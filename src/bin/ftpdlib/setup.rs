@@ -184,6 +184,7 @@ fn apply_flags(cfg: &mut Config, args: &Args) {
     if let Some(n) = args.blocking_threads {
         cfg.blocking_threads = n;
     }
+    cfg.blocking_priority = args.blocking_priority;
     cfg.offload_fs = args.offload_fs;
     cfg.hash_max_size = args.hash_max_size;
     cfg.min_free = args.min_free;

@@ -241,7 +241,14 @@ fn hold<T: Send + 'static>(m: Arc<super::Inner<T>>, queue: bool) -> std::sync::m
 /// A pool of one worker on its own poll, and an owner for its jobs.
 fn one_worker() -> (Poll, super::Pool<u32>, ConnId) {
     let poll = Poll::new().unwrap();
-    let pool = super::Pool::<u32>::new(1, poll.registry(), mio::Token(99), None).unwrap();
+    let pool = super::Pool::<u32>::new(
+        1,
+        poll.registry(),
+        mio::Token(99),
+        None,
+        super::WorkerPriority::Low,
+    )
+    .unwrap();
     (poll, pool, ConnId { key: 0, gen: 0 })
 }
 

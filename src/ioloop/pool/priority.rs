@@ -1,0 +1,388 @@
+//! Where the pool's workers stand in the kernel's run queue, and the guard that keeps them
+//! from starving there.
+//!
+//! The loop answers every session; the workers do what may take long (bcrypt, big listings,
+//! large uploads' writes). When the cores are busy, the order in which the kernel runs them
+//! is how long a NOOP waits. A nice value does not settle that order under Linux's EEVDF
+//! scheduler: a task that has used more than its share of CPU (the loop, always busy) waits
+//! behind one that has not, nice +5 or not, and a waking task goes to whichever core looks
+//! least loaded. Measured under eight 8 MiB uploads on 2 cores: the loop was put off its core
+//! about 2,500 times a second, a worker taking its place, and a NOOP waited 2.8 ms at p99.
+//!
+//! So on Linux the workers run in the **idle class** (`SCHED_IDLE`, [`WorkerPriority::Idle`]):
+//! any normal task (the loop, a client on the same host) preempts them at once, and a core that
+//! runs only them counts as free when the kernel places a waking task. Same load: NOOP p99
+//! 1.8–2.5 ms, p50 halved, uploads/s unchanged; under eight LISTs of 10,000 entries p99 went
+//! from 2.3 to 0.7 ms (docs/performance.md).
+//!
+//! **The guard.** An idle-class thread gets almost no CPU while normal programs keep every
+//! core busy: with two CPU-bound processes on 2 cores, a bcrypt login took 20 s instead of
+//! 0.1 s. So while the workers have work, the loop reads their scheduler statistics every
+//! [`WATCH`] (`/proc/self/task/TID/schedstat` for the time on a CPU, `stat` for the state). A
+//! worker found runnable at the end of [`STRIKES`] windows in a row, having run for 5% of each
+//! or less, lifts every worker to the normal class, at nice +5, for [`HOLD`]; then they go
+//! back to the idle class. (The kernel adds to a thread's waiting time only when it gets a CPU
+//! again, so a starved thread's shows nothing: the state is what tells.) Our own load does not
+//! look like that for long: under eight uploads from clients on the same 2 cores, idle workers
+//! ran 24% of a window or more nine windows in ten, and three starved windows in a row
+//! happened about once in 10 s (which is why it takes ten); another program hogging the cores
+//! is seen within 100 ms.
+//!
+//! Leaving the idle class needs `RLIMIT_NICE` to allow nice +5, or `CAP_SYS_NICE`. The pool
+//! raises the limit when it may (as root with `CAP_SYS_RESOURCE`, before `--run-as` drops
+//! privileges). Workers start in the normal class at nice +5; the loop moves them to the idle
+//! class on its first turn (after the daemon dropped its privileges), and only if a throwaway
+//! thread proved that a thread of this process can be lifted back. Where it cannot, or where
+//! the statistics cannot be read, they stay at nice +5, as with [`WorkerPriority::Low`].
+
+use std::fs::File;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// How much nicer than the loop the workers are in the normal class.
+pub const NICER: i32 = 5;
+/// How often the loop looks at its workers while they have work.
+pub const WATCH: Duration = Duration::from_millis(10);
+/// How long the workers stay in the normal class once one of them starved.
+const HOLD: Duration = Duration::from_secs(5);
+/// Starved windows in a row that lift the workers.
+const STRIKES: u8 = 10;
+
+/// The workers' scheduling class (`--blocking-priority`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WorkerPriority {
+    /// Linux's idle class, lifted to the normal class at nice +5 while another program would
+    /// starve them (see the module docs). Elsewhere the same as `Low`.
+    #[default]
+    Idle,
+    /// The normal class at nice +5.
+    Low,
+}
+
+impl std::str::FromStr for WorkerPriority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<WorkerPriority, String> {
+        match s {
+            "idle" => Ok(WorkerPriority::Idle),
+            "low" => Ok(WorkerPriority::Low),
+            _ => Err(format!("{s:?} is not one of idle, low")),
+        }
+    }
+}
+
+/// Run on the loop as the pool starts: `Low` where the idle class cannot be watched; for
+/// `Idle`, raises `RLIMIT_NICE` while it still may (before a privilege drop).
+pub(super) fn prepare(wanted: WorkerPriority) -> WorkerPriority {
+    if wanted == WorkerPriority::Low || !os::SUPPORTED {
+        return WorkerPriority::Low;
+    }
+    if File::open("/proc/thread-self/schedstat").is_err() {
+        log::info!("blocking pool: no scheduler statistics (/proc): workers run at nice +{NICER}");
+        return WorkerPriority::Low;
+    }
+    os::raise_nice_limit();
+    WorkerPriority::Idle
+}
+
+/// A worker as it reports to the loop when it starts.
+#[derive(Debug)]
+pub(super) struct Started {
+    tid: i32,
+    /// Its `schedstat` and `stat`, opened by the worker itself (so that the daemon holds them
+    /// from its start, and after a privilege drop), for `Idle` only.
+    files: Option<io::Result<[File; 2]>>,
+}
+
+/// Run by each worker as it starts: lowers its nice value (the class is the loop's to set).
+pub(super) fn enter(mode: WorkerPriority) -> Started {
+    // The nice value is per thread on Linux; it stays when the class changes.
+    let _ = rustix::process::nice(NICER);
+    let open = |name| File::open(format!("/proc/thread-self/{name}"));
+    let files = (mode == WorkerPriority::Idle)
+        .then(|| open("schedstat").and_then(|a| Ok([a, open("stat")?])));
+    Started {
+        tid: os::tid(),
+        files,
+    }
+}
+
+/// One reading of a worker's statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Sample {
+    pub at: Instant,
+    /// Nanoseconds on a CPU.
+    pub ran: u64,
+    /// Runnable (running or waiting for a CPU), not sleeping or blocked.
+    pub runnable: bool,
+}
+
+/// True if a worker that is runnable now hardly ran since the reading before.
+pub(super) fn starved(before: Sample, after: Sample) -> bool {
+    let span = after.at.saturating_duration_since(before.at).as_nanos();
+    if span < WATCH.as_nanos() / 2 || !after.runnable {
+        return false;
+    }
+    u128::from(after.ran.saturating_sub(before.ran)) * 20 <= span
+}
+
+/// A worker as the loop sees it.
+#[derive(Debug)]
+struct Watched {
+    tid: i32,
+    /// `schedstat` and `stat` of the thread, kept open.
+    files: [File; 2],
+    last: Option<Sample>,
+    strikes: u8,
+}
+
+/// The loop's side of the guard: which workers it knows, when it looks next, and until when
+/// they are lifted.
+#[derive(Debug)]
+pub(super) struct Watch {
+    mode: WorkerPriority,
+    threads: Vec<Watched>,
+    /// The id of every worker handed to [`add`](Self::add).
+    tids: Vec<i32>,
+    next: Option<Instant>,
+    lifted_until: Option<Instant>,
+    /// Lifts so far (the first is logged at `info`, the rest at `debug`).
+    pub lifts: u64,
+}
+
+impl Watch {
+    pub(super) fn new(mode: WorkerPriority) -> Watch {
+        Watch {
+            mode,
+            threads: Vec::new(),
+            tids: Vec::new(),
+            next: None,
+            lifted_until: None,
+            lifts: 0,
+        }
+    }
+
+    /// True while some of the `workers` have not been handed to [`add`](Self::add).
+    pub(super) fn wants(&self, workers: usize) -> bool {
+        self.tids.len() < workers
+    }
+
+    /// The ids of the workers handed to [`add`](Self::add).
+    #[cfg(test)]
+    pub(super) fn tids(&self) -> &[i32] {
+        &self.tids
+    }
+
+    /// Moves a worker to the idle class and watches it, if it can be lifted back (the first
+    /// call proves that) and its statistics can be read; else it stays at nice +5.
+    pub(super) fn add(&mut self, worker: Started) {
+        let tid = worker.tid;
+        self.tids.push(tid);
+        if self.mode == WorkerPriority::Idle && self.tids.len() == 1 && !os::can_lift() {
+            log::info!(
+                "blocking pool: this process may not move a thread back from the idle class \
+                 (RLIMIT_NICE below {} and no CAP_SYS_NICE): workers run at nice +{NICER}",
+                20 - NICER
+            );
+            self.mode = WorkerPriority::Low;
+        }
+        if self.mode != WorkerPriority::Idle {
+            return;
+        }
+        match worker.files {
+            Some(Ok(files)) if os::set_idle(tid, true) => self.threads.push(Watched {
+                tid,
+                files,
+                last: None,
+                strikes: 0,
+            }),
+            Some(Ok(_)) | None => {
+                log::info!("blocking pool: worker {tid} stays at nice +{NICER}");
+            }
+            Some(Err(e)) => log::info!(
+                "blocking pool: cannot watch worker {tid} ({e}): it stays at nice +{NICER}"
+            ),
+        }
+    }
+
+    /// When the loop must come back to look, if the workers have work and are in the idle
+    /// class.
+    pub(super) fn due(&self, busy: bool) -> Option<Instant> {
+        if !busy || self.lifted_until.is_some() || self.threads.is_empty() {
+            return None;
+        }
+        Some(self.next.unwrap_or_else(Instant::now))
+    }
+
+    /// Looks at the workers if it is time (see the module docs); `busy`: jobs are out.
+    pub(super) fn check(&mut self, now: Instant, busy: bool) {
+        if let Some(until) = self.lifted_until {
+            if now < until {
+                return;
+            }
+            self.lifted_until = None;
+            for t in &mut self.threads {
+                os::set_idle(t.tid, true);
+            }
+        }
+        if !busy {
+            for t in &mut self.threads {
+                t.last = None;
+                t.strikes = 0;
+            }
+            self.next = None;
+            return;
+        }
+        if self.next.is_some_and(|n| now < n) {
+            return;
+        }
+        self.next = Some(now + WATCH);
+        let mut lift = false;
+        for t in &mut self.threads {
+            let Some(sample) = os::read(&t.files, now) else {
+                continue;
+            };
+            if let Some(before) = t.last {
+                t.strikes = if starved(before, sample) {
+                    t.strikes.saturating_add(1)
+                } else {
+                    0
+                };
+                lift |= t.strikes >= STRIKES;
+            }
+            t.last = Some(sample);
+        }
+        if lift {
+            self.lift(now);
+        }
+    }
+
+    /// Moves every worker to the normal class (at its nice +5) for [`HOLD`].
+    fn lift(&mut self, now: Instant) {
+        for t in &mut self.threads {
+            os::set_idle(t.tid, false);
+            t.last = None;
+            t.strikes = 0;
+        }
+        self.lifted_until = Some(now + HOLD);
+        self.lifts += 1;
+        let text = "blocking pool: other programs kept the cores busy and the workers waited; \
+                    they run in the normal class at nice +5 for the next 5 s";
+        if self.lifts == 1 {
+            log::info!("{text}");
+        } else {
+            log::debug!("{text}");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod os {
+    //! Linux: `sched_setscheduler(2)` (not wrapped by rustix), thread ids, `RLIMIT_NICE`.
+
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+    use std::time::Instant;
+
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+    use super::{Sample, NICER};
+
+    pub const SUPPORTED: bool = true;
+
+    pub fn tid() -> i32 {
+        rustix::thread::gettid().as_raw_nonzero().get()
+    }
+
+    /// Moves thread `tid` of this process to the idle class, or back to the normal class.
+    pub fn set_idle(tid: i32, idle: bool) -> bool {
+        let policy = if idle {
+            libc::SCHED_IDLE
+        } else {
+            libc::SCHED_OTHER
+        };
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid, initialised `sched_param` that outlives the call, which
+        // only reads it; a wrong or gone `tid` makes the call fail with ESRCH, nothing else.
+        unsafe { libc::sched_setscheduler(tid, policy, &param) == 0 }
+    }
+
+    /// Raises `RLIMIT_NICE` to allow nice +[`NICER`] (it counts 20 - nice), if it is lower
+    /// and this process may: then a thread can leave the idle class after a privilege drop.
+    pub fn raise_nice_limit() {
+        let need = u64::try_from(20 - NICER).unwrap_or(15);
+        let now = getrlimit(Resource::Nice);
+        if now.current.is_none_or(|c| c >= need) {
+            return;
+        }
+        let raised = Rlimit {
+            current: Some(need),
+            maximum: Some(now.maximum.map_or(need, |m| m.max(need))),
+        };
+        let _ = setrlimit(Resource::Nice, raised);
+    }
+
+    /// True if a thread of this process, at nice +[`NICER`], can leave the idle class: a
+    /// throwaway thread enters it and tries (the kernel's own rule, capabilities, limits and
+    /// security modules included).
+    pub fn can_lift() -> bool {
+        let probe = std::thread::Builder::new()
+            .name("ftpdlib-probe".into())
+            .spawn(|| {
+                let _ = rustix::process::nice(NICER);
+                let me = tid();
+                set_idle(me, true) && set_idle(me, false)
+            });
+        probe.ok().and_then(|t| t.join().ok()).unwrap_or(false)
+    }
+
+    /// Reads a thread's `schedstat` (nanoseconds run, waited, slices) and `stat` (`tid
+    /// (name) STATE ...`).
+    pub fn read([schedstat, stat]: &[File; 2], at: Instant) -> Option<Sample> {
+        let mut buf = [0u8; 512];
+        let n = schedstat.read_at(&mut buf, 0).ok()?;
+        let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+        let ran = text.split_ascii_whitespace().next()?.parse().ok()?;
+        let n = stat.read_at(&mut buf, 0).ok()?;
+        let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+        let state = text.rsplit_once(')')?.1.trim_start().chars().next()?;
+        Some(Sample {
+            at,
+            ran,
+            runnable: state == 'R',
+        })
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod os {
+    //! Elsewhere: no idle class; the workers only lower their nice value.
+
+    use std::fs::File;
+    use std::time::Instant;
+
+    use super::Sample;
+
+    pub const SUPPORTED: bool = false;
+
+    pub fn tid() -> i32 {
+        0
+    }
+
+    pub fn set_idle(_tid: i32, _idle: bool) -> bool {
+        false
+    }
+
+    pub fn raise_nice_limit() {}
+
+    pub fn can_lift() -> bool {
+        false
+    }
+
+    pub fn read(_files: &[File; 2], _at: Instant) -> Option<Sample> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;
