@@ -155,7 +155,7 @@ pub use builder::ConfigBuilder;
 pub use config::{Config, Encoding, LiveConfig, MinFree, OffloadFs};
 pub use error::Error;
 pub use hooks::{Hooks, NoHooks, SessionInfo};
-pub use ioloop::pool::WorkerPriority;
+pub use ioloop::pool::{LoopPriority, WorkerPriority};
 pub use ioloop::{IoLoop, StopHandle, TokenRange};
 pub use reply::{Reply, ReplyCode};
 pub use server::Server;

@@ -249,19 +249,35 @@ fn mdtm_follows_use_localtime_and_tz() {
     c.expect_line("MDTM f.txt", "213 20090214043130");
 }
 
-/// The scheduling class (proc(5) `stat` field 41) of the daemon's blocking-pool threads.
-fn pool_classes(pid: u32) -> Vec<i64> {
+/// The scheduling class (proc(5) `stat` field 41) of the daemon's threads whose name starts
+/// with `prefix` (15 characters at most, as the kernel keeps them).
+fn classes(pid: u32, prefix: &str) -> Vec<i64> {
     let mut classes = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let text = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap_or_default();
         let Some((name, rest)) = text.rsplit_once(')') else {
             continue;
         };
-        if name.ends_with("(ftpdlib-blockin") {
+        if name
+            .split_once('(')
+            .is_some_and(|(_, n)| n.starts_with(prefix))
+        {
             classes.push(rest.split_whitespace().nth(38).unwrap().parse().unwrap());
         }
     }
     classes
+}
+
+/// The class of the daemon's main thread (its event loop).
+fn main_class(pid: u32) -> i64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/stat")).unwrap();
+    let rest = text.rsplit_once(')').unwrap().1;
+    rest.split_whitespace().nth(38).unwrap().parse().unwrap()
+}
+
+/// The blocking pool's threads' classes.
+fn pool_classes(pid: u32) -> Vec<i64> {
+    classes(pid, "ftpdlib-blockin")
 }
 
 /// `--blocking-priority`: `idle` puts the pool's threads in Linux's idle class once the loop
@@ -314,4 +330,36 @@ fn blocking_priority_sets_the_pool_threads_class() {
     let (status, err) = startup_failure(&args);
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains("is not one of idle, low"), "{err}");
+}
+
+/// `--loop-priority realtime`: the loop thread runs in `SCHED_FIFO` and the pool's workers,
+/// started from it, do not (they are in the idle class, or at nice +5); without the privilege
+/// it is a clear startup error. `normal` leaves the loop in the normal class.
+#[test]
+fn loop_priority_realtime_puts_only_the_loop_in_sched_fifo() {
+    const OTHER: i64 = 0;
+    const FIFO: i64 = 1;
+    let dir = TempDir::new("cli-loop-priority");
+    let mut args = daemon_args(dir.path(), "127.0.0.1", "user", "pass");
+    args.extend(["--blocking-threads", "2", "--loop-priority", "realtime"].map(String::from));
+    let d = Proc::daemon(&args, &[]);
+    if d.next_line("listening on ", STARTUP).is_none() {
+        let err = d.stderr();
+        assert!(err.contains("--loop-priority realtime:"), "{err}");
+        common::require(false, "no CAP_SYS_NICE or RLIMIT_RTPRIO here");
+        return;
+    }
+    let addr = common::addr_after(&d.stderr(), "listening on ");
+    let (mut c, _) = Ctrl::connect(addr);
+    assert_eq!(c.cmd("NOOP").code, 200);
+    assert_eq!(main_class(d.pid()), FIFO, "the loop (main thread)");
+    let pool = pool_classes(d.pid());
+    assert_eq!(pool.len(), 2);
+    assert!(
+        !pool.contains(&FIFO),
+        "workers inherited the loop's class: {pool:?}"
+    );
+    drop(d);
+    let (d, _) = start_with(dir.path(), "127.0.0.1", &["--loop-priority", "normal"], &[]);
+    assert_eq!(main_class(d.pid()), OTHER);
 }

@@ -50,7 +50,7 @@ use crate::metrics::LoopMeters;
 
 mod priority;
 use priority::Watch;
-pub use priority::{WorkerPriority, NICER, WATCH};
+pub use priority::{set_realtime, LoopPriority, WorkerPriority, NICER, WATCH};
 
 /// A unit of blocking work: runs on a worker, returns the message for its owner.
 pub type Job<M> = Box<dyn FnOnce() -> M + Send + 'static>;

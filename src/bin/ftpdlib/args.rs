@@ -203,6 +203,11 @@ pub struct Args {
     /// auto (when a session's calls prove slow), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub offload_fs: ftpdlib::OffloadFs,
+    /// The event loops' CPU class: normal, or realtime (Linux SCHED_FIFO, priority 1: no
+    /// other program's thread delays a session's reply; needs root, CAP_SYS_NICE or
+    /// RLIMIT_RTPRIO). A loaded loop then leaves other programs only 5% of its core.
+    #[arg(long, value_name = "CLASS", default_value = "normal")]
+    pub loop_priority: ftpdlib::LoopPriority,
     /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (bytes, or with K, M, G, T);
     /// 0 = no limit.
     #[arg(long, value_name = "SIZE", default_value = "0", value_parser = size)]

@@ -219,8 +219,6 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
     let (cfg, accounts) = setup::build_config(&args)?;
     let live = Arc::new(LiveConfig::new(Arc::new(cfg)));
     let pool = start_workers(&args, &live, args.workers.max(1))?;
-    // Everything privileged is done: ports bound, keys and users loaded.
-    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
     let stops: Vec<_> = pool
         .workers
         .iter()
@@ -233,6 +231,15 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
         users: accounts.users.clone(),
     };
     handle_signals(running, stops)?;
+    if args.loop_priority == ftpdlib::LoopPriority::Realtime {
+        // After the helper threads (pools, signals) started, before the loops' threads do
+        // (they inherit it) and while the privilege to ask for it is still there.
+        ftpdlib::ioloop::pool::set_realtime().map_err(|e| {
+            format!("--loop-priority realtime: {e} (needs root, CAP_SYS_NICE or RLIMIT_RTPRIO)")
+        })?;
+    }
+    // Everything privileged is done: ports bound, keys and users loaded.
+    setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
     log_startup(&args, &pool);
     serve(pool.workers)?;
     log::info!("server stopped");

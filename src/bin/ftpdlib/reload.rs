@@ -63,6 +63,7 @@ fn pin_restart_only(running: &Args, new: &mut Args) -> Vec<&'static str> {
         workers => "workers",
         blocking_threads => "blocking-threads",
         blocking_priority => "blocking-priority",
+        loop_priority => "loop-priority",
         run_as => "run-as",
         allow_root => "allow-root",
         log_level => "log-level",

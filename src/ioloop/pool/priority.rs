@@ -93,8 +93,39 @@ pub(super) struct Started {
     files: Option<io::Result<[File; 2]>>,
 }
 
-/// Run by each worker as it starts: lowers its nice value (the class is the loop's to set).
+/// The loops' scheduling class (`--loop-priority`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LoopPriority {
+    /// The normal class, nice 0: the loop shares the cores fairly with other programs.
+    #[default]
+    Normal,
+    /// Linux's real-time class (see [`set_realtime`]).
+    Realtime,
+}
+
+impl std::str::FromStr for LoopPriority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<LoopPriority, String> {
+        match s {
+            "normal" => Ok(LoopPriority::Normal),
+            "realtime" => Ok(LoopPriority::Realtime),
+            _ => Err(format!("{s:?} is not one of normal, realtime")),
+        }
+    }
+}
+
+/// Puts the calling thread (a loop) in Linux's real-time class, `SCHED_FIFO` at priority 1
+/// (`--loop-priority realtime`): no normal task preempts it, so a session's command waits
+/// for no other program's time slice. Threads it starts afterwards inherit the class; the
+/// pool's workers leave it as they start. Needs `CAP_SYS_NICE` or `RLIMIT_RTPRIO` ≥ 1.
+pub fn set_realtime() -> io::Result<()> {
+    os::set_fifo()
+}
+
+/// Run by each worker as it starts: leaves a real-time class inherited from a loop, lowers its
+/// nice value (the idle class is the loop's to set).
 pub(super) fn enter(mode: WorkerPriority) -> Started {
+    os::set_idle(os::tid(), false);
     // The nice value is per thread on Linux; it stays when the class changes.
     let _ = rustix::process::nice(NICER);
     let open = |name| File::open(format!("/proc/thread-self/{name}"));
@@ -307,6 +338,16 @@ mod os {
         unsafe { libc::sched_setscheduler(tid, policy, &param) == 0 }
     }
 
+    pub fn set_fifo() -> std::io::Result<()> {
+        let param = libc::sched_param { sched_priority: 1 };
+        // SAFETY: as in `set_idle`; 0 is the calling thread.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
     /// Raises `RLIMIT_NICE` to allow nice +[`NICER`] (it counts 20 - nice), if it is lower
     /// and this process may: then a thread can leave the idle class after a privilege drop.
     pub fn raise_nice_limit() {
@@ -374,6 +415,10 @@ mod os {
     }
 
     pub fn raise_nice_limit() {}
+
+    pub fn set_fifo() -> std::io::Result<()> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 
     pub fn can_lift() -> bool {
         false
