@@ -1,5 +1,5 @@
 //! Zero copy with Linux `sendfile(2)` and `splice(2)`: one of the crate's two `unsafe` modules
-//! (the other sets the pool workers' scheduling class, `ioloop/pool/priority.rs`).
+//! (the other sets the threads' scheduling classes, `ioloop/pool/priority/os.rs`).
 //!
 //! For a plain binary RETR the kernel can move file pages straight to the socket, without
 //! copying them through our buffer. The call is non-blocking on a non-blocking socket: it
