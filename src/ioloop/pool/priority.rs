@@ -12,21 +12,21 @@
 //! So on Linux the workers run in the **idle class** (`SCHED_IDLE`, [`WorkerPriority::Idle`]):
 //! any normal task (the loop, a client on the same host) preempts them at once, and a core that
 //! runs only them counts as free when the kernel places a waking task. Same load: NOOP p99
-//! 1.8–2.5 ms, p50 halved, uploads/s unchanged; under eight LISTs of 10,000 entries p99 went
+//! 1.5–2.2 ms, p50 halved, uploads/s unchanged; under eight LISTs of 10,000 entries p99 went
 //! from 2.3 to 0.7 ms (docs/performance.md).
 //!
 //! **The guard.** An idle-class thread gets almost no CPU while normal programs keep every
 //! core busy: with two CPU-bound processes on 2 cores, a bcrypt login took 20 s instead of
 //! 0.1 s. So while the workers have work, the loop reads their scheduler statistics every
-//! [`WATCH`] (`/proc/self/task/TID/schedstat` for the time on a CPU, `stat` for the state). A
-//! worker found runnable at the end of [`STRIKES`] windows in a row, having run for 5% of each
-//! or less, lifts every worker to the normal class, at nice +5, for [`HOLD`]; then they go
-//! back to the idle class. (The kernel adds to a thread's waiting time only when it gets a CPU
-//! again, so a starved thread's shows nothing: the state is what tells.) Our own load does not
-//! look like that for long: under eight uploads from clients on the same 2 cores, idle workers
-//! ran 24% of a window or more nine windows in ten, and three starved windows in a row
-//! happened about once in 10 s (which is why it takes ten); another program hogging the cores
-//! is seen within 100 ms.
+//! [`WATCH`] (`/proc/thread-self/schedstat` for the time on a CPU and `stat` for the state,
+//! which each worker opens as it starts). A worker found runnable at the end of [`STRIKES`]
+//! windows in a row, having run for 5% of each or less, lifts every worker to the normal
+//! class, at nice +5, for [`HOLD`]; then they go back to the idle class. (The kernel adds to
+//! a thread's waiting time only when it gets a CPU again, so a starved thread's shows nothing:
+//! the state is what tells.) Our own load does not look like that for long: under eight
+//! uploads from clients on the same 2 cores, idle workers ran 24% of a window or more nine
+//! windows in ten, and three starved windows in a row happened about once in 10 s (which is
+//! why it takes ten); another program hogging the cores is seen within 100 ms.
 //!
 //! Leaving the idle class needs `RLIMIT_NICE` to allow nice +5, or `CAP_SYS_NICE`. The pool
 //! raises the limit when it may (as root with `CAP_SYS_RESOURCE`, before `--run-as` drops
