@@ -60,6 +60,8 @@ pub struct LoopMeters {
     pub pool_queued: Gauge,
     /// Wall time of one blocking-pool job.
     pub pool_job: Histogram,
+    /// Times the pool's idle-class workers were lifted because other programs starved them.
+    pub pool_lifts: Counter,
 }
 
 /// Every counter of one server (all its workers).
@@ -102,6 +104,7 @@ impl Metrics {
             turn: Histogram::new(seconds_buckets()),
             pool_queued: Gauge::default(),
             pool_job: Histogram::new(seconds_buckets()),
+            pool_lifts: Counter::default(),
         };
         let m = Metrics {
             registry: Registry::default(),
@@ -200,6 +203,11 @@ impl Metrics {
             "pool_job_seconds",
             "Wall time of one blocking-work pool job",
             l.pool_job.clone(),
+        );
+        r.register(
+            "pool_lifts",
+            "Times the idle-class pool threads were lifted to nice +5: other programs starved them",
+            l.pool_lifts.clone(),
         );
     }
 

@@ -140,6 +140,7 @@ impl<M: Send + 'static> Pool<M> {
         priority: WorkerPriority,
     ) -> io::Result<Pool<M>> {
         let mode = priority::prepare(priority);
+        let inner_lifts = meters.as_ref().map(|m| m.pool_lifts.clone());
         let (loop_end, worker_end) = UnixStream::pair()?;
         loop_end.set_nonblocking(true)?;
         worker_end.set_nonblocking(true)?;
@@ -187,7 +188,7 @@ impl<M: Send + 'static> Pool<M> {
             backlog: VecDeque::new(),
             missed: false,
             outstanding: 0,
-            watch: Watch::new(mode),
+            watch: Watch::new(mode, inner_lifts),
         })
     }
 

@@ -91,7 +91,9 @@ fn loop_meters_are_the_exported_ones() {
     meters.turn.observe(0.0001);
     meters.turn.observe(0.3);
     meters.pool_queued.inc();
+    meters.pool_lifts.inc();
     let text = classic(&m);
+    assert!(text.contains("ftpdlib_pool_lifts_total 1\n"), "{text}");
     assert!(text.contains("ftpdlib_loop_turn_seconds_count 2\n"));
     assert!(text.contains("ftpdlib_loop_turn_seconds_bucket{le=\"0.0001\"} 1\n"));
     assert!(text.contains("ftpdlib_pool_queued_jobs 1\n"));

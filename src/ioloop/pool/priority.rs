@@ -39,6 +39,8 @@ use std::fs::File;
 use std::io;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
+
 /// How much nicer than the loop the workers are in the normal class.
 pub const NICER: i32 = 5;
 /// How often the loop looks at its workers while they have work.
@@ -178,10 +180,12 @@ pub(super) struct Watch {
     lifted_until: Option<Instant>,
     /// Lifts so far (the first is logged at `info`, the rest at `debug`).
     pub lifts: u64,
+    /// `ftpdlib_pool_lifts_total`, if counted.
+    counter: Option<Counter>,
 }
 
 impl Watch {
-    pub(super) fn new(mode: WorkerPriority) -> Watch {
+    pub(super) fn new(mode: WorkerPriority, counter: Option<Counter>) -> Watch {
         Watch {
             mode,
             threads: Vec::new(),
@@ -189,6 +193,7 @@ impl Watch {
             next: None,
             lifted_until: None,
             lifts: 0,
+            counter,
         }
     }
 
@@ -296,6 +301,9 @@ impl Watch {
         }
         self.lifted_until = Some(now + HOLD);
         self.lifts += 1;
+        if let Some(c) = &self.counter {
+            c.inc();
+        }
         let text = "blocking pool: other programs kept the cores busy and the workers waited; \
                     they run in the normal class at nice +5 for the next 5 s";
         if self.lifts == 1 {

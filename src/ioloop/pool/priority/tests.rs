@@ -10,6 +10,7 @@ use mio::Poll;
 use super::super::Pool;
 use super::{os, starved, Sample, WorkerPriority, WATCH};
 use crate::ioloop::ConnId;
+use crate::metrics::LoopMeters;
 
 fn sample(at: Instant, ran_ms: u64, runnable: bool) -> Sample {
     Sample {
@@ -49,16 +50,25 @@ fn stat_field(tid: i32, n: usize) -> i64 {
     rest.split_whitespace().nth(n - 3).unwrap().parse().unwrap()
 }
 
-/// A pool of `threads` workers whose ids the loop's watch has learned (at most 5 s).
-fn pool(threads: usize, priority: WorkerPriority) -> (Poll, Pool<u32>, Vec<i32>) {
+/// A pool of `threads` workers whose ids the loop's watch has learned, counting in `meters`.
+fn pool_with(
+    threads: usize,
+    priority: WorkerPriority,
+    meters: Option<LoopMeters>,
+) -> (Poll, Pool<u32>, Vec<i32>) {
     let poll = Poll::new().unwrap();
     let mut pool =
-        Pool::<u32>::new(threads, poll.registry(), mio::Token(99), None, priority).unwrap();
+        Pool::<u32>::new(threads, poll.registry(), mio::Token(99), meters, priority).unwrap();
     // The loop's first look: the workers have all started (`Pool::new` waits for them).
     pool.watch(Instant::now());
     let tids = pool.watch.tids().to_vec();
     assert_eq!(tids.len(), threads, "the workers did not start");
     (poll, pool, tids)
+}
+
+/// [`pool_with`], uncounted.
+fn pool(threads: usize, priority: WorkerPriority) -> (Poll, Pool<u32>, Vec<i32>) {
+    pool_with(threads, priority, None)
 }
 
 const SCHED_OTHER: i64 = 0;
@@ -127,7 +137,8 @@ fn a_worker_starved_by_busy_cores_is_lifted_and_finishes() {
         eprintln!("skipped: this process may not lift a thread from the idle class");
         return;
     }
-    let (poll, mut pool, tids) = pool(1, WorkerPriority::Idle);
+    let meters = crate::metrics::Metrics::new().loop_meters();
+    let (poll, mut pool, tids) = pool_with(1, WorkerPriority::Idle, Some(meters.clone()));
     let hogs = Hogs::start();
     // A job that needs 50 ms of CPU (10 s at most): in the idle class, behind the hogs, it
     // stays runnable and gets almost none.
@@ -156,6 +167,7 @@ fn a_worker_starved_by_busy_cores_is_lifted_and_finishes() {
         std::thread::sleep(WATCH / 2);
     }
     assert_eq!(pool.watch.lifts, 1, "the starved worker was not lifted");
+    assert_eq!(meters.pool_lifts.get(), 1, "ftpdlib_pool_lifts_total");
     assert_eq!(stat_field(tids[0], 41), SCHED_OTHER);
     drop(hogs);
     let mut done = Vec::new();
