@@ -237,6 +237,7 @@ fn run(args: Args, argv: Vec<std::ffi::OsString>) -> Result<(), String> {
         ftpdlib::ioloop::pool::set_realtime().map_err(|e| {
             format!("--loop-priority realtime: {e} (needs root, CAP_SYS_NICE or RLIMIT_RTPRIO)")
         })?;
+        log::info!("event loops in the real-time class (SCHED_FIFO, priority 1)");
     }
     // Everything privileged is done: ports bound, keys and users loaded.
     setup::drop_privileges(args.run_as.as_deref(), &accounts, args.allow_root)?;
