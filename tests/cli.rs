@@ -349,7 +349,11 @@ fn loop_priority_realtime_puts_only_the_loop_in_sched_fifo() {
         common::require(false, "no CAP_SYS_NICE or RLIMIT_RTPRIO here");
         return;
     }
-    assert!(d.stderr().contains("event loops in the real-time class"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("event loops in the real-time class"),
+        "{}",
+        d.stderr()
+    );
     let addr = common::addr_after(&d.stderr(), "listening on ");
     let (mut c, _) = Ctrl::connect(addr);
     assert_eq!(c.cmd("NOOP").code, 200);
