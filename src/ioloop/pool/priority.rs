@@ -127,16 +127,14 @@ pub fn set_realtime() -> io::Result<()> {
 /// Run by each worker as it starts: leaves a real-time class inherited from a loop, lowers its
 /// nice value (the idle class is the loop's to set).
 pub(super) fn enter(mode: WorkerPriority) -> Started {
-    os::set_idle(os::tid(), false);
+    let tid = os::tid();
+    os::set_idle(tid, false);
     // The nice value is per thread on Linux; it stays when the class changes.
     let _ = rustix::process::nice(NICER);
     let open = |name| File::open(format!("/proc/thread-self/{name}"));
     let files = (mode == WorkerPriority::Idle)
         .then(|| open("schedstat").and_then(|a| Ok([a, open("stat")?])));
-    Started {
-        tid: os::tid(),
-        files,
-    }
+    Started { tid, files }
 }
 
 /// One reading of a worker's statistics.
@@ -261,11 +259,13 @@ impl Watch {
             }
         }
         if !busy {
-            for t in &mut self.threads {
-                t.last = None;
-                t.strikes = 0;
+            // Once, when the last job came back (this runs every turn).
+            if self.next.take().is_some() {
+                for t in &mut self.threads {
+                    t.last = None;
+                    t.strikes = 0;
+                }
             }
-            self.next = None;
             return;
         }
         if self.next.is_some_and(|n| now < n) {
