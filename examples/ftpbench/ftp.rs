@@ -11,12 +11,12 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::proto::{take_reply, Reply, Target};
-use crate::tls;
+use crate::{rxstamp, tls};
 
 /// A plain or TLS stream.
 pub enum Io {
@@ -169,6 +169,51 @@ impl Control {
         let r = self.reply()?;
         if ok.contains(&r.code) {
             Ok(r)
+        } else {
+            Err(format!("{}: {}", verb(line), r.short()))
+        }
+    }
+
+    /// Asks the kernel to stamp the replies this plain connection receives (see rxstamp.rs);
+    /// false under TLS, whose records the TLS layer reads.
+    pub fn stamp_replies(&mut self) -> Result<bool, String> {
+        match &self.io {
+            Io::Plain(s) => rxstamp::enable(s)
+                .map(|()| true)
+                .map_err(|e| format!("SO_TIMESTAMPNS: {e}")),
+            Io::Tls(_) => Ok(false),
+        }
+    }
+
+    /// Like `cmd`, and also when the kernel received the reply's newest segment: `None` under
+    /// TLS or before `stamp_replies`.
+    pub fn cmd_stamped(
+        &mut self,
+        line: &str,
+        ok: &[u16],
+    ) -> Result<(Reply, Option<SystemTime>), String> {
+        self.send(line)?;
+        let mut stamp = None;
+        let mut chunk = [0u8; 4096];
+        let r = loop {
+            if let Some(r) = take_reply(&mut self.buf)? {
+                break r;
+            }
+            let Io::Plain(sock) = &self.io else {
+                break self.reply()?;
+            };
+            match rxstamp::recv(sock, &mut chunk) {
+                Ok((0, _)) => return Err("control connection closed by the server".into()),
+                Ok((n, s)) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    stamp = s.or(stamp);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("reading reply: {e}")),
+            }
+        };
+        if ok.contains(&r.code) {
+            Ok((r, stamp))
         } else {
             Err(format!("{}: {}", verb(line), r.short()))
         }

@@ -28,6 +28,7 @@ mod prepare;
 mod procfs;
 mod proto;
 mod report;
+mod rxstamp;
 mod sessions;
 mod stall;
 mod tls;

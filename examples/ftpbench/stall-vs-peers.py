@@ -159,13 +159,16 @@ def login_run(args, out, ours):
 
 
 KIND_ORDER = ["none", "list", "stor", "login"]
-COLUMNS = (("p50_ms", 2), ("p99_ms", 1), ("max_ms", 1), ("ops_s", 1))
+COLUMNS = (("p50_ms", 2), ("p99_ms", 1), ("max_ms", 1), ("rx_p99_ms", 2), ("rx_max_ms", 1),
+           ("ops_s", 1))
 
 
 def summarize(out):
     """One markdown table over every ftpbench JSON in OUT: per load kind and pair, the median
     over the rounds of each server (first / second) and the paired ratio; then the worst max
-    and the probes sent (fewer than 100 make the p99 the max)."""
+    of any round, as the probe saw it and by the kernel's receive stamp (rx: the server's part,
+    before the probe's thread waits for a CPU), and the probes sent (fewer than 100 make the
+    p99 the max)."""
     rows = []
     for fn in sorted(os.listdir(out)):
         if not (fn.startswith("stall-") and fn.endswith(".json")):
@@ -182,15 +185,19 @@ def summarize(out):
                                                           b[key]["median"], ratio.get(key, 0)))
                 else:
                     cells.append("-")
-            if "max_ms" in a and "max_ms" in b:
-                cells.append("%.1f / %.1f" % (a["max_ms"]["max"], b["max_ms"]["max"]))
+            for key in ("max_ms", "rx_max_ms"):
+                if key in a and key in b:
+                    cells.append("%.1f / %.1f" % (a[key]["max"], b[key]["max"]))
+                else:
+                    cells.append("-")
+            if "probes" in a and "probes" in b:
                 cells.append("%.0f / %.0f" % (a["probes"]["median"], b["probes"]["median"]))
             kind = sc[len("stall-"):]
             rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
             rows.append((rank, "%s / %s" % (na, nb), kind, cells))
     print("| load | servers (first / second) | probe p50 ms | probe p99 ms | probe max ms "
-          "| load ops/s | worst max ms | probes |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| rx p99 ms | rx max ms | load ops/s | worst max ms | worst rx max ms | probes |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for _, pair, kind, cells in sorted(rows, key=lambda r: r[0]):
         print("| %s | %s | %s |" % (kind, pair, " | ".join(cells)))
 

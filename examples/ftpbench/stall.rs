@@ -28,10 +28,15 @@
 //!
 //! The client runs on the same machine: the probe thread competes for the CPU with the load
 //! threads, the server and anything else. `none` gives the floor; the paired baseline, measured
-//! in the same run, is what the figures are compared with. With `--server-pid`,
+//! in the same run, is what the figures are compared with. So that the server's part can be told
+//! from the client's, a plain probe session also asks the kernel to stamp each segment it
+//! receives (`SO_TIMESTAMPNS`, rxstamp.rs): `rx_p50_ms`, `rx_p99_ms` and `rx_max_ms` run from
+//! the write of the command to the kernel's delivery of the reply's last segment to the
+//! probe's socket, before the probe's thread has to be given a CPU to read it. That is what a
+//! client on another machine would see, less the network; `probe_*` is what this one saw. With `--server-pid`,
 //! `srv_core_busy` is the server's CPU time over the window divided by the window.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::bulk::{payload, session, Meter};
 use crate::ftp::Control;
@@ -75,6 +80,8 @@ struct LoadOut {
 /// What the probe saw.
 struct ProbeOut {
     lat_s: Vec<f64>,
+    /// Send to the kernel's receive stamp of the reply (plain sessions only).
+    rx_s: Vec<f64>,
     missed: u64,
 }
 
@@ -173,6 +180,13 @@ fn metrics(
     m.insert("p50_ms", pct(&lat, 0.50) * 1e3);
     m.insert("p99_ms", pct(&lat, 0.99) * 1e3);
     m.insert("max_ms", lat.last().copied().unwrap_or(f64::NAN) * 1e3);
+    let mut rx = probe.rx_s;
+    if !rx.is_empty() {
+        rx.sort_by(f64::total_cmp);
+        m.insert("rx_p50_ms", pct(&rx, 0.50) * 1e3);
+        m.insert("rx_p99_ms", pct(&rx, 0.99) * 1e3);
+        m.insert("rx_max_ms", rx.last().copied().unwrap_or(f64::NAN) * 1e3);
+    }
     m.insert("probes", lat.len() as f64);
     m.insert("missed", probe.missed as f64);
     if !loads.is_empty() {
@@ -199,8 +213,10 @@ fn probe(
     let bound = ((end - start).as_secs_f64() / step) as usize + 2;
     let mut out = ProbeOut {
         lat_s: Vec::with_capacity(bound),
+        rx_s: Vec::with_capacity(bound),
         missed: 0,
     };
+    c.stamp_replies()?;
     let mut next = start;
     for _ in 0..bound {
         if next >= end {
@@ -210,10 +226,18 @@ fn probe(
         if next > now {
             std::thread::sleep(next - now);
         }
+        let sent = SystemTime::now();
         let t0 = Instant::now();
-        c.cmd("NOOP", &[200]).map_err(|e| format!("probe: {e}"))?;
+        let (_, stamp) = c
+            .cmd_stamped("NOOP", &[200])
+            .map_err(|e| format!("probe: {e}"))?;
         let done = Instant::now();
         out.lat_s.push((done - t0).as_secs_f64());
+        if let Some(rx) = stamp {
+            // A stamp before the send (a clock step) counts as 0, never as a negative wait.
+            out.rx_s
+                .push(rx.duration_since(sent).unwrap_or_default().as_secs_f64());
+        }
         next += interval;
         if done > next {
             // The grid points passed while waiting: skip them, count them.
