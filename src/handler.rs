@@ -59,6 +59,12 @@ impl Handler for FtpHandler {
     fn interest(&self) -> Interest {
         delegate!(self, h => h.interest())
     }
+    fn polled(&self) -> bool {
+        match self {
+            FtpHandler::Passive(p) => p.polled(),
+            _ => true,
+        }
+    }
     fn readable(&mut self, cx: &mut Context<'_, Self>) -> Flow {
         delegate!(self, h => h.readable(cx))
     }

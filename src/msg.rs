@@ -36,6 +36,9 @@ pub(crate) enum Msg {
     /// Graceful shutdown: listeners close; sessions say 421 and close once their running
     /// transfer (if any) has finished.
     Drain,
+    /// A transfer command is waiting for the passive data connection: the acceptor starts
+    /// accepting (to the passive acceptor, from its control connection).
+    Accept,
     /// A data connection's TCP connection is up (to the control connection). `via` is the
     /// acceptor that accepted it (passive) or the connection itself (active).
     DataConnected {

@@ -45,8 +45,17 @@ fn login_with_file(srv: &TestServer) -> Ctrl {
     c
 }
 
-/// Runs `RETR f.txt` on the data connection `s`, already accepted by the server.
+/// Runs `RETR f.txt` on the passive data connection `s`, made before the command. The server
+/// takes a passive connection from its accept queue only when the command comes: `150`.
 fn retr_on(c: &mut Ctrl, mut s: TcpStream) {
+    c.expect("RETR f.txt", 150);
+    assert_eq!(xfer::read_all(&mut s, 1024), b"payload");
+    c.expect_line_reply("226 Transfer complete.");
+}
+
+/// Runs `RETR f.txt` on the data connection `s`, up (accepted, or connected by PORT) before
+/// the command: `125`.
+fn retr_on_up(c: &mut Ctrl, mut s: TcpStream) {
     xfer::wait_stat(c, "Data connection open, idle.");
     c.expect("RETR f.txt", 125);
     assert_eq!(xfer::read_all(&mut s, 1024), b"payload");
@@ -225,6 +234,19 @@ fn passive_timeout_closes_the_listener() {
 }
 
 #[test]
+fn a_connection_made_in_time_outlives_the_passive_timeout() {
+    // The server takes a passive connection only for the transfer command; one that came in
+    // time is still the client's when the command comes after the timeout.
+    let srv = TestServer::start(|cfg| cfg.passive_timeout = Some(Duration::from_millis(300)));
+    let mut c = login_with_file(&srv);
+    let addr = xfer::pasv(&mut c);
+    let s = xfer::connect(addr);
+    // At the timeout the server accepts it instead of closing the listener.
+    xfer::wait_stat(&mut c, "Data connection open, idle.");
+    retr_on_up(&mut c, s);
+}
+
+#[test]
 fn port_and_eprt_refuse_foreign_addresses_and_privileged_ports() {
     let srv = TestServer::with_user();
     let mut c = login_with_file(&srv);
@@ -259,7 +281,7 @@ fn permitted_foreign_port_connects_to_the_other_address() {
     );
     let (s, from) = l.accept().unwrap();
     assert_eq!(from.ip(), LOCALHOST);
-    retr_on(&mut c, s);
+    retr_on_up(&mut c, s);
 }
 
 #[test]
@@ -290,10 +312,14 @@ fn passive_connection_from_a_foreign_address_is_dropped() {
     let mut c = login_with_file(&srv);
     let addr = xfer::pasv(&mut c);
     let mut thief = xfer::connect_from(OTHER, addr).unwrap();
+    // The transfer command takes the thief's connection from the queue and drops it...
+    c.expect("RETR f.txt", 150);
     assert_closed_by_server(&mut thief);
-    // The listener keeps waiting for the real client, which gets the transfer.
+    // ...and the listener, now in the poll, waits for the real client, which gets the file.
     xfer::wait_stat(&mut c, "Passive data channel waiting for connection.");
-    retr_on(&mut c, xfer::connect(addr));
+    let mut s = xfer::connect(addr);
+    assert_eq!(xfer::read_all(&mut s, 1024), b"payload");
+    c.expect_line_reply("226 Transfer complete.");
 }
 
 #[test]

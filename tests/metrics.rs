@@ -79,13 +79,13 @@ fn plain_traffic(ftp: SocketAddr, payload: &[u8]) {
     c.expect("TYPE I", 200);
     let port = epsv_port(&c.expect("EPSV", 229));
     let mut data = TcpStream::connect((ftp.ip(), port)).unwrap();
-    c.expect("STOR up.bin", 125);
+    c.expect("STOR up.bin", 150);
     data.write_all(payload).unwrap();
     drop(data);
     assert_eq!(c.read_reply().code, 226);
     let port = epsv_port(&c.cmd("EPSV"));
     let mut data = TcpStream::connect((ftp.ip(), port)).unwrap();
-    c.expect("RETR up.bin", 125);
+    c.expect("RETR up.bin", 150);
     let mut back = Vec::new();
     data.read_to_end(&mut back).unwrap();
     assert_eq!(back, payload);
@@ -228,7 +228,7 @@ fn draining_daemon_is_alive_but_not_ready() {
     let port = epsv_port(&c.expect("EPSV", 229));
     // A download the client does not read: it runs until the client reads or leaves.
     let data = TcpStream::connect((d.addr().ip(), port)).unwrap();
-    c.expect("RETR big.bin", 125);
+    c.expect("RETR big.bin", 150);
     std::process::Command::new("kill")
         .args(["-TERM", &d.pid().to_string()])
         .status()

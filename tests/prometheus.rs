@@ -71,7 +71,7 @@ fn download(ftp: SocketAddr, name: &str) -> Vec<u8> {
     c.expect("TYPE I", 200);
     let port = epsv_port(&c.expect("EPSV", 229));
     let mut data = TcpStream::connect((ftp.ip(), port)).unwrap();
-    c.expect(&format!("RETR {name}"), 125);
+    c.expect(&format!("RETR {name}"), 150);
     let mut got = Vec::new();
     data.read_to_end(&mut got).unwrap();
     assert_eq!(c.read_reply().code, 226);

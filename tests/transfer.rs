@@ -247,15 +247,23 @@ fn stou_stores_under_a_new_name_and_says_which() {
 }
 
 #[test]
-fn transfer_is_125_when_the_data_connection_is_already_open() {
+fn a_passive_connection_made_early_is_taken_when_the_command_comes() {
     let (srv, mut c) = binary_session();
     fs::write(srv.root().join("f"), b"content").unwrap();
     let addr = xfer::pasv(&mut c);
     let mut s = xfer::connect(addr);
-    xfer::wait_stat(&mut c, "Data connection open, idle.");
+    // Connected, but left in the accept queue: nothing needs it before the command.
+    c.expect("NOOP", 200);
+    let stat = c.expect("STAT", 211);
+    assert!(
+        stat.lines()
+            .iter()
+            .any(|l| l.trim() == "Passive data channel waiting for connection."),
+        "{stat:?}"
+    );
     c.expect_line(
         "RETR f",
-        "125 Data connection already open. Transfer starting.",
+        "150 File status okay. About to open data connection.",
     );
     assert_eq!(xfer::read_all(&mut s, 1024), b"content");
     c.expect_line_reply("226 Transfer complete.");

@@ -278,6 +278,9 @@ impl ControlConn {
             }
             Channel::Passive(_) | Channel::Connecting(_) | Channel::Securing(_) => {
                 self.data.pending = Some(Box::new(pj));
+                if let Channel::Passive(acceptor) = self.data.chan {
+                    cx.send(acceptor, Msg::Accept);
+                }
                 Some(Reply::new(ReplyCode::AboutToOpen, texts.1))
             }
         }

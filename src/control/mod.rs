@@ -236,7 +236,9 @@ impl ControlConn {
                 }
                 self.pump(cx)
             }
-            Msg::DataStart(_) | Msg::Abort | Msg::Batch(_) | Msg::BatchLost => Flow::Continue,
+            Msg::DataStart(_) | Msg::Abort | Msg::Accept | Msg::Batch(_) | Msg::BatchLost => {
+                Flow::Continue
+            }
             Msg::Written(_) | Msg::WriteLost => Flow::Continue,
         }
     }

@@ -8,6 +8,16 @@
 //! [`DataConn`], and closes. PASV is per transfer (RFC 1123 §4.1.2.6): a second
 //! PASV replaces the first acceptor.
 //!
+//! **Accepting late.** Nothing needs the data connection before the transfer command, so the
+//! listener stays out of the poll until then ([`Handler::polled`](crate::ioloop::Handler)):
+//! the client's connect lands in the kernel's accept queue and wakes no thread, and the
+//! command (`Msg::Accept` from the control connection) takes it from there, in the same turn
+//! when it is already queued. A session thus costs the loop one wake-up less, and the client
+//! one system call that pays for waking a sleeping thread (docs/performance.md, run AB).
+//! vsftpd too accepts only once the command has come. Under `PROT P` the acceptor is in the
+//! poll at once: a client that starts its TLS handshake right after connecting gets its
+//! answer, and a refused handshake its reply at the next command.
+//!
 //! **Active.** A non-blocking connect from the control connection's local address to the
 //! address the client gave, which must be the client's own IP (no "FTP bounce" to third
 //! parties) and not a privileged port, unless the operator allowed it.
@@ -123,6 +133,8 @@ pub struct PassiveAcceptor {
     tls: Option<DataTls>,
     /// The server's gauge of passive listeners: raised while this one exists.
     listening: Gauge,
+    /// In the poll: from the transfer command on (`Msg::Accept`), or at once under PROT P.
+    accepting: bool,
 }
 
 impl Drop for PassiveAcceptor {
@@ -150,6 +162,7 @@ impl PassiveAcceptor {
             cfg,
             progress,
             deadline: Deadline::default(),
+            accepting: tls.is_some(),
             tls,
             listening,
         }
@@ -168,6 +181,11 @@ impl PassiveAcceptor {
 
     pub(crate) fn interest(&self) -> Interest {
         Interest::READABLE
+    }
+
+    /// Whether the listener is in the poll (see the module docs, "Accepting late").
+    pub(crate) fn polled(&self) -> bool {
+        self.accepting
     }
 
     pub(crate) fn readable(&mut self, cx: &mut Cx<'_>) -> Flow {
@@ -248,6 +266,14 @@ impl PassiveAcceptor {
                 Flow::Continue
             }
             Fired::Expired => {
+                // A client that connected in time and has not sent its command yet keeps its
+                // connection: take it now, as the acceptor would have taken it eagerly.
+                if !self.accepting {
+                    self.accepting = true;
+                    if self.readable(cx) == Flow::Close {
+                        return Flow::Close;
+                    }
+                }
                 let me = cx.me();
                 cx.send(
                     self.owner,
@@ -264,11 +290,17 @@ impl PassiveAcceptor {
     pub(crate) fn message(&mut self, msg: Msg, cx: &mut Cx<'_>) -> Flow {
         match msg {
             Msg::Start => {
-                // No accept attempt here: registering the listener already reports a
-                // connection that is waiting (epoll checks readiness when a socket is
-                // added), and none can be, as the 227/229 reply has not been sent yet.
+                // No accept attempt here: none can be waiting, as the 227/229 reply has not
+                // been sent yet.
                 self.arm(cx);
                 Flow::Continue
+            }
+            Msg::Accept => {
+                // The connection may be queued already: take it now. If not, the loop adds
+                // the listener to the poll after this call (epoll checks readiness when a
+                // socket is added, so one arriving in between is not missed).
+                self.accepting = true;
+                self.readable(cx)
             }
             Msg::Abort | Msg::Shutdown | Msg::Drain => Flow::Close,
             _ => Flow::Continue,

@@ -21,14 +21,27 @@ pub(super) const WRITE: u8 = 2;
 pub(super) const CLOSED: u8 = 4;
 pub(super) const RESUME: u8 = 8;
 
+/// A slot's interest for the `--trace` log: the interest, or that the source is out of the poll.
+pub(super) struct Shown(pub(super) Option<Interest>);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(i) => write!(f, "{i:?}"),
+            None => f.write_str("none (not polled)"),
+        }
+    }
+}
+
 /// One slot of the slab.
 #[derive(Debug)]
 pub(super) struct Slot<H> {
     pub(super) gen: u32,
     /// `None` while the handler is being called.
     pub(super) handler: Option<H>,
-    /// The interest registered with the poll.
-    pub(super) interest: Interest,
+    /// The interest registered with the poll; `None` while the source is not in the poll
+    /// ([`Handler::polled`]).
+    pub(super) interest: Option<Interest>,
     /// Already in the yield queue.
     pub(super) queued: bool,
     /// A bulk handler (see [`Handler::bulk`]), as it said after its last callback.
@@ -120,8 +133,12 @@ impl<H: Handler> Core<H> {
         };
         handler.closed(&mut cx);
         log::trace!("conn {}.{}: closed", id.key, id.gen);
-        if let Err(e) = registry.deregister(handler.source()) {
-            log::debug!("deregister: {e}");
+        // A source never added to the poll ([`Handler::polled`]) is not taken out of it.
+        let slot = self.slab.get(id.key).filter(|s| s.gen == id.gen);
+        if slot.is_none_or(|s| s.interest.is_some()) {
+            if let Err(e) = registry.deregister(handler.source()) {
+                log::debug!("deregister: {e}");
+            }
         }
         if self.alive(id) {
             self.slab.remove(id.key);
@@ -154,10 +171,15 @@ impl<H: Handler> Core<H> {
         }
         self.next_gen = self.next_gen.wrapping_add(1);
         let gen = self.next_gen;
-        let interest = handler.interest();
-        registry.register(handler.source(), Token(self.range.base + key), interest)?;
+        let interest = handler.polled().then(|| handler.interest());
+        if let Some(interest) = interest {
+            registry.register(handler.source(), Token(self.range.base + key), interest)?;
+        }
         let state = handler.state();
-        log::trace!("conn {key}.{gen}: new, state {state}, interest {interest:?}");
+        log::trace!(
+            "conn {key}.{gen}: new, state {state}, interest {}",
+            Shown(interest)
+        );
         let bulk = handler.bulk();
         entry.insert(Slot {
             gen,

@@ -8,8 +8,9 @@
 //! cannot be reused), which lets the callback spawn new handlers into the slab and learn their id
 //! at once. After each callback the dispatcher, in this order: closes the handler if it returned
 //! [`Flow::Close`] (running `closed`, deregistering, freeing the slot), re-queues it if it returned
-//! [`Flow::Yield`], re-registers it only if its `interest()` changed, and delivers queued messages
-//! in FIFO order (deliveries may queue more).
+//! [`Flow::Yield`], re-registers it only if its `interest()` changed (or adds it to the poll, or
+//! takes it out, when its [`Handler::polled`] changed), and delivers queued messages in FIFO
+//! order (deliveries may queue more).
 //!
 //! **Interactive first, bulk within a budget.** Handlers that say they move bulk data
 //! ([`Handler::bulk`]: data connections) are not called when their event is routed: the event
@@ -29,10 +30,10 @@ use std::time::{Duration, Instant};
 pub const BULK_TURN: Duration = Duration::from_millis(1);
 
 use mio::event::Event;
-use mio::{Registry, Token};
+use mio::{Interest, Registry, Token};
 use slab::Slab;
 
-use super::core::{Core, CLOSED, READ, RESUME, WRITE};
+use super::core::{Core, Shown, CLOSED, READ, RESUME, WRITE};
 use super::pool::{Pool, WorkerPriority, RETRY};
 use super::{ConnId, Context, Flow, Handler, Timers, TokenRange};
 use crate::metrics::LoopMeters;
@@ -325,7 +326,7 @@ impl<H: Handler> Dispatcher<H> {
                 if flow == Flow::Yield {
                     self.core.kick(id);
                 }
-                let want = handler.interest();
+                let want = handler.polled().then(|| handler.interest());
                 let token = self.core.token(id.key);
                 let Some(slot) = self.core.slab.get_mut(id.key) else {
                     return;
@@ -343,13 +344,14 @@ impl<H: Handler> Dispatcher<H> {
                 }
                 if want != slot.interest {
                     log::trace!(
-                        "conn {}.{}: interest {:?} -> {want:?}",
+                        "conn {}.{}: interest {} -> {}",
                         id.key,
                         id.gen,
-                        slot.interest
+                        Shown(slot.interest),
+                        Shown(want)
                     );
-                    if let Err(e) = registry.reregister(handler.source(), token, want) {
-                        log::error!("reregister failed: {e}");
+                    if let Err(e) = follow(registry, token, (slot.interest, want), &mut handler) {
+                        log::error!("poll registration failed: {e}");
                         self.remove(registry, now, id, handler);
                         return;
                     }
@@ -370,6 +372,23 @@ impl<H: Handler> Dispatcher<H> {
         while let Some((to, msg)) = self.core.outbox.pop_front() {
             self.call(registry, now, to, |h, cx| h.message(msg, cx));
         }
+    }
+}
+
+/// Brings the poll in line with what a handler wants after a callback, `(had, want)`: its
+/// source added, changed or taken out ([`Handler::polled`]).
+fn follow<H: Handler>(
+    registry: &Registry,
+    token: Token,
+    (had, want): (Option<Interest>, Option<Interest>),
+    handler: &mut H,
+) -> io::Result<()> {
+    let source = handler.source();
+    match (had, want) {
+        (None, None) => Ok(()),
+        (None, Some(w)) => registry.register(source, token, w),
+        (Some(_), Some(w)) => registry.reregister(source, token, w),
+        (Some(_), None) => registry.deregister(source),
     }
 }
 

@@ -114,6 +114,13 @@ pub trait Handler: Sized {
     fn state(&self) -> &'static str {
         ""
     }
+    /// False while the handler wants no readiness events at all: the loop then keeps its
+    /// source out of the poll, so that the kernel wakes nobody for it, and adds it when this
+    /// turns true (after any callback). A passive data listener uses it: nothing needs its
+    /// connection before the transfer command comes. Default: true.
+    fn polled(&self) -> bool {
+        true
+    }
     /// True for a handler that moves bulk data (a file transfer). Its events and yields are
     /// served after every interactive handler's, within a time budget per loop turn, so that
     /// a command never waits behind megabytes of transfers. Default: false (interactive).

@@ -120,6 +120,18 @@ pub fn eprt_arg(addr: SocketAddr) -> String {
 /// Reads until EOF. Panics past `limit` bytes, on a stalled read, or past the deadline.
 #[track_caller]
 pub fn read_all(s: &mut TcpStream, limit: usize) -> Vec<u8> {
+    read_to_close(s, limit, false)
+}
+
+/// Like [`read_all`], but a reset also ends the stream: a passive connection the server never
+/// accepted (it takes one only for a transfer command) is reset when its listener closes.
+#[track_caller]
+pub fn read_until_dropped(s: &mut TcpStream, limit: usize) -> Vec<u8> {
+    read_to_close(s, limit, true)
+}
+
+#[track_caller]
+fn read_to_close(s: &mut TcpStream, limit: usize, reset_ends: bool) -> Vec<u8> {
     let deadline = Instant::now() + STREAM_DEADLINE;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
@@ -132,6 +144,7 @@ pub fn read_all(s: &mut TcpStream, limit: usize) -> Vec<u8> {
                 assert!(out.len() <= limit, "more than {limit} bytes received");
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if reset_ends && e.kind() == io::ErrorKind::ConnectionReset => return out,
             Err(e) => panic!("data read failed after {} bytes: {e}", out.len()),
         }
     }

@@ -112,3 +112,81 @@ fn interactive_handlers_run_before_bulk_ones_in_a_turn() {
     assert_eq!(seen, ["control", "bulk", "bulk", "bulk", "bulk"]);
     assert_eq!(disp.next_timeout(Instant::now()), None);
 }
+
+/// A listener that stays out of the poll until a message asks for it (as a passive data
+/// listener waits for its transfer command), then accepts once and closes.
+#[derive(Debug)]
+struct Late {
+    listener: TcpListener,
+    polled: bool,
+    accepted: Arc<Mutex<u32>>,
+}
+
+impl Handler for Late {
+    type Msg = ();
+    type Timer = ();
+    fn source(&mut self) -> &mut dyn Source {
+        &mut self.listener
+    }
+    fn interest(&self) -> Interest {
+        Interest::READABLE
+    }
+    fn polled(&self) -> bool {
+        self.polled
+    }
+    fn readable(&mut self, _cx: &mut Context<'_, Self>) -> Flow {
+        match self.listener.accept() {
+            Ok(_) => {
+                *self.accepted.lock().unwrap() += 1;
+                Flow::Close
+            }
+            Err(_) => Flow::Continue,
+        }
+    }
+    fn writable(&mut self, _cx: &mut Context<'_, Self>) -> Flow {
+        Flow::Continue
+    }
+    fn timer(&mut self, _kind: (), _cx: &mut Context<'_, Self>) -> Flow {
+        Flow::Continue
+    }
+    fn message(&mut self, _msg: (), _cx: &mut Context<'_, Self>) -> Flow {
+        self.polled = true;
+        Flow::Continue
+    }
+    fn resume(&mut self, cx: &mut Context<'_, Self>) -> Flow {
+        self.readable(cx)
+    }
+    fn closed(&mut self, _cx: &mut Context<'_, Self>) {}
+}
+
+#[test]
+fn an_unpolled_source_wakes_nobody_until_it_asks_for_the_poll() {
+    let mut poll = Poll::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(Mutex::new(0));
+    let mut disp = Dispatcher::new(TokenRange::new(1, 8));
+    let late = Late {
+        listener,
+        polled: false,
+        accepted: Arc::clone(&accepted),
+    };
+    let id = disp.insert(poll.registry(), late).unwrap();
+    // On loopback the handshake is done when connect returns: the connection is queued.
+    let _client = StdStream::connect(addr).unwrap();
+    let mut events = Events::with_capacity(8);
+    poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+    assert!(events.is_empty(), "an unpolled listener was reported");
+    // The message puts it in the poll, which reports the connection already waiting.
+    disp.send(poll.registry(), Instant::now(), id, ());
+    let limit = Instant::now() + Duration::from_secs(5);
+    while *accepted.lock().unwrap() == 0 && Instant::now() < limit {
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        for ev in events.iter() {
+            disp.handle_event(poll.registry(), ev, Instant::now());
+        }
+    }
+    assert_eq!(*accepted.lock().unwrap(), 1);
+    assert!(disp.is_empty(), "the handler did not close");
+}
