@@ -334,7 +334,14 @@ fn stall_reports_probe_latency_and_load_rate_for_every_kind() {
     for kind in ["none", "list", "stor", "login"] {
         let sc = format!("stall-{kind}");
         let rows = paired_rows(&stdout, &sc);
-        let mut want = vec!["probe_p50_ms", "probe_p99_ms", "probe_max_ms"];
+        let mut want = vec![
+            "probe_p50_ms",
+            "probe_p99_ms",
+            "probe_max_ms",
+            "rx_p50_ms",
+            "rx_p99_ms",
+            "rx_max_ms",
+        ];
         if kind != "none" {
             want.push("load_ops/s");
         }
@@ -348,6 +355,16 @@ fn stall_reports_probe_latency_and_load_rate_for_every_kind() {
                 "{sc} {metric}: {v:?}\n{stdout}"
             );
         }
+        // The kernel stamps a reply before the probe reads it: rx is part of the probe's time.
+        let max = |m: &str| {
+            let (_, v) = rows.iter().find(|(r, _)| r.starts_with(m)).unwrap();
+            (num(&v[0]), num(&v[1]))
+        };
+        let (rx, probe) = (max("rx_max_ms"), max("probe_max_ms"));
+        assert!(
+            rx.0 <= probe.0 + 1.0 && rx.1 <= probe.1 + 1.0,
+            "{sc}: rx max {rx:?} over the probe's {probe:?}\n{stdout}"
+        );
     }
     let left: Vec<_> = std::fs::read_dir(&d.dir)
         .unwrap()
