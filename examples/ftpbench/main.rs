@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Scenarios (each module documents its measurement): `idle` and `sessions` (`many`, `sessions`),
-//! `retr`, `stor`, `list`, `churn` (`bulk`); latency under load, `stall` (`stall`; not part of
-//! `all`); fixtures (`prepare`); CPU and memory from `/proc`
+//! `retr`, `stor`, `list`, `churn` (`bulk`); latency under load, `stall` (`stall`, with the
+//! kernel's receive stamps from `rxstamp`; not part of `all`); fixtures (`prepare`); CPU and
+//! memory from `/proc`
 //! (`procfs`); FTPS (`tls`); the table, medians and paired ratios (`report`).
 //!
 //! Each scenario runs `--warmup` unrecorded rounds, then `--repeat` recorded rounds; in every
