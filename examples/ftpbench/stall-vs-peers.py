@@ -21,7 +21,9 @@ Run as root (vsftpd, proftpd and pure-ftpd switch users and chroot), from the pr
     python3 examples/ftpbench/stall-vs-peers.py [--seconds 5] [--repeat 2] [--out DIR]
 
 It ends with a summary table: per load kind and pair, the median over the rounds of each
-server and the paired ratio (median of the per-round ratios), and the worst max of any round.
+server and the paired ratio (median of the per-round ratios), and the worst max of any round;
+then, per load kind and server, in how many rounds issue 15's goal held (LIST and STOR: p99
+<= 2 ms and max <= 10 ms; logins: p99 <= 5 ms), by the server's part (rx) and as the probe saw it.
 `--summarize DIR` prints that table again from an earlier run's output directory.
 
 Bounds: each ftpbench run has a timeout; servers are stopped by PID in `finally` (SIGTERM and
@@ -200,6 +202,45 @@ def summarize(out):
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for _, pair, kind, cells in sorted(rows, key=lambda r: r[0]):
         print("| %s | %s | %s |" % (kind, pair, " | ".join(cells)))
+    print()
+    goal_lines(out)
+
+
+# Issue 15's goal for the probe's NOOP under each load: (p99 ms, max ms); None: not set.
+GOAL = {"list": (2.0, 10.0), "stor": (2.0, 10.0), "login": (5.0, None)}
+
+
+def goal_lines(out):
+    """Per load kind and server, in how many rounds the goal held, by the server's part (rx)
+    and as the probe saw it: `stor ftpdlib: rx 12/12, probe 5/12` (rounds within the goal)."""
+    tally = {}
+    for fn in sorted(os.listdir(out)):
+        if not (fn.startswith("stall-") and fn.endswith(".json")):
+            continue
+        with open(os.path.join(out, fn)) as f:
+            scs = json.load(f)["scenarios"]
+        for sc, v in scs.items():
+            kind = sc[len("stall-"):]
+            if kind not in GOAL:
+                continue
+            p99, mx = GOAL[kind]
+            for name, x in v["servers"].items():
+                for run in x["runs"]:
+                    if not run:
+                        continue
+                    t = tally.setdefault((kind, name), [0, 0, 0])
+                    t[0] += 1
+                    for i, pre in ((1, "rx_"), (2, "")):
+                        ok = run.get(pre + "p99_ms", float("inf")) <= p99
+                        if mx is not None:
+                            ok = ok and run.get(pre + "max_ms", float("inf")) <= mx
+                        t[i] += ok
+    for (kind, name), (n, rx, seen) in sorted(tally.items(), key=lambda kv: (
+            KIND_ORDER.index(kv[0][0]), kv[0][1])):
+        p99, mx = GOAL[kind]
+        rule = "p99 <= %g ms" % p99 + (", max <= %g ms" % mx if mx is not None else "")
+        print("goal %s (%s) %s: rx %d/%d rounds, probe %d/%d" % (kind, rule, name, rx, n,
+                                                                  seen, n))
 
 
 def parse():
