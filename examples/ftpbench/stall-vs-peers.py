@@ -165,6 +165,14 @@ COLUMNS = (("p50_ms", 2), ("p99_ms", 1), ("max_ms", 1), ("rx_p99_ms", 2), ("rx_m
            ("ops_s", 1))
 
 
+def scenarios(out):
+    """(scenario name, its results) from every ftpbench JSON of a run's output directory."""
+    for fn in sorted(os.listdir(out)):
+        if fn.startswith("stall-") and fn.endswith(".json"):
+            with open(os.path.join(out, fn)) as f:
+                yield from json.load(f)["scenarios"].items()
+
+
 def summarize(out):
     """One markdown table over every ftpbench JSON in OUT: per load kind and pair, the median
     over the rounds of each server (first / second) and the paired ratio; then the worst max
@@ -172,31 +180,26 @@ def summarize(out):
     before the probe's thread waits for a CPU), and the probes sent (fewer than 100 make the
     p99 the max)."""
     rows = []
-    for fn in sorted(os.listdir(out)):
-        if not (fn.startswith("stall-") and fn.endswith(".json")):
-            continue
-        with open(os.path.join(out, fn)) as f:
-            scs = json.load(f)["scenarios"]
-        for sc, v in scs.items():
-            (na, a), (nb, b) = [(n, x["summary"]) for n, x in v["servers"].items()]
-            ratio = v["ratio_first_over_second"]
-            cells = []
-            for key, prec in COLUMNS:
-                if key in a and key in b:
-                    cells.append("%.*f / %.*f (%.2fx)" % (prec, a[key]["median"], prec,
-                                                          b[key]["median"], ratio.get(key, 0)))
-                else:
-                    cells.append("-")
-            for key in ("max_ms", "rx_max_ms"):
-                if key in a and key in b:
-                    cells.append("%.1f / %.1f" % (a[key]["max"], b[key]["max"]))
-                else:
-                    cells.append("-")
-            if "probes" in a and "probes" in b:
-                cells.append("%.0f / %.0f" % (a["probes"]["median"], b["probes"]["median"]))
-            kind = sc[len("stall-"):]
-            rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-            rows.append((rank, "%s / %s" % (na, nb), kind, cells))
+    for sc, v in scenarios(out):
+        (na, a), (nb, b) = [(n, x["summary"]) for n, x in v["servers"].items()]
+        ratio = v["ratio_first_over_second"]
+        cells = []
+        for key, prec in COLUMNS:
+            if key in a and key in b:
+                cells.append("%.*f / %.*f (%.2fx)" % (prec, a[key]["median"], prec,
+                                                      b[key]["median"], ratio.get(key, 0)))
+            else:
+                cells.append("-")
+        for key in ("max_ms", "rx_max_ms"):
+            if key in a and key in b:
+                cells.append("%.1f / %.1f" % (a[key]["max"], b[key]["max"]))
+            else:
+                cells.append("-")
+        if "probes" in a and "probes" in b:
+            cells.append("%.0f / %.0f" % (a["probes"]["median"], b["probes"]["median"]))
+        kind = sc[len("stall-"):]
+        rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+        rows.append((rank, "%s / %s" % (na, nb), kind, cells))
     print("| load | servers (first / second) | probe p50 ms | probe p99 ms | probe max ms "
           "| rx p99 ms | rx max ms | load ops/s | worst max ms | worst rx max ms | probes |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -214,27 +217,22 @@ def goal_lines(out):
     """Per load kind and server, in how many rounds the goal held, by the server's part (rx)
     and as the probe saw it: `stor ftpdlib: rx 12/12, probe 5/12` (rounds within the goal)."""
     tally = {}
-    for fn in sorted(os.listdir(out)):
-        if not (fn.startswith("stall-") and fn.endswith(".json")):
+    for sc, v in scenarios(out):
+        kind = sc[len("stall-"):]
+        if kind not in GOAL:
             continue
-        with open(os.path.join(out, fn)) as f:
-            scs = json.load(f)["scenarios"]
-        for sc, v in scs.items():
-            kind = sc[len("stall-"):]
-            if kind not in GOAL:
-                continue
-            p99, mx = GOAL[kind]
-            for name, x in v["servers"].items():
-                for run in x["runs"]:
-                    if not run:
-                        continue
-                    t = tally.setdefault((kind, name), [0, 0, 0])
-                    t[0] += 1
-                    for i, pre in ((1, "rx_"), (2, "")):
-                        ok = run.get(pre + "p99_ms", float("inf")) <= p99
-                        if mx is not None:
-                            ok = ok and run.get(pre + "max_ms", float("inf")) <= mx
-                        t[i] += ok
+        p99, mx = GOAL[kind]
+        for name, x in v["servers"].items():
+            for run in x["runs"]:
+                if not run:
+                    continue
+                t = tally.setdefault((kind, name), [0, 0, 0])
+                t[0] += 1
+                for i, pre in ((1, "rx_"), (2, "")):
+                    ok = run.get(pre + "p99_ms", float("inf")) <= p99
+                    if mx is not None:
+                        ok = ok and run.get(pre + "max_ms", float("inf")) <= mx
+                    t[i] += ok
     for (kind, name), (n, rx, seen) in sorted(tally.items(), key=lambda kv: (
             KIND_ORDER.index(kv[0][0]), kv[0][1])):
         p99, mx = GOAL[kind]
