@@ -145,10 +145,8 @@ fn counters_follow_ftp_and_ftps_traffic() {
         assert_eq!(s.get(series), Some(&value), "{series} in {s:#?}");
     }
     assert!(s["ftpdlib_loop_turn_seconds_count"] > 0.0);
-    assert!(
-        s["ftpdlib_pool_job_seconds_count"] >= 3.0,
-        "three logins on the pool"
-    );
+    // Plaintext passwords are compared on the loop; nothing in this traffic needs the pool.
+    assert_eq!(s["ftpdlib_pool_job_seconds_count"], 0.0, "{s:#?}");
     await_value(m, "ftpdlib_sessions_active", 0.0);
 }
 

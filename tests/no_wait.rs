@@ -10,6 +10,7 @@ mod xfer;
 
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -31,6 +32,8 @@ const LIMIT: Duration = Duration::from_secs(5);
 struct Gate {
     reached: Mutex<Sender<()>>,
     open: Mutex<Receiver<()>>,
+    /// Set once a waiter went on (opened, or given up after its bound).
+    passed: AtomicBool,
 }
 
 impl Gate {
@@ -41,6 +44,7 @@ impl Gate {
         let gate = Gate {
             reached: Mutex::new(reached_tx),
             open: Mutex::new(open_rx),
+            passed: AtomicBool::new(false),
         };
         (Arc::new(gate), reached_rx, open_tx)
     }
@@ -48,14 +52,22 @@ impl Gate {
     fn wait(&self) {
         let _ = self.reached.lock().unwrap().send(());
         let _ = self.open.lock().unwrap().recv_timeout(LIMIT * 2);
+        self.passed.store(true, Ordering::SeqCst);
+    }
+
+    fn passed(&self) -> bool {
+        self.passed.load(Ordering::SeqCst)
     }
 }
 
-/// The test users, but checking the password of "slow" waits at the gate.
+/// The test users, but checking the password of "slow" waits at the gate. With `at_once`,
+/// the other (plaintext) users are checked on the loop, as `MemoryAuthorizer` does; without,
+/// every check goes to the pool, as for an authorizer that does not say.
 #[derive(Debug)]
 struct GatedAuth {
     inner: MemoryAuthorizer,
     gate: Arc<Gate>,
+    at_once: bool,
 }
 
 impl Authorizer for GatedAuth {
@@ -69,6 +81,17 @@ impl Authorizer for GatedAuth {
             self.gate.wait();
         }
         self.inner.authenticate(user, pass, peer)
+    }
+    fn authenticate_at_once(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: std::net::IpAddr,
+    ) -> Option<Result<User, AuthError>> {
+        if !self.at_once || user == "slow" {
+            return None;
+        }
+        self.inner.authenticate_at_once(user, pass, peer)
     }
     fn perms_for(&self, user: &User, path: &VirtualPath) -> Perms {
         self.inner.perms_for(user, path)
@@ -89,7 +112,11 @@ fn a_password_being_checked_does_not_hold_other_sessions() {
     let (gate, reached, open) = Gate::new();
     let srv = TestServer::start_with_root(|cfg, root| {
         let inner = common::authorizer(root);
-        cfg.authorizer = Arc::new(GatedAuth { inner, gate });
+        cfg.authorizer = Arc::new(GatedAuth {
+            inner,
+            gate,
+            at_once: false,
+        });
         // Two workers: the held job keeps one busy, the other session's login uses the other.
         cfg.blocking_threads = 2;
     });
@@ -104,6 +131,39 @@ fn a_password_being_checked_does_not_hold_other_sessions() {
     // The check fails (no such user): the delayed 530, and the session goes on.
     assert_eq!(slow.read_reply().code, 530);
     slow.expect("NOOP", 200);
+}
+
+/// A plaintext password is checked on the loop, at once: its login does not queue behind the
+/// pool's only worker, held here by another session's slow check (as a flood of guesses at
+/// bcrypt accounts would hold it).
+#[test]
+fn a_plaintext_login_does_not_queue_behind_a_busy_pool() {
+    let (gate, reached, open) = Gate::new();
+    let srv = TestServer::start_with_root(|cfg, root| {
+        let inner = common::authorizer(root);
+        let gate = Arc::clone(&gate);
+        cfg.authorizer = Arc::new(GatedAuth {
+            inner,
+            gate,
+            at_once: true,
+        });
+        cfg.blocking_threads = 1;
+    });
+    let mut slow = srv.connect();
+    slow.expect("USER slow", 331);
+    slow.send_raw(b"PASS whatever\r\n");
+    reached
+        .recv_timeout(LIMIT)
+        .expect("the password check did not start");
+    let mut other = srv.connect();
+    other.expect("USER user", 331);
+    other.expect("PASS wrong", 530);
+    other.expect("USER user", 331);
+    other.expect("PASS pass", 230);
+    other.expect("PWD", 257);
+    assert!(!gate.passed(), "the login waited for the held check");
+    open.send(()).unwrap();
+    assert_eq!(slow.read_reply().code, 530);
 }
 
 /// A filesystem whose directory `slow` is read, and whose file `/slow.txt` is deleted, only

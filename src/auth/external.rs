@@ -267,6 +267,17 @@ impl Authorizer for ExternalAuthorizer {
         Ok(found)
     }
 
+    /// The fallback accounts may answer at once; the program is always asked on the pool.
+    fn authenticate_at_once(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: IpAddr,
+    ) -> Option<Result<User, AuthError>> {
+        let fallback = self.fallback.as_ref().filter(|f| f.has_user(user))?;
+        fallback.authenticate_at_once(user, pass, peer)
+    }
+
     /// Only the fallback accounts can be bound to a certificate; the program decides with the
     /// password (it is told the certificate).
     fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, peer: IpAddr) -> Option<User> {

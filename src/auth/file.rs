@@ -126,6 +126,18 @@ impl Authorizer for FileAuthorizer {
         }
     }
 
+    fn authenticate_at_once(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: IpAddr,
+    ) -> Option<Result<User, AuthError>> {
+        match self.fallback_for(user) {
+            Some(fallback) => fallback.authenticate_at_once(user, pass, peer),
+            None => self.accounts().authenticate_at_once(user, pass, peer),
+        }
+    }
+
     fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, peer: IpAddr) -> Option<User> {
         match self.fallback_for(user) {
             Some(fallback) => fallback.authenticate_cert_only(user, cert, peer),

@@ -31,8 +31,13 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AuthError, Authorizer, ClientCert, PasswordHash, Perm, Perms, User, UserLimits};
+use super::{AuthError, Authorizer, ClientCert, PasswordHash, Perms, User, UserLimits};
 use crate::fs::path::{RootedPath, VirtualPath};
+
+mod secret;
+
+pub(super) use secret::constant_time_eq;
+use secret::Secret;
 
 /// The names that log in as the anonymous user.
 pub(crate) const ANONYMOUS_NAMES: [&str; 2] = ["anonymous", "ftp"];
@@ -49,24 +54,6 @@ impl Override {
     fn applies_to(&self, path: &VirtualPath) -> bool {
         path.starts_with(&self.dir)
             && (self.recursive || *path == self.dir || path.parent() == self.dir)
-    }
-}
-
-/// How an account's password is checked.
-#[derive(Clone)]
-enum Secret {
-    /// A plaintext password given in code, compared in constant time.
-    Plain(String),
-    /// A crypt hash, e.g. from a users file.
-    Hashed(PasswordHash),
-}
-
-impl Secret {
-    fn matches(&self, pass: &str) -> bool {
-        match self {
-            Secret::Plain(password) => constant_time_eq(password.as_bytes(), pass.as_bytes()),
-            Secret::Hashed(hash) => hash.verify(pass),
-        }
     }
 }
 
@@ -125,15 +112,6 @@ fn to_virtual(home: &Path, real: &Path) -> Option<VirtualPath> {
         vpath = vpath.join(part.as_os_str().to_str()?);
     }
     Some(vpath)
-}
-
-/// Compares two secrets without stopping at the first difference.
-pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
-    }
-    std::hint::black_box(diff) == 0
 }
 
 impl MemoryAuthorizer {
@@ -365,12 +343,22 @@ impl Authorizer for MemoryAuthorizer {
         }
     }
 
-    fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, _: IpAddr) -> Option<User> {
-        super::cert::cert_only_user(self.user(user), cert)
+    /// At once unless a hash is checked: the account's own, or the decoy for an unknown name.
+    fn authenticate_at_once(
+        &self,
+        user: &str,
+        pass: &str,
+        peer: IpAddr,
+    ) -> Option<Result<User, AuthError>> {
+        let hashed = match self.account(user) {
+            Some(account) => !account.user.anonymous && account.secret.is_hashed(),
+            None => self.decoy.is_some(),
+        };
+        (!hashed).then(|| self.authenticate(user, pass, peer))
     }
 
-    fn has_perm(&self, user: &User, perm: Perm, path: &VirtualPath) -> bool {
-        self.perms_for(user, path).contains(perm)
+    fn authenticate_cert_only(&self, user: &str, cert: &ClientCert, _: IpAddr) -> Option<User> {
+        super::cert::cert_only_user(self.user(user), cert)
     }
 
     fn perms_for(&self, user: &User, path: &VirtualPath) -> Perms {

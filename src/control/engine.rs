@@ -274,9 +274,11 @@ impl ControlConn {
             self.deferred_cmd = Some(crate::log::mask_password(&line));
         } else {
             // A command whose reply came out already (e.g. 125 before a transfer) or later.
-            let code = code.or(self
-                .last_code
-                .filter(|_| self.replies_sent > replies_before));
+            let code = code
+                .or(self
+                    .last_code
+                    .filter(|_| self.replies_sent > replies_before))
+                .or(self.delayed_530());
             self.count_command(&line, code);
         }
         if let Some(reply) = reply {

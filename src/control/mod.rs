@@ -306,17 +306,20 @@ impl ControlConn {
     /// its command event, which `on_line` held back.
     pub(in crate::control) fn finish_deferred(&mut self, reply: Option<Reply>) {
         if let Some(command) = self.deferred_cmd.take() {
-            // A wrong password is answered 530 after the delay (`auth_failed_reply`).
-            let code = match &reply {
-                Some(r) => Some(r.code().as_u16()),
-                None if self.phase == Phase::AuthDelay => Some(530),
-                None => None,
-            };
+            let code = reply
+                .as_ref()
+                .map(|r| r.code().as_u16())
+                .or(self.delayed_530());
             self.count_command(&command, code);
         }
         if let Some(reply) = reply {
             self.respond(reply);
         }
+    }
+
+    /// The code a wrong password is answered with, after the delay (`failed_reply`).
+    pub(super) fn delayed_530(&self) -> Option<u16> {
+        (self.phase == Phase::AuthDelay).then_some(530)
     }
 
     /// Counts a command in the metrics and reports its event, with its reply's code.

@@ -1,6 +1,7 @@
 //! Tests for [`MemoryAuthorizer`](super::MemoryAuthorizer): logins and overrides.
 
 use super::*;
+use crate::auth::Perm;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -293,4 +294,35 @@ fn hashed_accounts_and_limits() {
         (names, auth.user_count()),
         (vec!["alice", "bob", "carol"], 3)
     );
+}
+
+#[test]
+fn only_plaintext_and_anonymous_checks_are_answered_at_once() {
+    use crate::auth::tests::SECRET_SHA512;
+    let home = TempHome::new();
+    let mut auth = auth_with_alice(&home);
+    auth.add_anonymous(&home.0, "elr").unwrap();
+    let at_once = |auth: &MemoryAuthorizer, name: &str, pass: &str| {
+        auth.authenticate_at_once(name, pass, PEER)
+            .map(|r| r.map(|u| u.name))
+    };
+    // Right or wrong, a plaintext account answers at once, the same way each time.
+    assert_eq!(at_once(&auth, "alice", "s3cret"), Some(Ok("alice".into())));
+    assert_eq!(
+        at_once(&auth, "alice", "guess"),
+        Some(Err(AuthError::BadCredentials))
+    );
+    assert!(matches!(at_once(&auth, "anonymous", "me@"), Some(Ok(_))));
+    // An unknown name costs what a plaintext check costs while no hash is configured...
+    assert_eq!(
+        at_once(&auth, "nobody", "x"),
+        Some(Err(AuthError::BadCredentials))
+    );
+    // ...and a hash's time (on the pool) once one is, like the hashed accounts themselves.
+    let hash = PasswordHash::parse(SECRET_SHA512).unwrap();
+    auth.add_user_hashed("bob", hash, &home.0, "elr").unwrap();
+    assert_eq!(at_once(&auth, "bob", "secret"), None);
+    assert_eq!(at_once(&auth, "bob", "wrong"), None);
+    assert_eq!(at_once(&auth, "nobody", "x"), None);
+    assert_eq!(at_once(&auth, "alice", "s3cret"), Some(Ok("alice".into())));
 }

@@ -7,10 +7,14 @@
 //! buffered) while every other session carries on, and after `max_login_attempts` failures it is
 //! closed.
 //!
-//! Checking a password is slow on purpose (a bcrypt hash of cost 10 takes about 100 ms), so it
-//! never runs on the loop: PASS hands the check to the blocking-work pool (`Context::offload`)
-//! and the connection waits in `Phase::Authenticating`, its next commands buffered, until the
-//! pool's answer (`Msg::LoginChecked`) completes the login. Other sessions are served meanwhile.
+//! Checking a password hash is slow on purpose (a bcrypt hash of cost 10 takes about 100 ms),
+//! so it never runs on the loop: PASS hands the check to the blocking-work pool
+//! (`Context::offload`) and the connection waits in `Phase::Authenticating`, its next commands
+//! buffered, until the pool's answer (`Msg::LoginChecked`) completes the login. Other sessions
+//! are served meanwhile. The exception is a check the authorizer answers at once
+//! (`Authorizer::authenticate_at_once`: a plaintext password, `-u`/`-P` or `add_user`): a
+//! comparison of a few bytes costs less than the two thread wake-ups of a pool job, so it runs
+//! here, and the login is answered in the same turn (docs/performance.md, run AG).
 //!
 //! A user bound to a TLS client certificate (`UserLimits::cert`) also needs that certificate on
 //! the control connection: without it the right password is refused like a wrong one
@@ -40,16 +44,10 @@ pub(in crate::control) fn user(c: &mut Core<'_>, arg: &str) -> Outcome {
     }
     c.session.username = Some(arg.to_owned());
     if let Some(user) = cert_only_user(c, arg) {
-        if user.limits.quota_bytes.is_none() && user.limits.quota_files.is_none() {
+        if !has_quota(&user) {
             return complete_login(c, user, ReplyCode::LoggedInSecure);
         }
-        // A quota's usage is measured on the pool first, as after PASS.
-        let shared = Arc::clone(c.shared);
-        return Action::CheckLogin(LoginJob(Box::new(move || {
-            let quota = shared.quotas.attach(&user);
-            (Ok(user), quota)
-        })))
-        .into();
+        return measure_quota(c, user);
     }
     let text = if flushed {
         "Previous account information was flushed, send password."
@@ -77,8 +75,25 @@ fn cert_only_user(c: &Core<'_>, name: &str) -> Option<User> {
     Some(user)
 }
 
+/// Whether `user` has a quota, whose usage is measured (on the pool) before it logs in.
+fn has_quota(user: &User) -> bool {
+    user.limits.quota_bytes.is_some() || user.limits.quota_files.is_some()
+}
+
+/// The pool job for a user already accepted: measure its quota's usage (the first login walks
+/// the home directory), then [`login_checked`].
+fn measure_quota(c: &Core<'_>, user: User) -> Outcome {
+    let shared = Arc::clone(c.shared);
+    Action::CheckLogin(LoginJob(Box::new(move || {
+        let quota = shared.quotas.attach(&user);
+        (Ok(user), quota)
+    })))
+    .into()
+}
+
 /// PASS: the check (and, at a user's first login, the measure of its quota) runs on the
-/// blocking pool; [`login_checked`] continues with its answer.
+/// blocking pool; [`login_checked`] continues with its answer. A check the authorizer can
+/// answer at once (a plaintext password) is answered here: see the module docs.
 pub(in crate::control) fn pass(c: &mut Core<'_>, arg: &str) -> Outcome {
     if c.session.logged_in() {
         return Reply::new(ReplyCode::BadSequence, "User already authenticated.").into();
@@ -88,6 +103,12 @@ pub(in crate::control) fn pass(c: &mut Core<'_>, arg: &str) -> Outcome {
     };
     let ip = canonical_ip(c.peer.ip());
     let auth = Arc::clone(&c.cfg.authorizer);
+    if let Some(result) = auth.authenticate_at_once(&name, arg, ip) {
+        return match result {
+            Ok(user) if has_quota(&user) => measure_quota(c, user),
+            result => login_checked(c, (result, None)),
+        };
+    }
     let pass = arg.to_owned();
     let cert = c.sec.client_cert.clone();
     let shared = Arc::clone(c.shared);

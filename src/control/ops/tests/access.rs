@@ -6,14 +6,14 @@ use super::{check, Table};
 use crate::auth::cert::{CertBinding, ClientCert};
 use crate::auth::UserLimits;
 
-const FAILED: &str = "CheckLogin, DelayFailure";
+const FAILED: &str = "DelayFailure";
 
 #[rustfmt::skip]
 pub(super) const TABLES: &[Table] = &[
     Table { rig: Rig::fresh, rows: &[
         (&["USER alice"], "", 331, "Username ok, send password."),
         (&["USER"], "", 501, "Syntax error: command needs an argument."),
-        (&["USER alice", "PASS secret"], "CheckLogin", 230, "Login successful."),
+        (&["USER alice", "PASS secret"], "", 230, "Login successful."),
         (&["USER alice", "PASS wrong"], FAILED, 530, "Authentication failed."),
         (&["USER alice", "PASS"], FAILED, 530, "Authentication failed."),
         (&["USER nobody", "PASS secret"], FAILED, 530, "Authentication failed."),
@@ -22,9 +22,9 @@ pub(super) const TABLES: &[Table] = &[
         (&["PASS secret"], "", 503, "Login with USER first."),
         // A failed PASS forgets the name.
         (&["USER alice", "PASS wrong", "PASS secret"], "", 503, "Login with USER first."),
-        (&["USER alice", "PASS wrong", "USER alice", "PASS secret"], "CheckLogin", 230, "Login successful."),
+        (&["USER alice", "PASS wrong", "USER alice", "PASS secret"], "", 230, "Login successful."),
         (&["USER a", "PASS x", "USER a", "PASS x", "USER alice", "PASS x"],
-            "CheckLogin, DelayFailure, Close", 530, "Authentication failed. Disconnecting."),
+            "DelayFailure, Close", 530, "Authentication failed. Disconnecting."),
         (&["HOST ftp.example.com"], "", 220, "Host accepted."),
         (&["HOST"], "", 501, "Syntax error: command needs an argument."),
         (&["USER alice", "HOST ftp.example.com"], "", 503, "Bad sequence of commands: HOST must come before USER."),
@@ -35,7 +35,7 @@ pub(super) const TABLES: &[Table] = &[
     Table { rig: Rig::logged_in, rows: &[
         (&["PASS secret"], "", 503, "User already authenticated."),
         (&["USER bob"], "", 331, "Previous account information was flushed, send password."),
-        (&["USER alice", "PASS secret"], "CheckLogin", 230, "Login successful."),
+        (&["USER alice", "PASS secret"], "", 230, "Login successful."),
         (&["HOST ftp.example.com"], "", 503, "Bad sequence of commands: HOST must come before USER."),
         (&["REIN"], "", 230, "Ready for new user."),
         (&["REIN", "PWD"], "", 530, "Log in with USER and PASS first."),
@@ -97,7 +97,7 @@ fn too_many_sessions_for_a_user() {
     let refused = second.run("PASS secret");
     assert_eq!(
         (refused.actions().as_str(), refused.code(), refused.text()),
-        ("CheckLogin, Close", 421, "Too many sessions for this user.")
+        ("Close", 421, "Too many sessions for this user.")
     );
     assert!(!second.session.logged_in() && second.session.username.is_none());
     // QUIT gives the slot back (each login below asserts its 230); so do REIN and a new USER.
@@ -186,4 +186,30 @@ fn limited_fresh(limits: UserLimits) -> Rig {
     Rig::custom("elradfmwMT", |auth, _| {
         auth.set_limits("alice", limits).unwrap();
     })
+}
+
+#[test]
+fn only_hashed_passwords_are_checked_on_the_pool() {
+    use crate::auth::tests::SECRET_SHA512;
+    use crate::auth::PasswordHash;
+    let mut rig = Rig::custom("elr", |auth, _| {
+        let hash = PasswordHash::parse(SECRET_SHA512).unwrap();
+        let home = std::env::temp_dir();
+        auth.add_user_hashed("bob", hash, &home, "elr").unwrap();
+    });
+    // Unknown names cost a hash too (the decoy), so they go to the pool as well.
+    for (user, pass, actions, code) in [
+        ("nobody", "secret", "CheckLogin, DelayFailure", 530),
+        ("alice", "secret", "", 230),
+        ("bob", "wrong", "CheckLogin, DelayFailure", 530),
+        ("bob", "secret", "CheckLogin", 230),
+    ] {
+        assert_eq!(rig.run(&format!("USER {user}")).code(), 331);
+        let ran = rig.run(&format!("PASS {pass}"));
+        assert_eq!(
+            (ran.actions().as_str(), ran.code()),
+            (actions, code),
+            "{user}"
+        );
+    }
 }
