@@ -107,18 +107,26 @@ fn other_session_is_served(srv: &TestServer) {
     other.expect("PWD", 257);
 }
 
-#[test]
-fn a_password_being_checked_does_not_hold_other_sessions() {
+/// A server whose user "slow" has its password check held at the gate (on a pool of
+/// `threads`), and that session, its PASS sent and the check started.
+struct HeldLogin {
+    srv: TestServer,
+    slow: Ctrl,
+    gate: Arc<Gate>,
+    open: Sender<()>,
+}
+
+fn hold_a_login(at_once: bool, threads: usize) -> HeldLogin {
     let (gate, reached, open) = Gate::new();
+    let held = Arc::clone(&gate);
     let srv = TestServer::start_with_root(|cfg, root| {
         let inner = common::authorizer(root);
         cfg.authorizer = Arc::new(GatedAuth {
             inner,
-            gate,
-            at_once: false,
+            gate: held,
+            at_once,
         });
-        // Two workers: the held job keeps one busy, the other session's login uses the other.
-        cfg.blocking_threads = 2;
+        cfg.blocking_threads = threads;
     });
     let mut slow = srv.connect();
     slow.expect("USER slow", 331);
@@ -126,11 +134,23 @@ fn a_password_being_checked_does_not_hold_other_sessions() {
     reached
         .recv_timeout(LIMIT)
         .expect("the password check did not start");
-    other_session_is_served(&srv);
-    open.send(()).unwrap();
+    HeldLogin {
+        srv,
+        slow,
+        gate,
+        open,
+    }
+}
+
+#[test]
+fn a_password_being_checked_does_not_hold_other_sessions() {
+    // Two workers: the held job keeps one busy, the other session's login uses the other.
+    let mut held = hold_a_login(false, 2);
+    other_session_is_served(&held.srv);
+    held.open.send(()).unwrap();
     // The check fails (no such user): the delayed 530, and the session goes on.
-    assert_eq!(slow.read_reply().code, 530);
-    slow.expect("NOOP", 200);
+    assert_eq!(held.slow.read_reply().code, 530);
+    held.slow.expect("NOOP", 200);
 }
 
 /// A plaintext password is checked on the loop, at once: its login does not queue behind the
@@ -138,32 +158,16 @@ fn a_password_being_checked_does_not_hold_other_sessions() {
 /// bcrypt accounts would hold it).
 #[test]
 fn a_plaintext_login_does_not_queue_behind_a_busy_pool() {
-    let (gate, reached, open) = Gate::new();
-    let srv = TestServer::start_with_root(|cfg, root| {
-        let inner = common::authorizer(root);
-        let gate = Arc::clone(&gate);
-        cfg.authorizer = Arc::new(GatedAuth {
-            inner,
-            gate,
-            at_once: true,
-        });
-        cfg.blocking_threads = 1;
-    });
-    let mut slow = srv.connect();
-    slow.expect("USER slow", 331);
-    slow.send_raw(b"PASS whatever\r\n");
-    reached
-        .recv_timeout(LIMIT)
-        .expect("the password check did not start");
-    let mut other = srv.connect();
+    let mut held = hold_a_login(true, 1);
+    let mut other = held.srv.connect();
     other.expect("USER user", 331);
     other.expect("PASS wrong", 530);
     other.expect("USER user", 331);
     other.expect("PASS pass", 230);
     other.expect("PWD", 257);
-    assert!(!gate.passed(), "the login waited for the held check");
-    open.send(()).unwrap();
-    assert_eq!(slow.read_reply().code, 530);
+    assert!(!held.gate.passed(), "the login waited for the held check");
+    held.open.send(()).unwrap();
+    assert_eq!(held.slow.read_reply().code, 530);
 }
 
 /// A filesystem whose directory `slow` is read, and whose file `/slow.txt` is deleted, only
