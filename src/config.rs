@@ -220,12 +220,12 @@ pub enum OffloadFs {
 impl std::str::FromStr for OffloadFs {
     type Err = String;
     fn from_str(s: &str) -> Result<OffloadFs, String> {
-        match s {
-            "auto" => Ok(OffloadFs::Auto),
-            "always" => Ok(OffloadFs::Always),
-            "never" => Ok(OffloadFs::Never),
-            _ => Err(format!("{s:?} is not one of auto, always, never")),
-        }
+        let choices = [
+            ("auto", OffloadFs::Auto),
+            ("always", OffloadFs::Always),
+            ("never", OffloadFs::Never),
+        ];
+        crate::choice::one_of(s, &choices)
     }
 }
 

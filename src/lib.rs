@@ -99,6 +99,7 @@
 pub mod auth;
 mod builder;
 pub mod checksum;
+mod choice;
 pub mod config;
 pub(crate) mod control;
 pub(crate) mod data;

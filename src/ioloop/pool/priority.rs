@@ -64,11 +64,8 @@ pub enum WorkerPriority {
 impl std::str::FromStr for WorkerPriority {
     type Err = String;
     fn from_str(s: &str) -> Result<WorkerPriority, String> {
-        match s {
-            "idle" => Ok(WorkerPriority::Idle),
-            "low" => Ok(WorkerPriority::Low),
-            _ => Err(format!("{s:?} is not one of idle, low")),
-        }
+        let choices = [("idle", WorkerPriority::Idle), ("low", WorkerPriority::Low)];
+        crate::choice::one_of(s, &choices)
     }
 }
 
@@ -108,11 +105,11 @@ pub enum LoopPriority {
 impl std::str::FromStr for LoopPriority {
     type Err = String;
     fn from_str(s: &str) -> Result<LoopPriority, String> {
-        match s {
-            "normal" => Ok(LoopPriority::Normal),
-            "realtime" => Ok(LoopPriority::Realtime),
-            _ => Err(format!("{s:?} is not one of normal, realtime")),
-        }
+        let choices = [
+            ("normal", LoopPriority::Normal),
+            ("realtime", LoopPriority::Realtime),
+        ];
+        crate::choice::one_of(s, &choices)
     }
 }
 
