@@ -281,6 +281,9 @@ impl Hosted for Server {
     fn shutdown(&mut self, registry: &Registry) {
         Server::shutdown(self, registry);
     }
+    fn may_nap(&self) -> bool {
+        !self.dispatcher.pool_busy()
+    }
     fn drain(&mut self, registry: &Registry) {
         Server::drain(self, registry);
     }

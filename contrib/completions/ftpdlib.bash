@@ -47,7 +47,7 @@ _ftpdlib() {
 
     case "${cmd}" in
         ftpdlib)
-            opts="-i -p -w -d -n -r -D -u -P -h -V --interface --port --write --directory --nat-address --nat-refresh --range --debug --username --password --anonymous --timeout --data-timeout --passive-timeout --banner --permit-foreign-addresses --permit-privileged-ports --encoding --use-localtime --disable-sendfile --max-cons --max-cons-per-ip --max-login-attempts --auth-failed-delay --read-limit --write-limit --tls --certfile --keyfile --tls-control-required --tls-data-required --tls-implicit-port --no-tls-session-reuse --tls-client-ca --tls-client-cert --users-file --auth-command --auth-timeout --auth-cache --auth-concurrency --ban-after --ban-time --ban-window --run-as --allow-root --atomic-uploads --delete-incomplete-uploads --trace --log-level --log-file --log-format --xferlog --shutdown-grace --workers --blocking-threads --blocking-priority --offload-fs --loop-priority --hash-max-size --min-free --umask --hide --deny --nat-map --proxy-protocol --metrics-listen --check --config --help --version hash-password completions man help"
+            opts="-i -p -w -d -n -r -D -u -P -h -V --interface --port --write --directory --nat-address --nat-refresh --range --debug --username --password --anonymous --timeout --data-timeout --passive-timeout --banner --permit-foreign-addresses --permit-privileged-ports --encoding --use-localtime --disable-sendfile --max-cons --max-cons-per-ip --max-login-attempts --auth-failed-delay --read-limit --write-limit --tls --certfile --keyfile --tls-control-required --tls-data-required --tls-implicit-port --no-tls-session-reuse --tls-client-ca --tls-client-cert --users-file --auth-command --auth-timeout --auth-cache --auth-concurrency --ban-after --ban-time --ban-window --run-as --allow-root --atomic-uploads --delete-incomplete-uploads --trace --log-level --log-file --log-format --xferlog --shutdown-grace --workers --blocking-threads --blocking-priority --offload-fs --loop-priority --coalesce --hash-max-size --min-free --umask --hide --deny --nat-map --proxy-protocol --metrics-listen --check --config --help --version hash-password completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -250,6 +250,10 @@ _ftpdlib() {
                     return 0
                     ;;
                 --loop-priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coalesce)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,8 +29,7 @@ use std::time::{Duration, Instant};
 /// Wall time a turn spends on bulk handlers (data transfers) before it polls again.
 pub const BULK_TURN: Duration = Duration::from_millis(1);
 
-use mio::event::Event;
-use mio::{Interest, Registry, Token};
+use mio::{event::Event, Interest, Registry, Token};
 use slab::Slab;
 
 use super::core::{Core, Shown, CLOSED, READ, RESUME, WRITE};
@@ -218,6 +217,11 @@ impl<H: Handler> Dispatcher<H> {
         let retry = pool.stalled().then_some(RETRY);
         let watch = pool.watch_due().map(|at| at.saturating_duration_since(now));
         [timers, retry, watch].into_iter().flatten().min()
+    }
+
+    /// True while the blocking pool has a job out (then the loop does not nap: `may_nap`).
+    pub fn pool_busy(&self) -> bool {
+        self.core.pool.as_ref().is_some_and(|p| p.busy())
     }
 
     /// Retries the pool if it is stalled, fires every timer due at `now`, runs each yielded

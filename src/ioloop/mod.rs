@@ -16,6 +16,7 @@
 //! through a [`StopHandle`] (a `mio::Waker`). The public `Server` wraps the same
 //! dispatcher so that it can live in somebody else's `Poll` instead.
 
+pub mod coalesce;
 mod core;
 mod dispatcher;
 pub mod pool;
@@ -23,6 +24,7 @@ pub mod pool;
 mod tests;
 pub mod timers;
 
+pub use coalesce::Coalesce;
 pub use dispatcher::Dispatcher;
 pub use timers::{Deadline, Fired, Timers};
 
@@ -246,6 +248,7 @@ pub struct IoLoop {
     waker: Arc<Waker>,
     flag: Arc<std::sync::atomic::AtomicBool>,
     grace: Duration,
+    coalesce: Coalesce,
 }
 
 /// Stops a running [`IoLoop`] from another thread or a signal-handling thread.
@@ -282,6 +285,12 @@ pub trait Hosted {
     fn shutdown(&mut self, registry: &Registry);
     /// Starts a graceful shutdown (stop accepting, finish running work). Default: nothing.
     fn drain(&mut self, _registry: &Registry) {}
+    /// False while the server waits for work on other threads (its blocking pool has a job
+    /// out), so that the loop sleeps in the poll, ready for the result, instead of napping
+    /// ([`IoLoop::set_coalesce`]). Default: true.
+    fn may_nap(&self) -> bool {
+        true
+    }
     /// True when a drain has completed. Default: true.
     fn is_idle(&self) -> bool {
         true
@@ -298,6 +307,7 @@ impl IoLoop {
             waker,
             flag: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             grace: Duration::ZERO,
+            coalesce: Coalesce::new(Duration::ZERO),
         })
     }
 
@@ -305,6 +315,12 @@ impl IoLoop {
     /// everything. Default: zero (close at once).
     pub fn set_shutdown_grace(&mut self, grace: Duration) {
         self.grace = grace;
+    }
+
+    /// Under load, nap for up to `max` before collecting events, so that one wake-up serves
+    /// several (see [`Coalesce`]). Default: zero (never).
+    pub fn set_coalesce(&mut self, max: Duration) {
+        self.coalesce = Coalesce::new(max);
     }
 
     /// The registry, to build servers that this loop will run.
@@ -348,7 +364,11 @@ impl IoLoop {
                     .min(Duration::from_millis(100));
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
             }
-            match self.poll.poll(&mut events, timeout) {
+            let nap = server.may_nap();
+            match self
+                .coalesce
+                .poll(&mut self.poll, &mut events, timeout, nap)
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),

@@ -271,6 +271,11 @@ impl<M: Send + 'static> Pool<M> {
         done
     }
 
+    /// True while a job is out (queued, running, or its result not yet taken).
+    pub fn busy(&self) -> bool {
+        self.outstanding > 0
+    }
+
     /// When the dispatcher must come back for [`watch`](Self::watch) (while jobs are out and
     /// the workers are in the idle class).
     pub fn watch_due(&self) -> Option<std::time::Instant> {

@@ -208,6 +208,11 @@ pub struct Args {
     /// RLIMIT_RTPRIO). A loaded loop then leaves other programs only 5% of its core.
     #[arg(long, value_name = "CLASS", default_value = "normal")]
     pub loop_priority: ftpdlib::LoopPriority,
+    /// Under load, an event loop naps up to this many microseconds before it collects events,
+    /// so that one wake-up serves several (clients on the same host then rarely have to wake
+    /// it); adaptive, so an idle or lightly used daemon answers at once. 0 = never nap.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 50)]
+    pub coalesce: u64,
     /// HASH and XCRC/XMD5/XSHA* refuse files larger than this (bytes, or with K, M, G, T);
     /// 0 = no limit.
     #[arg(long, value_name = "SIZE", default_value = "0", value_parser = size)]

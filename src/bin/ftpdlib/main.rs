@@ -117,6 +117,7 @@ fn start_workers(args: &Args, live: &Arc<LiveConfig>, workers: usize) -> Result<
         };
         let mut ioloop = IoLoop::new().map_err(|e| format!("cannot create event loop: {e}"))?;
         ioloop.set_shutdown_grace(args.shutdown_grace);
+        ioloop.set_coalesce(std::time::Duration::from_micros(args.coalesce));
         let mut server = Server::with_live(
             Arc::clone(live),
             Arc::clone(&shared),

@@ -64,6 +64,7 @@ fn pin_restart_only(running: &Args, new: &mut Args) -> Vec<&'static str> {
         blocking_threads => "blocking-threads",
         blocking_priority => "blocking-priority",
         loop_priority => "loop-priority",
+        coalesce => "coalesce",
         run_as => "run-as",
         allow_root => "allow-root",
         log_level => "log-level",

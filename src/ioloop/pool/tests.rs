@@ -285,3 +285,16 @@ fn results_behind_a_held_lock_are_collected_on_the_next_try() {
     assert_eq!(collect(&mut poll, &mut pool, 1), [7]);
     assert!(!pool.stalled());
 }
+
+#[test]
+fn a_job_counts_as_out_until_its_result_is_taken() {
+    // What `Server::may_nap` asks: while a job is out, the loop must be ready for its result.
+    let mut rig = Rig::new(1);
+    let id = rig.spawn();
+    assert!(!rig.disp.pool_busy(), "no job yet");
+    rig.send(id, Msg::Go { n: 4, panic: false });
+    assert!(rig.disp.pool_busy(), "the job was handed over");
+    let seen = rig.run_until(1);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(!rig.disp.pool_busy(), "its result was delivered");
+}

@@ -1,0 +1,128 @@
+//! Event coalescing: under load, the daemon's loop naps for a few microseconds before it
+//! collects events, so that one wake-up serves several events and their senders find no
+//! sleeping thread to wake.
+//!
+//! **Why.** A loop that sleeps in `epoll_wait` between turns has to be woken for each event,
+//! and whoever makes the event pays for the wake-up: a client's `send` or `connect` on the same
+//! host finds a sleeping thread, and the kernel must put it back on a CPU (in a virtual machine,
+//! an interrupt to another virtual CPU, through the hypervisor). Under many short sessions the
+//! next command is mostly a few tens of microseconds away, and ftpdlib, doing little per
+//! command, slept about 2.3 times per session where pyftpdlib, busier, slept 0.5 times: the
+//! referee's Python client paid for the difference (docs/performance.md, runs AH and AJ). A
+//! loop that is napping (in `nanosleep`, not in `epoll_wait`) is on no socket's wait queue, so
+//! a client's `send` only queues its event; the nap's end collects it with the others that
+//! came meanwhile, and the loop pays one timer wake-up for all of them. It is what a network
+//! card's interrupt coalescing does for its driver, and what io_uring's minimum wait time does
+//! for a program that reaps completions.
+//!
+//! **How long.** Adaptive, like the halt-polling governor of Linux's cpuidle (`haltpoll`): the
+//! window starts at zero. A wait (nap plus sleep) that ended within `max` means events come
+//! that often: the window doubles (from [`START`], up to `max`). A wait that lasted longer
+//! means napping would only delay the next event: the window halves, and below [`START`] it
+//! is zero again. So an idle daemon, or one whose events come further apart than the bound (a
+//! person typing commands), answers at once; one with a steady stream of events delays each
+//! by at most the window. The loop thread's timer slack is set to 1 µs so that a nap ends on
+//! time: with the default 50 µs a nap of 10 µs lasted 60, and a single client's ping-pong
+//! (the referee's churn) waited that long at most exchanges. A nap never outlasts the loop's
+//! own timeout; the loop does not nap while it has work queued (a zero timeout), nor while the
+//! server waits for a result from its blocking pool (`Hosted::may_nap`: eight uploads whose
+//! writes ran on the pool made 5% fewer uploads per second when the loop napped past the
+//! results). The thread is off the CPU while it naps; the extra timer wake-ups cost about 15%
+//! more server CPU per session under the referee's burst (still under half of pyftpdlib's),
+//! where spinning instead (busy polling, run AH) cost 24% per operation and helped less.
+//!
+//! Only the daemon's own loop ([`IoLoop`](super::IoLoop)) naps, and only when told to
+//! (`--coalesce`, default 50 µs); a host program that runs a `Server` in its own `Poll`
+//! decides for itself.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll};
+
+/// The shortest nap worth taking: below it the window is zero.
+pub const START: Duration = Duration::from_micros(10);
+
+/// The nap window and its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coalesce {
+    max: Duration,
+    window: Duration,
+    /// The thread's timer slack has been set (on its first nap).
+    precise: bool,
+}
+
+/// The timer slack of a napping loop thread: naps end on time, not up to 50 µs late.
+const SLACK_NS: u64 = 1_000;
+
+impl Coalesce {
+    /// Naps of at most `max` (zero: never nap).
+    pub fn new(max: Duration) -> Coalesce {
+        Coalesce {
+            max,
+            window: Duration::ZERO,
+            precise: false,
+        }
+    }
+
+    /// How long the next wait naps before it sleeps in the poll.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Waits for events like [`Poll::poll`], napping first for the current window (never past
+    /// `timeout`) if `nap` (the server expects nothing from another thread): if events came
+    /// during the nap, it returns them without sleeping in the poll.
+    pub fn poll(
+        &mut self,
+        poll: &mut Poll,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        nap: bool,
+    ) -> io::Result<()> {
+        if self.max.is_zero() || timeout == Some(Duration::ZERO) {
+            return poll.poll(events, timeout);
+        }
+        let started = Instant::now();
+        if nap && !self.window.is_zero() {
+            self.nap(self.window.min(timeout.unwrap_or(Duration::MAX)));
+            poll.poll(events, Some(Duration::ZERO))?;
+            if !events.is_empty() {
+                return Ok(());
+            }
+        }
+        let napped = started.elapsed();
+        poll.poll(events, timeout.map(|t| t.saturating_sub(napped)))?;
+        self.learn(started.elapsed());
+        Ok(())
+    }
+
+    /// Sleeps for `span`, off every wait queue. The first nap sets the thread's timer slack
+    /// to [`SLACK_NS`] (see the module's documentation).
+    fn nap(&mut self, span: Duration) {
+        if !self.precise {
+            self.precise = true;
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            if let Err(e) =
+                rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(SLACK_NS))
+            {
+                log::debug!("PR_SET_TIMERSLACK: {e}");
+            }
+        }
+        std::thread::sleep(span);
+    }
+
+    /// Adapts the window to a wait of `waited` (nap and sleep) that the nap did not catch.
+    pub fn learn(&mut self, waited: Duration) {
+        self.window = if waited <= self.max {
+            (self.window * 2).max(START).min(self.max)
+        } else if self.window / 2 >= START {
+            self.window / 2
+        } else {
+            Duration::ZERO
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+use super::*;
+
+const MAX: Duration = Duration::from_micros(50);
+
+/// A poll with a waker on token 7, and a window opened by `waits` short waits.
+fn open_window(max: Duration, waits: usize) -> (Poll, mio::Waker, Coalesce) {
+    let poll = Poll::new().unwrap();
+    let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
+    let mut c = Coalesce::new(max);
+    for _ in 0..waits {
+        c.learn(Duration::ZERO);
+    }
+    assert!(!c.window().is_zero());
+    (poll, waker, c)
+}
+
+#[test]
+fn short_waits_grow_the_window_to_its_bound_and_long_ones_shrink_it_to_zero() {
+    let mut c = Coalesce::new(MAX);
+    assert_eq!(c.window(), Duration::ZERO, "an idle loop does not nap");
+    let grown: Vec<u128> = (0..4)
+        .map(|_| {
+            c.learn(Duration::from_micros(30));
+            c.window().as_micros()
+        })
+        .collect();
+    assert_eq!(grown, [10, 20, 40, 50]);
+    let shrunk: Vec<u128> = (0..4)
+        .map(|_| {
+            c.learn(Duration::from_millis(5));
+            c.window().as_micros()
+        })
+        .collect();
+    assert_eq!(shrunk, [25, 12, 0, 0]);
+}
+
+#[test]
+fn events_that_come_just_after_the_bound_stop_the_napping() {
+    // Events 55 us apart, the bound 50 us: a nap cannot collect two of them, so the window
+    // that short waits had grown goes back to zero instead of delaying every event.
+    let mut c = Coalesce::new(MAX);
+    for _ in 0..3 {
+        c.learn(Duration::from_micros(30));
+    }
+    for _ in 0..4 {
+        c.learn(Duration::from_micros(55));
+    }
+    assert_eq!(c.window(), Duration::ZERO);
+}
+
+#[test]
+fn without_a_bound_it_never_naps() {
+    let mut c = Coalesce::new(Duration::ZERO);
+    c.learn(Duration::ZERO);
+    assert_eq!(c.window(), Duration::ZERO);
+}
+
+#[test]
+fn an_event_that_came_during_the_nap_is_returned_without_sleeping_in_the_poll() {
+    let (mut poll, waker, mut c) = open_window(MAX, 1);
+    let window = c.window();
+    let mut events = Events::with_capacity(8);
+    waker.wake().unwrap();
+    c.poll(&mut poll, &mut events, None, true).unwrap();
+    let tokens: Vec<_> = events.iter().map(|e| e.token()).collect();
+    assert_eq!(tokens, [mio::Token(7)]);
+    // The nap collected it: no sleep in the poll, nothing learnt (a short sleep would have
+    // doubled the window).
+    assert_eq!(c.window(), window);
+}
+
+#[test]
+fn a_wait_with_nothing_to_come_ends_at_its_timeout_and_closes_the_window() {
+    let (mut poll, _waker, mut c) = open_window(MAX, 4);
+    let mut events = Events::with_capacity(8);
+    for _ in 0..3 {
+        c.poll(&mut poll, &mut events, Some(Duration::from_millis(2)), true)
+            .unwrap();
+        assert!(events.is_empty());
+    }
+    assert_eq!(c.window(), Duration::ZERO, "long waits close the window");
+}
+
+#[test]
+fn a_nap_never_outlasts_the_loop_timeout() {
+    // A window of a minute and a timer due in 10 ms: the wait ends with the timer, not the
+    // nap (the bound is loose: only a nap of the whole window would break it).
+    let (mut poll, _waker, mut c) = open_window(Duration::from_secs(60), 40);
+    let mut events = Events::with_capacity(8);
+    let started = Instant::now();
+    c.poll(
+        &mut poll,
+        &mut events,
+        Some(Duration::from_millis(10)),
+        true,
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn queued_work_is_never_delayed_by_a_nap() {
+    // A zero timeout (yielded or bulk work waiting) polls at once and teaches nothing.
+    let (mut poll, _waker, mut c) = open_window(Duration::from_secs(60), 40);
+    let window = c.window();
+    let mut events = Events::with_capacity(8);
+    let started = Instant::now();
+    c.poll(&mut poll, &mut events, Some(Duration::ZERO), true)
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(c.window(), window);
+}
+
+#[test]
+fn a_loop_told_not_to_nap_sleeps_in_the_poll_at_once() {
+    // `nap == false` (the server waits for its pool): the wait goes straight to the poll,
+    // which returns the pending event and, being short, doubles the window.
+    let (mut poll, waker, mut c) = open_window(MAX, 1);
+    let window = c.window();
+    let mut events = Events::with_capacity(8);
+    waker.wake().unwrap();
+    c.poll(&mut poll, &mut events, None, false).unwrap();
+    assert_eq!(events.iter().count(), 1);
+    assert_eq!(c.window(), window * 2);
+}
