@@ -14,24 +14,25 @@ fn open_window(max: Duration, waits: usize) -> (Poll, mio::Waker, Coalesce) {
     (poll, waker, c)
 }
 
+/// The window after each of `n` waits of `waited`, in microseconds.
+fn windows(c: &mut Coalesce, waited: Duration, n: usize) -> Vec<u128> {
+    (0..n)
+        .map(|_| {
+            c.learn(waited);
+            c.window().as_micros()
+        })
+        .collect()
+}
+
 #[test]
 fn short_waits_grow_the_window_to_its_bound_and_long_ones_shrink_it_to_zero() {
     let mut c = Coalesce::new(MAX);
     assert_eq!(c.window(), Duration::ZERO, "an idle loop does not nap");
-    let grown: Vec<u128> = (0..4)
-        .map(|_| {
-            c.learn(Duration::from_micros(30));
-            c.window().as_micros()
-        })
-        .collect();
-    assert_eq!(grown, [10, 20, 40, 50]);
-    let shrunk: Vec<u128> = (0..4)
-        .map(|_| {
-            c.learn(Duration::from_millis(5));
-            c.window().as_micros()
-        })
-        .collect();
-    assert_eq!(shrunk, [25, 12, 0, 0]);
+    assert_eq!(
+        windows(&mut c, Duration::from_micros(30), 4),
+        [10, 20, 40, 50]
+    );
+    assert_eq!(windows(&mut c, Duration::from_millis(5), 4), [25, 12, 0, 0]);
 }
 
 #[test]
