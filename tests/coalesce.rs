@@ -78,3 +78,17 @@ fn coalesce_0_never_naps() {
     assert_eq!(loop_slack(pid), before);
     assert_ne!(before, NAPPING);
 }
+
+#[test]
+fn one_client_alone_does_not_make_the_loop_nap() {
+    // Fewer than four sessions: a nap would only delay the client's next command.
+    let dir = TempDir::new("coalesce-one");
+    let (d, addr) = start(&dir, &[]);
+    let pid = d.pid();
+    let (mut c, _) = Ctrl::connect(addr);
+    c.login("user", "pass");
+    for _ in 0..2_000 {
+        assert_eq!(c.cmd("NOOP").code, 200);
+    }
+    assert_ne!(loop_slack(pid), NAPPING);
+}

@@ -24,7 +24,7 @@ pub mod pool;
 mod tests;
 pub mod timers;
 
-pub use coalesce::Coalesce;
+pub use coalesce::{Coalesce, Nap};
 pub use dispatcher::Dispatcher;
 pub use timers::{Deadline, Fired, Timers};
 
@@ -285,11 +285,10 @@ pub trait Hosted {
     fn shutdown(&mut self, registry: &Registry);
     /// Starts a graceful shutdown (stop accepting, finish running work). Default: nothing.
     fn drain(&mut self, _registry: &Registry) {}
-    /// False while the server waits for work on other threads (its blocking pool has a job
-    /// out), so that the loop sleeps in the poll, ready for the result, instead of napping
-    /// ([`IoLoop::set_coalesce`]). Default: true.
-    fn may_nap(&self) -> bool {
-        true
+    /// Whether the loop may nap before its next poll ([`IoLoop::set_coalesce`], [`Nap`]).
+    /// Default: [`Nap::Yes`].
+    fn may_nap(&self) -> Nap {
+        Nap::Yes
     }
     /// True when a drain has completed. Default: true.
     fn is_idle(&self) -> bool {

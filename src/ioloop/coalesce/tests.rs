@@ -56,9 +56,9 @@ fn without_a_bound_it_never_naps() {
     assert_eq!(c.window(), Duration::ZERO);
 }
 
-/// One wait, napping if `nap`, with an event already pending and a window of 10 µs (bound
+/// One wait, napping as `nap` allows, with an event already pending and a window of 10 µs (bound
 /// 50): the tokens it returns and the window after it.
-fn wait_with_a_pending_event(nap: bool) -> (Vec<mio::Token>, u128) {
+fn wait_with_a_pending_event(nap: Nap) -> (Vec<mio::Token>, u128) {
     let (mut poll, waker, mut c) = open_window(MAX, 1);
     assert_eq!(c.window().as_micros(), 10);
     let mut events = Events::with_capacity(8);
@@ -72,7 +72,10 @@ fn wait_with_a_pending_event(nap: bool) -> (Vec<mio::Token>, u128) {
 fn an_event_that_came_during_the_nap_is_returned_without_sleeping_in_the_poll() {
     // The nap collected it: no sleep in the poll, nothing learnt (a short sleep in the poll
     // would have doubled the window).
-    assert_eq!(wait_with_a_pending_event(true), (vec![mio::Token(7)], 10));
+    assert_eq!(
+        wait_with_a_pending_event(Nap::Yes),
+        (vec![mio::Token(7)], 10)
+    );
 }
 
 #[test]
@@ -80,8 +83,13 @@ fn a_wait_with_nothing_to_come_ends_at_its_timeout_and_closes_the_window() {
     let (mut poll, _waker, mut c) = open_window(MAX, 4);
     let mut events = Events::with_capacity(8);
     for _ in 0..3 {
-        c.poll(&mut poll, &mut events, Some(Duration::from_millis(2)), true)
-            .unwrap();
+        c.poll(
+            &mut poll,
+            &mut events,
+            Some(Duration::from_millis(2)),
+            Nap::Yes,
+        )
+        .unwrap();
         assert!(events.is_empty());
     }
     assert_eq!(c.window(), Duration::ZERO, "long waits close the window");
@@ -98,7 +106,7 @@ fn a_nap_never_outlasts_the_loop_timeout() {
         &mut poll,
         &mut events,
         Some(Duration::from_millis(10)),
-        true,
+        Nap::Yes,
     )
     .unwrap();
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -111,7 +119,7 @@ fn queued_work_is_never_delayed_by_a_nap() {
     let window = c.window();
     let mut events = Events::with_capacity(8);
     let started = Instant::now();
-    c.poll(&mut poll, &mut events, Some(Duration::ZERO), true)
+    c.poll(&mut poll, &mut events, Some(Duration::ZERO), Nap::Yes)
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(c.window(), window);
@@ -119,7 +127,45 @@ fn queued_work_is_never_delayed_by_a_nap() {
 
 #[test]
 fn a_loop_told_not_to_nap_sleeps_in_the_poll_at_once() {
-    // `nap == false` (the server waits for its pool): the wait goes straight to the poll,
+    // `Nap::No` (the server waits for its pool): the wait goes straight to the poll,
     // which returns the pending event and, being short, doubles the window.
-    assert_eq!(wait_with_a_pending_event(false), (vec![mio::Token(7)], 20));
+    assert_eq!(
+        wait_with_a_pending_event(Nap::No),
+        (vec![mio::Token(7)], 20)
+    );
+}
+
+/// A poll with a waker (token 7) and a connected TCP socket polled for writability only
+/// (token 8), whose first event is writable only; the window is open.
+fn with_a_writable_socket() -> (Poll, mio::Waker, Coalesce, Vec<impl Sized>) {
+    let (poll, waker, c) = open_window(MAX, 1);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut sock = mio::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    poll.registry()
+        .register(&mut sock, mio::Token(8), mio::Interest::WRITABLE)
+        .unwrap();
+    let (peer, _) = listener.accept().unwrap();
+    (poll, waker, c, vec![(sock, peer, listener)])
+}
+
+#[test]
+fn with_few_clients_the_loop_naps_only_after_turns_that_fed_downloads() {
+    let (mut poll, waker, mut c, _keep) = with_a_writable_socket();
+    let mut events = Events::with_capacity(8);
+    // A turn whose events were all writable (the loop was sending): the next wait naps, so
+    // the waker's event is collected by the nap and nothing is learnt.
+    c.poll(&mut poll, &mut events, None, Nap::No).unwrap();
+    let tokens: Vec<_> = events.iter().map(|e| e.token()).collect();
+    assert_eq!(tokens, [mio::Token(8)]);
+    let window = c.window();
+    waker.wake().unwrap();
+    c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap();
+    assert_eq!(events.iter().count(), 1);
+    assert_eq!(c.window(), window, "the nap collected the event");
+    // That turn's event was readable (a command, as it were): the next wait sleeps in the
+    // poll at once, and its short sleep doubles the window.
+    waker.wake().unwrap();
+    c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap();
+    assert_eq!(events.iter().count(), 1);
+    assert_eq!(c.window(), window * 2, "no nap after a readable turn");
 }
