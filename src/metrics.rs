@@ -62,6 +62,8 @@ pub struct LoopMeters {
     pub pool_job: Histogram,
     /// Times the pool's idle-class workers were lifted because other programs starved them.
     pub pool_lifts: Counter,
+    /// Naps the daemon's loops took before polling (`--coalesce`).
+    pub naps: Counter,
 }
 
 /// Every counter of one server (all its workers).
@@ -105,6 +107,7 @@ impl Metrics {
             pool_queued: Gauge::default(),
             pool_job: Histogram::new(seconds_buckets()),
             pool_lifts: Counter::default(),
+            naps: Counter::default(),
         };
         let m = Metrics {
             registry: Registry::default(),
@@ -209,6 +212,11 @@ impl Metrics {
             "Times the idle-class pool threads were lifted to nice +5: other programs starved them",
             l.pool_lifts.clone(),
         );
+        r.register(
+            "loop_naps",
+            "Naps the event loops took before polling, to serve several events at one wake-up",
+            l.naps.clone(),
+        );
     }
 
     /// The exposition of every metric, in `format`.
@@ -222,6 +230,11 @@ impl Metrics {
             Format::OpenMetrics => out,
             Format::Classic => classic::from_openmetrics(&out),
         }
+    }
+
+    /// Counts one nap of an event loop (`ftpdlib_loop_naps_total`).
+    pub fn count_nap(&self) {
+        self.loop_meters.naps.inc();
     }
 
     /// The meters of the event loop and its pool (for the dispatcher's `set_meters`).

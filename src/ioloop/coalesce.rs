@@ -31,13 +31,17 @@
 //! more server CPU per session under the referee's burst (still under half of pyftpdlib's),
 //! where spinning instead (busy polling, run AH) cost 24% per operation and helped less.
 //!
-//! **When.** Only when the events come from several senders. With fewer than four sessions
-//! connected the server answers [`Nap::Sending`]: the loop naps only after a turn whose
-//! events were all "writable" (it is feeding downloads, whose clients drain their sockets and
-//! wait for no answer). A client that sent a command waits for the reply, and a fast one on
-//! the same host sends the next command within microseconds, so a nap would only delay it:
-//! ftpbench's churn (one session, STOR and DELE, a Rust client) ran at 0.51× the operations
-//! per second of the loop that never naps, until this rule.
+//! **When.** Only when the events come from several senders. The server keeps the sources of
+//! its latest 16 events ([`Senders`]) and answers [`Nap::Yes`] while they are four or more
+//! sockets, or while clients are connecting (two or more of them were the listener's);
+//! otherwise [`Nap::Sending`]: the loop naps only after a turn whose events were all
+//! "writable" (it is feeding downloads, whose clients drain their sockets and wait for no
+//! answer). A client that sent a command waits for the reply, and a fast one on the same host
+//! sends the next command within microseconds, so a nap would only delay it: ftpbench's churn
+//! (one session, STOR and DELE, a Rust client) ran at 0.51× the operations per second of the
+//! loop that never naps, and still at 0.50× beside eight idle sessions when the rule counted
+//! connected sessions instead of talking ones. Each nap is counted in
+//! `ftpdlib_loop_naps_total`.
 //!
 //! Only the daemon's own loop ([`IoLoop`](super::IoLoop)) naps, and only when told to
 //! (`--coalesce`, default 50 µs); a host program that runs a `Server` in its own `Poll`
@@ -55,7 +59,7 @@ pub const START: Duration = Duration::from_micros(10);
 /// [`Hosted::may_nap`](super::Hosted::may_nap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nap {
-    /// Many clients are connected: nap (their events come from independent senders).
+    /// Many clients are talking: nap (their events come from independent senders).
     Yes,
     /// One or a few clients: nap only after a turn whose events all said "writable" (the loop
     /// is feeding downloads, whose clients drain their sockets and wait for no answer). After
@@ -97,16 +101,17 @@ impl Coalesce {
 
     /// Waits for events like [`Poll::poll`], napping first for the current window (never past
     /// `timeout`) if `nap` allows it: if events came during the nap, it returns them without
-    /// sleeping in the poll.
+    /// sleeping in the poll. True if it napped.
     pub fn poll(
         &mut self,
         poll: &mut Poll,
         events: &mut Events,
         timeout: Option<Duration>,
         nap: Nap,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         if self.max.is_zero() || timeout == Some(Duration::ZERO) {
-            return poll.poll(events, timeout);
+            poll.poll(events, timeout)?;
+            return Ok(false);
         }
         let started = Instant::now();
         let allowed = match nap {
@@ -114,19 +119,20 @@ impl Coalesce {
             Nap::Sending => self.sending,
             Nap::No => false,
         };
-        if allowed && !self.window.is_zero() {
+        let napped = allowed && !self.window.is_zero();
+        if napped {
             self.nap(self.window.min(timeout.unwrap_or(Duration::MAX)));
             poll.poll(events, Some(Duration::ZERO))?;
             if !events.is_empty() {
                 self.sending = only_writable(events);
-                return Ok(());
+                return Ok(true);
             }
         }
-        let napped = started.elapsed();
-        poll.poll(events, timeout.map(|t| t.saturating_sub(napped)))?;
+        let spent = started.elapsed();
+        poll.poll(events, timeout.map(|t| t.saturating_sub(spent)))?;
         self.learn(started.elapsed());
         self.sending = only_writable(events);
-        Ok(())
+        Ok(napped)
     }
 
     /// Sleeps for `span`, off every wait queue. The first nap sets the thread's timer slack
@@ -153,6 +159,46 @@ impl Coalesce {
         } else {
             Duration::ZERO
         };
+    }
+}
+
+/// How many of the latest events' sources [`Senders`] remembers.
+const RECENT: usize = 16;
+
+/// The sources (tokens) of the latest events, to tell many clients from one: a server's
+/// answer to [`Hosted::may_nap`](super::Hosted::may_nap) can rest on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Senders {
+    ring: [usize; RECENT],
+    next: usize,
+}
+
+impl Default for Senders {
+    fn default() -> Senders {
+        Senders {
+            ring: [usize::MAX; RECENT],
+            next: 0,
+        }
+    }
+}
+
+impl Senders {
+    /// Remembers an event of `token`, forgetting the oldest.
+    pub fn note(&mut self, token: mio::Token) {
+        self.ring[self.next] = token.0;
+        self.next = (self.next + 1) % RECENT;
+    }
+
+    /// How many different sources the remembered events came from.
+    pub fn distinct(&self) -> usize {
+        (0..RECENT)
+            .filter(|&i| self.ring[i] != usize::MAX && !self.ring[..i].contains(&self.ring[i]))
+            .count()
+    }
+
+    /// How many of the remembered events came from `token`.
+    pub fn count(&self, token: mio::Token) -> usize {
+        self.ring.iter().filter(|&&t| t == token.0).count()
     }
 }
 

@@ -24,7 +24,7 @@ pub mod pool;
 mod tests;
 pub mod timers;
 
-pub use coalesce::{Coalesce, Nap};
+pub use coalesce::{Coalesce, Nap, Senders};
 pub use dispatcher::Dispatcher;
 pub use timers::{Deadline, Fired, Timers};
 
@@ -290,6 +290,8 @@ pub trait Hosted {
     fn may_nap(&self) -> Nap {
         Nap::Yes
     }
+    /// Called after each wait in which the loop napped (for a count). Default: nothing.
+    fn napped(&mut self) {}
     /// True when a drain has completed. Default: true.
     fn is_idle(&self) -> bool {
         true
@@ -368,7 +370,8 @@ impl IoLoop {
                 .coalesce
                 .poll(&mut self.poll, &mut events, timeout, nap)
             {
-                Ok(()) => {}
+                Ok(true) => server.napped(),
+                Ok(false) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }

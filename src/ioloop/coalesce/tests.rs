@@ -57,15 +57,15 @@ fn without_a_bound_it_never_naps() {
 }
 
 /// One wait, napping as `nap` allows, with an event already pending and a window of 10 µs (bound
-/// 50): the tokens it returns and the window after it.
-fn wait_with_a_pending_event(nap: Nap) -> (Vec<mio::Token>, u128) {
+/// 50): the tokens it returns, the window after it, and whether it napped.
+fn wait_with_a_pending_event(nap: Nap) -> (Vec<mio::Token>, u128, bool) {
     let (mut poll, waker, mut c) = open_window(MAX, 1);
     assert_eq!(c.window().as_micros(), 10);
     let mut events = Events::with_capacity(8);
     waker.wake().unwrap();
-    c.poll(&mut poll, &mut events, None, nap).unwrap();
+    let napped = c.poll(&mut poll, &mut events, None, nap).unwrap();
     let tokens = events.iter().map(|e| e.token()).collect();
-    (tokens, c.window().as_micros())
+    (tokens, c.window().as_micros(), napped)
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn an_event_that_came_during_the_nap_is_returned_without_sleeping_in_the_poll() 
     // would have doubled the window).
     assert_eq!(
         wait_with_a_pending_event(Nap::Yes),
-        (vec![mio::Token(7)], 10)
+        (vec![mio::Token(7)], 10, true)
     );
 }
 
@@ -119,8 +119,10 @@ fn queued_work_is_never_delayed_by_a_nap() {
     let window = c.window();
     let mut events = Events::with_capacity(8);
     let started = Instant::now();
-    c.poll(&mut poll, &mut events, Some(Duration::ZERO), Nap::Yes)
+    let napped = c
+        .poll(&mut poll, &mut events, Some(Duration::ZERO), Nap::Yes)
         .unwrap();
+    assert!(!napped);
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(c.window(), window);
 }
@@ -131,7 +133,7 @@ fn a_loop_told_not_to_nap_sleeps_in_the_poll_at_once() {
     // which returns the pending event and, being short, doubles the window.
     assert_eq!(
         wait_with_a_pending_event(Nap::No),
-        (vec![mio::Token(7)], 20)
+        (vec![mio::Token(7)], 20, false)
     );
 }
 
@@ -154,18 +156,33 @@ fn with_few_clients_the_loop_naps_only_after_turns_that_fed_downloads() {
     let mut events = Events::with_capacity(8);
     // A turn whose events were all writable (the loop was sending): the next wait naps, so
     // the waker's event is collected by the nap and nothing is learnt.
-    c.poll(&mut poll, &mut events, None, Nap::No).unwrap();
+    assert!(!c.poll(&mut poll, &mut events, None, Nap::No).unwrap());
     let tokens: Vec<_> = events.iter().map(|e| e.token()).collect();
     assert_eq!(tokens, [mio::Token(8)]);
     let window = c.window();
     waker.wake().unwrap();
-    c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap();
+    assert!(c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap());
     assert_eq!(events.iter().count(), 1);
     assert_eq!(c.window(), window, "the nap collected the event");
     // That turn's event was readable (a command, as it were): the next wait sleeps in the
     // poll at once, and its short sleep doubles the window.
     waker.wake().unwrap();
-    c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap();
+    assert!(!c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap());
     assert_eq!(events.iter().count(), 1);
     assert_eq!(c.window(), window * 2, "no nap after a readable turn");
+}
+
+#[test]
+fn senders_counts_the_sources_of_the_latest_sixteen_events() {
+    let mut s = Senders::default();
+    assert_eq!(s.distinct(), 0);
+    for t in [1, 2, 1, 3, 1] {
+        s.note(mio::Token(t));
+    }
+    assert_eq!((s.distinct(), s.count(mio::Token(1))), (3, 3));
+    // Sixteen events of one source push the others out.
+    for _ in 0..16 {
+        s.note(mio::Token(9));
+    }
+    assert_eq!((s.distinct(), s.count(mio::Token(1))), (1, 0));
 }
