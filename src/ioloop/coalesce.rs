@@ -13,8 +13,7 @@
 //! a client's `send` only queues its event; the nap's end collects it with the others that
 //! came meanwhile, and the loop pays one timer wake-up for all of them. It is what a network
 //! card's interrupt coalescing does for its driver, and what io_uring's minimum wait time
-//! (`min_wait_usec`, Linux 6.12) does
-//! for a program that reaps completions.
+//! (`min_wait_usec`, Linux 6.12) does for a program that reaps completions.
 //!
 //! **How long.** Adaptive, like the halt-polling governor of Linux's cpuidle (`haltpoll`): the
 //! window starts at zero. A wait (nap plus sleep) that ended within `max` means events come
