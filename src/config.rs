@@ -134,7 +134,7 @@ pub struct Config {
     /// that work on the loop itself. Default: the number of cores.
     pub blocking_threads: usize,
     /// The scheduling class of those threads: Linux's idle class, lifted while other programs
-    /// would starve them, or the normal class at nice +5. Default: [`WorkerPriority::Idle`].
+    /// would starve them, or the normal class at nice +5. Default: [`WorkerPriority::Idle`](crate::ioloop::pool::WorkerPriority::Idle).
     pub blocking_priority: crate::ioloop::pool::WorkerPriority,
     /// When the filesystem calls of commands (DELE, SIZE, CWD...) run on the blocking pool
     /// instead of the loop. Default: [`OffloadFs::Auto`].

@@ -108,7 +108,7 @@ pub fn mode_string(kind: FileKind, mode: u32) -> String {
 /// `-rw-r--r--   1 1000     1000         1234 Jan 05 14:30 name`.
 ///
 /// Owner and group are numeric ids. The date shows `Mon DD HH:MM` if the file was
-/// modified at most [`SIX_MONTHS`] before `now`, and `Mon DD  YYYY` if it is older or
+/// modified at most 180 days (`SIX_MONTHS`) before `now`, and `Mon DD  YYYY` if it is older or
 /// in the future. Times are UTC unless `localtime`. The name is escaped.
 pub fn ls_line(name: &str, st: &FileStat, now: SystemTime, localtime: bool) -> String {
     use chrono::{Datelike, Timelike};

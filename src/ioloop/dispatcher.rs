@@ -225,7 +225,7 @@ impl<H: Handler> Dispatcher<H> {
     }
 
     /// Retries the pool if it is stalled, fires every timer due at `now`, runs each yielded
-    /// handler once, then serves the bulk queue for at most [`BULK_TURN`].
+    /// handler once, then serves the bulk queue for at most `BULK_TURN`.
     pub fn handle_timers(&mut self, registry: &Registry, now: Instant) {
         if let Some(pool) = self.core.pool.as_mut().filter(|p| p.stalled()) {
             self.core.outbox.extend(pool.take_done());
