@@ -100,26 +100,27 @@ impl Coalesce {
     }
 
     /// Waits for events like [`Poll::poll`], napping first for the current window (never past
-    /// `timeout`) if `nap` allows it: if events came during the nap, it returns them without
-    /// sleeping in the poll. True if it napped.
+    /// `timeout`) if `nap()` allows it: if events came during the nap, it returns them without
+    /// sleeping in the poll. True if it napped. `nap` is asked only when a nap is possible
+    /// (coalescing on, an open window, no queued work), so a busy or idle turn costs nothing.
     pub fn poll(
         &mut self,
         poll: &mut Poll,
         events: &mut Events,
         timeout: Option<Duration>,
-        nap: Nap,
+        nap: impl FnOnce() -> Nap,
     ) -> io::Result<bool> {
         if self.max.is_zero() || timeout == Some(Duration::ZERO) {
             poll.poll(events, timeout)?;
             return Ok(false);
         }
         let started = Instant::now();
-        let allowed = match nap {
-            Nap::Yes => true,
-            Nap::Sending => self.sending,
-            Nap::No => false,
-        };
-        let napped = allowed && !self.window.is_zero();
+        let napped = !self.window.is_zero()
+            && match nap() {
+                Nap::Yes => true,
+                Nap::Sending => self.sending,
+                Nap::No => false,
+            };
         if napped {
             self.nap(self.window.min(timeout.unwrap_or(Duration::MAX)));
             poll.poll(events, Some(Duration::ZERO))?;

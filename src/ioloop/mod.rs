@@ -365,7 +365,7 @@ impl IoLoop {
                     .min(Duration::from_millis(100));
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
             }
-            let nap = server.may_nap();
+            let nap = || server.may_nap();
             match self
                 .coalesce
                 .poll(&mut self.poll, &mut events, timeout, nap)

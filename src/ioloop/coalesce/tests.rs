@@ -63,7 +63,7 @@ fn wait_with_a_pending_event(nap: Nap) -> (Vec<mio::Token>, u128, bool) {
     assert_eq!(c.window().as_micros(), 10);
     let mut events = Events::with_capacity(8);
     waker.wake().unwrap();
-    let napped = c.poll(&mut poll, &mut events, None, nap).unwrap();
+    let napped = c.poll(&mut poll, &mut events, None, || nap).unwrap();
     let tokens = events.iter().map(|e| e.token()).collect();
     (tokens, c.window().as_micros(), napped)
 }
@@ -87,7 +87,7 @@ fn a_wait_with_nothing_to_come_ends_at_its_timeout_and_closes_the_window() {
             &mut poll,
             &mut events,
             Some(Duration::from_millis(2)),
-            Nap::Yes,
+            || Nap::Yes,
         )
         .unwrap();
         assert!(events.is_empty());
@@ -106,7 +106,7 @@ fn a_nap_never_outlasts_the_loop_timeout() {
         &mut poll,
         &mut events,
         Some(Duration::from_millis(10)),
-        Nap::Yes,
+        || Nap::Yes,
     )
     .unwrap();
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -120,7 +120,7 @@ fn queued_work_is_never_delayed_by_a_nap() {
     let mut events = Events::with_capacity(8);
     let started = Instant::now();
     let napped = c
-        .poll(&mut poll, &mut events, Some(Duration::ZERO), Nap::Yes)
+        .poll(&mut poll, &mut events, Some(Duration::ZERO), || Nap::Yes)
         .unwrap();
     assert!(!napped);
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -156,18 +156,22 @@ fn with_few_clients_the_loop_naps_only_after_turns_that_fed_downloads() {
     let mut events = Events::with_capacity(8);
     // A turn whose events were all writable (the loop was sending): the next wait naps, so
     // the waker's event is collected by the nap and nothing is learnt.
-    assert!(!c.poll(&mut poll, &mut events, None, Nap::No).unwrap());
+    assert!(!c.poll(&mut poll, &mut events, None, || Nap::No).unwrap());
     let tokens: Vec<_> = events.iter().map(|e| e.token()).collect();
     assert_eq!(tokens, [mio::Token(8)]);
     let window = c.window();
     waker.wake().unwrap();
-    assert!(c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap());
+    assert!(c
+        .poll(&mut poll, &mut events, None, || Nap::Sending)
+        .unwrap());
     assert_eq!(events.iter().count(), 1);
     assert_eq!(c.window(), window, "the nap collected the event");
     // That turn's event was readable (a command, as it were): the next wait sleeps in the
     // poll at once, and its short sleep doubles the window.
     waker.wake().unwrap();
-    assert!(!c.poll(&mut poll, &mut events, None, Nap::Sending).unwrap());
+    assert!(!c
+        .poll(&mut poll, &mut events, None, || Nap::Sending)
+        .unwrap());
     assert_eq!(events.iter().count(), 1);
     assert_eq!(c.window(), window * 2, "no nap after a readable turn");
 }
