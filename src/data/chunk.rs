@@ -196,7 +196,7 @@ impl WriteJob {
             mut chunk,
             last,
         } = self;
-        let started = std::time::Instant::now();
+        let held = super::held::Held::start();
         let mut result = chunk.write_to(&mut sink);
         if last && result.is_ok() {
             result = sink.finish();
@@ -206,7 +206,7 @@ impl WriteJob {
             chunk,
             result,
             last,
-            took: started.elapsed(),
+            cost: held.stop(),
         }
     }
 }
@@ -217,9 +217,9 @@ pub struct Written {
     pub(super) sink: FileSink,
     pub(super) chunk: Chunk,
     pub(super) result: io::Result<()>,
-    /// How long the write took, wherever it ran (`upload.rs` decides from it where the next
-    /// writes run).
-    pub(super) took: std::time::Duration,
+    /// What the write cost its thread, wherever it ran (`held.rs`; `upload.rs` decides from
+    /// it where the next writes run).
+    pub(super) cost: super::held::Cost,
     /// It was the last write (the commit).
     pub(super) last: bool,
 }

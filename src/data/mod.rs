@@ -24,6 +24,7 @@ mod batches;
 mod chunk;
 pub mod connect;
 mod download;
+mod held;
 pub(crate) mod job;
 mod pace;
 pub mod producer;

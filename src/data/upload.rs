@@ -27,6 +27,10 @@ use crate::ioloop::Flow;
 use crate::msg::{Cx, Msg};
 use crate::reply::{Reply, ReplyCode};
 
+mod timing;
+pub(super) use timing::Active;
+use timing::{WriteTiming, WRITES};
+
 /// Bytes read from the socket per call in the small phase.
 const RECV_CHUNK: usize = CHUNK_BYTES;
 
@@ -42,65 +46,6 @@ thread_local! {
     /// every upload (a 4 KiB STOR paid a 256 KiB `memset`), and a thousand concurrent
     /// uploads hold one buffer, not a thousand.
     static RECV_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A large upload's chunk write that takes longer than this on average (256 KiB into the
-/// page cache normally takes 50-100 µs; the kernel's dirty-page throttling makes it
-/// milliseconds) sends this loop's large uploads' writes to the pool.
-const SLOW_WRITE_US: u64 = 500;
-
-/// Where a large upload's writes run. A lone large upload writes on the loop, as a pool
-/// without threads would: the loop has little else to do, and a hand-off to a worker for
-/// every 256 KiB costs CPU (measured: 2.2× the server's CPU per GiB, and 35% of the
-/// throughput, on one `curl` upload). When this loop serves several large uploads at once, or
-/// its writes prove slow, they go to the pool: the copying into the page cache then runs on
-/// the other cores, and the loop's turns stay short for every other session.
-#[derive(Debug, Default)]
-struct WriteTiming {
-    /// A moving average of how long this loop's chunk writes took, wherever they ran (weight
-    /// 1/8 for the newest).
-    average_us: std::cell::Cell<u64>,
-    /// Large uploads in their write-behind phase on this loop.
-    active: std::cell::Cell<usize>,
-}
-
-/// Counts a large upload in [`WriteTiming::active`] for as long as it lives.
-#[derive(Debug)]
-pub(super) struct Active(());
-
-impl Active {
-    pub(super) fn new() -> Active {
-        WRITES.with(|t| t.active.set(t.active.get() + 1));
-        Active(())
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        WRITES.with(|t| t.active.set(t.active.get().saturating_sub(1)));
-    }
-}
-
-impl WriteTiming {
-    fn to_pool(&self) -> bool {
-        self.active.get() > 1 || self.slow()
-    }
-
-    fn record(&self, took: std::time::Duration) {
-        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let avg = self.average_us.get();
-        self.average_us
-            .set(avg.saturating_mul(7).saturating_add(us) / 8);
-    }
-
-    fn slow(&self) -> bool {
-        self.average_us.get() >= SLOW_WRITE_US
-    }
-}
-
-thread_local! {
-    /// The write timing of this loop thread's large uploads.
-    static WRITES: WriteTiming = WriteTiming::default();
 }
 
 impl DataConn {
@@ -283,7 +228,7 @@ impl DataConn {
             // Never happens; dropping it here, on the loop, aborts its sink.
             return Flow::Continue;
         };
-        WRITES.with(|t| t.record(w.took));
+        WRITES.with(|t| t.record(w.cost));
         let last = w.last;
         let cut = wb.finishing() == Some(true);
         let result = wb.came_home(w);

@@ -3,7 +3,17 @@
 
 use std::time::Duration;
 
+use super::timing::{WriteTiming, WRITES};
 use super::*;
+use crate::data::held::Cost;
+
+/// A write's cost: `held_us` in all, `slept_us` of it off the CPU.
+fn cost(held_us: u64, slept_us: u64) -> Cost {
+    Cost {
+        held: Duration::from_micros(held_us),
+        slept: Duration::from_micros(slept_us),
+    }
+}
 
 #[test]
 fn a_lone_fast_upload_writes_on_the_loop_several_or_slow_ones_on_the_pool() {
@@ -14,13 +24,29 @@ fn a_lone_fast_upload_writes_on_the_loop_several_or_slow_ones_on_the_pool() {
     assert!(t.to_pool(), "two large uploads at once");
     t.active.set(1);
     for _ in 0..40 {
-        t.record(Duration::from_millis(3));
+        t.record(cost(3000, 2950));
     }
-    assert!(t.to_pool(), "writes held by dirty-page throttling");
+    assert!(t.to_pool(), "writes put to sleep by dirty-page throttling");
     for _ in 0..40 {
-        t.record(Duration::from_micros(60));
+        t.record(cost(60, 0));
     }
     assert!(!t.to_pool(), "fast again");
+}
+
+/// Writes that compute longer but do not sleep stay on the loop up to a millisecond each: the
+/// pool's hand-offs would cost more than they save.
+#[test]
+fn writes_that_only_compute_longer_stay_on_the_loop_up_to_a_millisecond() {
+    let t = WriteTiming::default();
+    t.active.set(1);
+    for _ in 0..40 {
+        t.record(cost(850, 10));
+    }
+    assert!(!t.to_pool(), "850 µs of work per write, no sleep");
+    for _ in 0..40 {
+        t.record(cost(1500, 10));
+    }
+    assert!(t.to_pool(), "1.5 ms per write holds the loop too long");
 }
 
 #[test]

@@ -1,0 +1,195 @@
+//! How long a write *held* the thread it ran on: its wall time less the time that thread spent
+//! waiting in the run queue for a CPU.
+//!
+//! `upload.rs` moves a lone large upload's writes to the blocking pool when they prove slow,
+//! because a write that sleeps in the kernel's dirty-page throttling would hold the loop, and
+//! every session with it. Wall time alone misjudges the writes the pool ran: its workers are in
+//! the idle class, so on a machine whose cores are busy (the uploading client on one, the loop
+//! on the other) a worker waits for a CPU between its system calls, and a 100 µs write reads as
+//! milliseconds. The upload then stayed on the pool for good, at twice the CPU per GiB and
+//! about 60% of the throughput of writing on the loop (docs/performance.md). Subtracting the
+//! run-queue wait leaves what the write would cost wherever it ran: its CPU time and its
+//! sleeps (throttling, I/O).
+//!
+//! The same reading tells how much of that time the write spent *off* the CPU, asleep in the
+//! kernel (throttled, waiting for I/O): that is what the pool is for. A write that only
+//! computes longer than usual (on this VM, a phase where every fresh page of the page cache
+//! costs the host a fault, 850 µs per 256 KiB instead of 50) is work the loop would do as fast
+//! as a worker, without the hand-offs.
+//!
+//! Linux keeps a thread's waits for a CPU in `/proc/thread-self/schedstat` (its second field);
+//! each thread opens its own once and reads it with `pread` before and after the write, and
+//! reads its CPU clock (`CLOCK_THREAD_CPUTIME_ID`) with it. Where they cannot be read, the wall
+//! time stands for both.
+
+use std::time::{Duration, Instant};
+
+/// What a write cost the thread it ran on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Its wall time less its waits for a CPU: how long it would hold any thread.
+    pub held: Duration,
+    /// The part of `held` off the CPU, asleep or blocked in the kernel.
+    pub slept: Duration,
+}
+
+/// A write being timed.
+#[derive(Debug)]
+pub(super) struct Held {
+    started: Instant,
+    /// The thread's times so far, if known.
+    times: Option<imp::Times>,
+}
+
+impl Held {
+    /// Starts timing on this thread.
+    pub(super) fn start() -> Held {
+        Held {
+            times: imp::times(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The cost since [`start`](Self::start). (The kernel adds a wait for a CPU when the thread
+    /// gets one back, so a thread that is running, as the caller is, has all of its waits
+    /// counted.)
+    pub(super) fn stop(self) -> Cost {
+        let wall = self.started.elapsed();
+        match (self.times, imp::times()) {
+            (Some(before), Some(after)) => {
+                let nanos = |a: u64, b: u64| Duration::from_nanos(b.saturating_sub(a));
+                let held = wall.saturating_sub(nanos(before.waited, after.waited));
+                let slept = held.saturating_sub(nanos(before.ran, after.ran));
+                Cost { held, slept }
+            }
+            _ => Cost {
+                held: wall,
+                slept: wall,
+            },
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+
+    /// A thread's nanoseconds on a CPU and waiting for one.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Times {
+        pub ran: u64,
+        pub waited: u64,
+    }
+
+    thread_local! {
+        /// This thread's `schedstat`, opened on first use (`None` if it cannot be).
+        static SCHEDSTAT: Option<File> = File::open("/proc/thread-self/schedstat").ok();
+    }
+
+    /// This thread's times: its CPU clock (`schedstat`'s own first field only moves at the
+    /// scheduler's ticks while the thread runs), and its waits from `schedstat`'s second field
+    /// (added as the thread gets a CPU back, so exact for a running thread).
+    pub fn times() -> Option<Times> {
+        let clock = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let ran = u64::try_from(clock.tv_sec)
+            .ok()?
+            .checked_mul(1_000_000_000)?
+            .checked_add(u64::try_from(clock.tv_nsec).ok()?)?;
+        SCHEDSTAT.with(|file| {
+            let mut buf = [0u8; 96];
+            let n = file.as_ref()?.read_at(&mut buf, 0).ok()?;
+            let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+            let waited = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
+            Some(Times { ran, waited })
+        })
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    /// Not known here.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Times;
+
+    /// Not known here: the wall time stands.
+    pub fn times() -> Option<Times> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread that sleeps is not waiting for a CPU: the sleep counts in full, and as sleep,
+    /// as a write sleeping in the kernel's throttling must.
+    #[test]
+    fn a_sleep_counts_as_held_and_slept() {
+        let held = Held::start();
+        std::thread::sleep(Duration::from_millis(20));
+        let cost = held.stop();
+        assert!(cost.held >= Duration::from_millis(20), "{cost:?}");
+        assert!(cost.slept >= Duration::from_millis(19), "{cost:?}");
+    }
+
+    /// Nanoseconds this thread has run (the first field of `schedstat`).
+    #[cfg(target_os = "linux")]
+    fn ran() -> u64 {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        text.split_ascii_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Two threads pinned to one CPU, both computing: the measured one waits for the CPU about
+    /// half of the time, and that half is not counted (as a worker in the idle class waiting
+    /// behind the loop must not look slow).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_wait_for_the_cpu_does_not_count() {
+        use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let mine = sched_getaffinity(None).unwrap();
+        let cpu = (0..CpuSet::MAX_CPU).find(|&c| mine.is_set(c)).unwrap();
+        let pin = move || {
+            let mut one = CpuSet::new();
+            one.set(cpu);
+            sched_setaffinity(None, &one).unwrap();
+        };
+        pin();
+        let stop = Arc::new(AtomicBool::new(false));
+        let rival = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                pin();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        let wall = Instant::now();
+        let held = Held::start();
+        let until = ran() + 40_000_000;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ran() < until && Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        let cost = held.stop();
+        let wall = wall.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        rival.join().unwrap();
+        sched_setaffinity(None, &mine).unwrap();
+        assert!(cost.held >= Duration::from_millis(40), "{cost:?}");
+        assert!(cost.held * 5 < wall * 4, "held {cost:?} of {wall:?}");
+        assert!(
+            cost.slept < Duration::from_millis(5),
+            "computing is not sleeping: {cost:?}"
+        );
+    }
+}
