@@ -1,7 +1,7 @@
 //! How long a write *held* the thread it ran on: its wall time less the time that thread spent
 //! waiting in the run queue for a CPU.
 //!
-//! `upload.rs` moves a lone large upload's writes to the blocking pool when they prove slow,
+//! `upload/timing.rs` moves a lone large upload's writes to the blocking pool when they prove slow,
 //! because a write that sleeps in the kernel's dirty-page throttling would hold the loop, and
 //! every session with it. Wall time alone misjudges the writes the pool ran: its workers are in
 //! the idle class, so on a machine whose cores are busy (the uploading client on one, the loop
@@ -11,16 +11,16 @@
 //! run-queue wait leaves what the write would cost wherever it ran: its CPU time and its
 //! sleeps (throttling, I/O).
 //!
-//! The same reading tells how much of that time the write spent *off* the CPU, asleep in the
-//! kernel (throttled, waiting for I/O): that is what the pool is for. A write that only
+//! The thread's CPU clock then tells how much of that time the write spent *off* the CPU,
+//! asleep in the kernel (throttled, waiting for I/O): that is what the pool is for. A write that only
 //! computes longer than usual (on this VM, a phase where every fresh page of the page cache
 //! costs the host a fault, 850 µs per 256 KiB instead of 50) is work the loop would do as fast
 //! as a worker, without the hand-offs.
 //!
 //! Linux keeps a thread's waits for a CPU in `/proc/thread-self/schedstat` (its second field);
-//! each thread opens its own once and reads it with `pread` before and after the write, and
-//! reads its CPU clock (`CLOCK_THREAD_CPUTIME_ID`) with it. Where they cannot be read, the wall
-//! time stands for both.
+//! each thread opens its own once (one descriptor per thread, held for the thread's life) and
+//! reads it with `pread` before and after the write, together with its CPU clock
+//! (`CLOCK_THREAD_CPUTIME_ID`). Where they cannot be read, the wall time stands for both.
 
 use std::time::{Duration, Instant};
 
