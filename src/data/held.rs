@@ -12,10 +12,10 @@
 //! sleeps (throttling, I/O).
 //!
 //! The thread's CPU clock then tells how much of that time the write spent *off* the CPU,
-//! asleep in the kernel (throttled, waiting for I/O): that is what the pool is for. A write that only
-//! computes longer than usual (on this VM, a phase where every fresh page of the page cache
-//! costs the host a fault, 850 µs per 256 KiB instead of 50) is work the loop would do as fast
-//! as a worker, without the hand-offs.
+//! asleep in the kernel (throttled, waiting for I/O): that is what the pool is for. A write
+//! that only computes longer than usual (on this VM, a phase where every fresh page of the
+//! page cache costs the host a fault, 850 µs per 256 KiB instead of 50) is work the loop
+//! would do as fast as a worker, without the hand-offs.
 //!
 //! Linux keeps a thread's waits for a CPU in `/proc/thread-self/schedstat` (its second field);
 //! each thread opens its own once (one descriptor per thread, held for the thread's life) and
