@@ -38,7 +38,14 @@ pub struct Cost {
 pub(super) struct Held {
     started: Instant,
     /// The thread's times so far, if known.
-    times: Option<imp::Times>,
+    times: Option<Times>,
+}
+
+/// A thread's nanoseconds on a CPU and waiting for one.
+#[derive(Clone, Copy, Debug)]
+struct Times {
+    ran: u64,
+    waited: u64,
 }
 
 impl Held {
@@ -75,12 +82,7 @@ mod imp {
     use std::fs::File;
     use std::os::unix::fs::FileExt;
 
-    /// A thread's nanoseconds on a CPU and waiting for one.
-    #[derive(Clone, Copy, Debug)]
-    pub struct Times {
-        pub ran: u64,
-        pub waited: u64,
-    }
+    use super::Times;
 
     thread_local! {
         /// This thread's `schedstat`, opened on first use (`None` if it cannot be).
@@ -108,9 +110,7 @@ mod imp {
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    /// Not known here.
-    #[derive(Clone, Copy, Debug)]
-    pub struct Times;
+    use super::Times;
 
     /// Not known here: the wall time stands.
     pub fn times() -> Option<Times> {

@@ -320,7 +320,9 @@ impl Iterator for Entries {
 /// looks up a name inside the root again.
 mod by_fd {
     use super::*;
-    use rustix::fs::{Timespec, Timestamps, CWD, UTIME_OMIT};
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    use rustix::fs::CWD;
+    use rustix::fs::{Timespec, Timestamps, UTIME_OMIT};
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fn proc_path(fd: &OwnedFd) -> String {

@@ -81,6 +81,7 @@ pub struct Coalesce {
 }
 
 /// The timer slack of a napping loop thread: naps end on time, not up to 50 µs late.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 const SLACK_NS: u64 = 1_000;
 
 impl Coalesce {
