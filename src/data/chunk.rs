@@ -217,8 +217,8 @@ pub struct Written {
     pub(super) sink: FileSink,
     pub(super) chunk: Chunk,
     pub(super) result: io::Result<()>,
-    /// What the write cost its thread, wherever it ran (`held.rs`; `upload.rs` decides from
-    /// it where the next writes run).
+    /// What the write cost its thread, wherever it ran (`held.rs`; `upload/timing.rs` decides
+    /// from it where the next writes run).
     pub(super) cost: super::held::Cost,
     /// It was the last write (the commit).
     pub(super) last: bool,

@@ -49,6 +49,18 @@ fn writes_that_only_compute_longer_stay_on_the_loop_up_to_a_millisecond() {
     assert!(t.to_pool(), "1.5 ms per write holds the loop too long");
 }
 
+/// Sleep is what the pool is for: writes that sleep a third of a millisecond each go there,
+/// though they hold their thread for less than the 1 ms that computing alone may take.
+#[test]
+fn writes_that_sleep_go_to_the_pool_even_when_short() {
+    let t = WriteTiming::default();
+    t.active.set(1);
+    for _ in 0..40 {
+        t.record(cost(400, 330));
+    }
+    assert!(t.to_pool(), "400 µs writes, 330 µs of it asleep");
+}
+
 #[test]
 fn the_count_of_large_uploads_follows_their_lives() {
     let before = WRITES.with(|t| t.active.get());
