@@ -7,11 +7,15 @@ use super::timing::{WriteTiming, WRITES};
 use super::*;
 use crate::data::held::Cost;
 
-/// A write's cost: `held_us` in all, `slept_us` of it off the CPU.
-fn cost(held_us: u64, slept_us: u64) -> Cost {
-    Cost {
+/// Records 40 writes that each held their thread `held_us`, `slept_us` of it off the CPU
+/// (enough for the moving averages to settle).
+fn record(t: &WriteTiming, held_us: u64, slept_us: u64) {
+    let cost = Cost {
         held: Duration::from_micros(held_us),
         slept: Duration::from_micros(slept_us),
+    };
+    for _ in 0..40 {
+        t.record(cost);
     }
 }
 
@@ -23,13 +27,9 @@ fn a_lone_fast_upload_writes_on_the_loop_several_or_slow_ones_on_the_pool() {
     t.active.set(2);
     assert!(t.to_pool(), "two large uploads at once");
     t.active.set(1);
-    for _ in 0..40 {
-        t.record(cost(3000, 2950));
-    }
+    record(&t, 3000, 2950);
     assert!(t.to_pool(), "writes put to sleep by dirty-page throttling");
-    for _ in 0..40 {
-        t.record(cost(60, 0));
-    }
+    record(&t, 60, 0);
     assert!(!t.to_pool(), "fast again");
 }
 
@@ -39,13 +39,9 @@ fn a_lone_fast_upload_writes_on_the_loop_several_or_slow_ones_on_the_pool() {
 fn writes_that_only_compute_longer_stay_on_the_loop_up_to_a_millisecond() {
     let t = WriteTiming::default();
     t.active.set(1);
-    for _ in 0..40 {
-        t.record(cost(850, 10));
-    }
+    record(&t, 850, 10);
     assert!(!t.to_pool(), "850 µs of work per write, no sleep");
-    for _ in 0..40 {
-        t.record(cost(1500, 10));
-    }
+    record(&t, 1500, 10);
     assert!(t.to_pool(), "1.5 ms per write holds the loop too long");
 }
 
@@ -55,9 +51,7 @@ fn writes_that_only_compute_longer_stay_on_the_loop_up_to_a_millisecond() {
 fn writes_that_sleep_go_to_the_pool_even_when_short() {
     let t = WriteTiming::default();
     t.active.set(1);
-    for _ in 0..40 {
-        t.record(cost(400, 330));
-    }
+    record(&t, 400, 330);
     assert!(t.to_pool(), "400 µs writes, 330 µs of it asleep");
 }
 
