@@ -98,12 +98,16 @@ mod imp {
             .ok()?
             .checked_mul(1_000_000_000)?
             .checked_add(u64::try_from(clock.tv_nsec).ok()?)?;
-        SCHEDSTAT.with(|file| {
+        // `try_with`: no panic even from a thread's last destructors.
+        let waited = SCHEDSTAT.try_with(|file| {
             let mut buf = [0u8; 96];
             let n = file.as_ref()?.read_at(&mut buf, 0).ok()?;
             let text = std::str::from_utf8(buf.get(..n)?).ok()?;
-            let waited = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
-            Some(Times { ran, waited })
+            text.split_ascii_whitespace().nth(1)?.parse().ok()
+        });
+        Some(Times {
+            ran,
+            waited: waited.ok().flatten()?,
         })
     }
 }
