@@ -5,7 +5,9 @@
 //! wait in `balance_dirty_pages` until writeback catches up, for milliseconds at a time. On the
 //! loop that wait is every session's wait: a NOOP in another session waited 3 to 5 ms. So once
 //! an upload proves large (256 KiB arrived, where it used to switch to `splice`), the loop only
-//! reads the socket, and a worker of the blocking pool (`Context::offload`) does the writing.
+//! reads the socket, and a worker of the blocking pool (`Context::offload`) does the writing
+//! (a lone upload whose writes are quick is written by the loop itself, in the same steps, as a
+//! pool without threads would: `upload/timing.rs` decides).
 //! Small uploads stay as they were: written inline from the loop's one shared buffer, with no
 //! round trip through the pool.
 //!
