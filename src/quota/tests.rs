@@ -1,16 +1,10 @@
 use super::charge::AbortEffect;
 use super::*;
+use crate::auth::tests::TempDir;
 use crate::auth::{Perms, UserLimits};
 use crate::data::FileSink;
 use crate::fs::{Filesystem, OsFs, UploadPolicy, VirtualPath, WriteMode};
 use std::fs;
-
-fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ftpdlib-quota-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn user(name: &str, home: &Path, bytes: Option<u64>, files: Option<u64>) -> User {
     User {
@@ -39,7 +33,7 @@ fn used(q: &Quota) -> (u64, u64) {
 
 #[test]
 fn the_walk_counts_regular_files_only_and_entries_are_shared_while_held() {
-    let d = dir("walk");
+    let d = TempDir::new(&[]);
     fs::write(d.join("a"), b"12345").unwrap();
     fs::create_dir_all(d.join("sub/deeper")).unwrap();
     fs::write(d.join("sub/deeper/b"), b"123").unwrap();
@@ -66,7 +60,7 @@ fn the_walk_counts_regular_files_only_and_entries_are_shared_while_held() {
     let q3 = quotas.attach(&user("u", &d, Some(50), None)).unwrap();
     assert_eq!(used(&q3), (8, 2));
     // Same name, another home: another entry.
-    let other = dir("walk-other");
+    let other = TempDir::new(&[]);
     let q4 = quotas.attach(&user("u", &other, Some(50), None)).unwrap();
     assert!(!Arc::ptr_eq(&q3, &q4));
 }
@@ -153,7 +147,7 @@ fn osfs(d: &Path, atomic: bool, delete_incomplete: bool) -> OsFs {
 
 #[test]
 fn uploads_count_growth_only() {
-    let d = dir("growth");
+    let d = TempDir::new(&[]);
     fs::write(d.join("old"), vec![b'x'; 10]).unwrap();
     let fs = osfs(&d, false, false);
     let q = Arc::new(Quota::with_usage(
@@ -193,7 +187,7 @@ fn uploads_count_growth_only() {
 
 #[test]
 fn crossing_the_byte_quota_writes_up_to_the_limit_then_fails() {
-    let d = dir("cross");
+    let d = TempDir::new(&[]);
     let fs = osfs(&d, false, false);
     let q = Arc::new(Quota::with_usage(
         Limits {
@@ -223,7 +217,7 @@ fn crossing_the_byte_quota_writes_up_to_the_limit_then_fails() {
 
 #[test]
 fn failed_uploads_leave_the_usage_of_what_remains() {
-    let d = dir("failed");
+    let d = TempDir::new(&[]);
     fs::write(d.join("old"), vec![b'x'; 10]).unwrap();
     let start = Usage {
         bytes: 10,
@@ -281,7 +275,7 @@ fn failed_uploads_leave_the_usage_of_what_remains() {
 
 #[test]
 fn a_new_file_needs_a_place_in_the_file_quota() {
-    let d = dir("files");
+    let d = TempDir::new(&[]);
     fs::write(d.join("one"), b"1").unwrap();
     let fs = osfs(&d, false, false);
     let q = Arc::new(Quota::with_usage(

@@ -1,14 +1,7 @@
 use super::*;
+use crate::auth::tests::TempDir;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-
-/// A fresh directory for one test's scripts and files.
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ftpdlib-extauth-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::canonicalize(dir).unwrap()
-}
 
 /// An executable `/bin/sh` script with `body`.
 fn script(dir: &Path, body: &str) -> PathBuf {
@@ -26,7 +19,7 @@ const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
 
 #[test]
 fn the_request_goes_in_and_an_accepting_answer_makes_the_user() {
-    let dir = scratch("accept");
+    let dir = TempDir::new(&[]);
     let body = format!(
         "cat > {d}/request.json\n\
          echo '{{\"ok\": true, \"home\": \"{d}\", \"perms\": \"elrw\", \"max_sessions\": 2, \
@@ -36,7 +29,7 @@ fn the_request_goes_in_and_an_accepting_answer_makes_the_user() {
     let auth = authorizer(&script(&dir, &body), ExternalOptions::default());
     let user = auth.authenticate("alice", "pa\"ss", IP).unwrap();
     assert_eq!(user.name, "alice");
-    assert_eq!(user.home, dir);
+    assert_eq!(user.home, dir.0);
     assert_eq!(user.perms.to_string(), "elrw");
     assert_eq!(user.msg_login, "Hi");
     assert_eq!(user.msg_quit, "Goodbye.");
@@ -56,7 +49,7 @@ fn the_request_goes_in_and_an_accepting_answer_makes_the_user() {
 
 #[test]
 fn every_failure_fails_closed() {
-    let dir = scratch("fail");
+    let dir = TempDir::new(&[]);
     let home = dir.display();
     let answers = [
         "echo '{\"ok\": false, \"message\": \"no such user\"}'".to_owned(),
@@ -80,7 +73,7 @@ fn every_failure_fails_closed() {
 
 #[test]
 fn a_command_past_its_timeout_is_killed_with_its_children() {
-    let dir = scratch("timeout");
+    let dir = TempDir::new(&[]);
     let pidfile = dir.join("child.pid");
     let body = format!("sleep 30 &\necho $! > {}\nsleep 30", pidfile.display());
     // 1 s: long enough for the shell to write the pid file even while other tests (the pool's
@@ -122,7 +115,7 @@ fn a_command_past_its_timeout_is_killed_with_its_children() {
 
 #[test]
 fn the_cache_reuses_successes_for_the_same_password_only() {
-    let dir = scratch("cache");
+    let dir = TempDir::new(&[]);
     let body = format!(
         "echo run >> {d}/runs\n\
          echo '{{\"ok\": true, \"home\": \"{d}\", \"perms\": \"elr\"}}'",
@@ -151,9 +144,9 @@ fn the_cache_reuses_successes_for_the_same_password_only() {
 
 #[test]
 fn fallback_accounts_never_reach_the_command() {
-    let dir = scratch("fallback");
+    let dir = TempDir::new(&[]);
     let mut fallback = MemoryAuthorizer::new();
-    fallback.add_anonymous(&dir, "elr").unwrap();
+    fallback.add_anonymous(&dir.0, "elr").unwrap();
     let program = script(&dir, &format!("touch {}/ran; exit 1", dir.display()));
     let auth =
         ExternalAuthorizer::new(program, ExternalOptions::default(), Some(fallback)).unwrap();
@@ -167,7 +160,7 @@ fn fallback_accounts_never_reach_the_command() {
 
 #[test]
 fn no_more_than_the_cap_run_at_once() {
-    let dir = scratch("cap");
+    let dir = TempDir::new(&[]);
     // Each run marks itself running, notes how many runs it sees, works a little, unmarks.
     let body = format!(
         "d={d}\nmkdir $d/running-$$\nls -d $d/running-* | wc -l >> $d/seen\nsleep 0.1\n\
@@ -197,7 +190,7 @@ fn no_more_than_the_cap_run_at_once() {
 
 #[test]
 fn the_request_carries_the_client_certificate_and_the_cache_keys_on_it() {
-    let dir = scratch("cert");
+    let dir = TempDir::new(&[]);
     let body = format!(
         "cat >> {d}/requests.json\n\
          echo '{{\"ok\": true, \"home\": \"{d}\", \"perms\": \"elr\"}}'",
@@ -236,7 +229,7 @@ fn the_request_carries_the_client_certificate_and_the_cache_keys_on_it() {
 
 #[test]
 fn quotas_come_as_numbers_or_sizes() {
-    let dir = scratch("quota");
+    let dir = TempDir::new(&[]);
     let answer = |extra: &str| {
         let text = format!(
             "{{\"ok\": true, \"home\": \"{}\", \"perms\": \"elrw\"{extra}}}",
